@@ -1,0 +1,111 @@
+package io.distpipe.topics;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+import io.distpipe.common.RejectedRecord;
+import io.distpipe.membership.Heartbeat;
+import io.distpipe.membership.MembershipEvent;
+import io.distpipe.primes.JobStatus;
+import io.distpipe.primes.PrimeFound;
+import io.distpipe.primes.SnapshotState;
+import io.distpipe.primes.TaskCompleted;
+import io.distpipe.primes.TaskMessage;
+import io.distpipe.replicas.Checkpoint;
+
+/** The topic catalog: every topic distpipe uses is declared here once, and nothing else spells a topic name. */
+public final class Topics {
+
+    private static final long WEEK_MS = 7L * 24 * 60 * 60 * 1000;
+    private static final long DAY_MS = 24L * 60 * 60 * 1000;
+    private static final long FOREVER = -1L;
+    private static final short REPLICATED = 3;
+    private static final int MIN_ISR = 2;
+
+    /** Tasks (and snapshot markers) of primes jobs; the numbers travel inside, so this is the file server. */
+    public static final TopicSpec<String, TaskMessage> PRIMES_TASKS = new TopicSpec<>("primes.tasks",
+        String.class, TaskMessage.class, 12, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, WEEK_MS,
+        "coordinator", "Task records, keyed by task id; snapshot markers in every partition.", false);
+
+    /** Every prime a worker found, keyed by the number in decimal, possibly many times. */
+    public static final TopicSpec<String, PrimeFound> PRIMES_FOUND = new TopicSpec<>("primes.found",
+        String.class, PrimeFound.class, 6, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, WEEK_MS,
+        "worker", "Primes found, keyed by the number; written in the task's transaction.", false);
+
+    /** One record per finished task, written in the same transaction as its primes and offsets. */
+    public static final TopicSpec<String, TaskCompleted> PRIMES_COMPLETED = new TopicSpec<>("primes.completed",
+        String.class, TaskCompleted.class, 3, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, WEEK_MS,
+        "worker", "Task completions, keyed by task id.", false);
+
+    /** Each prime of a job once, however often it was found. */
+    public static final TopicSpec<String, PrimeFound> PRIMES_UNIQUE = new TopicSpec<>("primes.unique",
+        String.class, PrimeFound.class, 6, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, WEEK_MS,
+        "dedup", "Distinct primes per job, keyed by the number.", false);
+
+    /** The coordinator's view of each job; compacted, so the latest status per job stays. */
+    public static final TopicSpec<String, JobStatus> PRIMES_JOBS = new TopicSpec<>("primes.jobs",
+        String.class, JobStatus.class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.COMPACT, FOREVER,
+        "coordinator", "Job status, keyed by job id.", false);
+
+    /** Input lines that are not integers: the dead-letter topic of the coordinator. */
+    public static final TopicSpec<String, RejectedRecord> PRIMES_REJECTED = new TopicSpec<>("primes.rejected",
+        String.class, RejectedRecord.class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, WEEK_MS,
+        "coordinator", "Rejected input lines with file, line and reason.", false);
+
+    /** Records on primes.tasks that workers could not read (unknown schema id, corrupt bytes). */
+    public static final TopicSpec<String, RejectedRecord> PRIMES_TASKS_DLQ = new TopicSpec<>("primes.tasks.dlq",
+        String.class, RejectedRecord.class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, WEEK_MS,
+        "worker", "Poison task records with topic, partition, offset and reason.", false);
+
+    /** Records on primes.found that the dedup processor could not read. */
+    public static final TopicSpec<String, RejectedRecord> PRIMES_FOUND_DLQ = new TopicSpec<>("primes.found.dlq",
+        String.class, RejectedRecord.class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, WEEK_MS,
+        "dedup", "Poison records of primes.found, with the reason in headers.", false);
+
+    /** The dedup processor's store of primes already emitted, per job (a Kafka Streams changelog). */
+    public static final TopicSpec<String, Long> PRIMES_DEDUP_CHANGELOG = new TopicSpec<>(
+        "primes-dedup-seen-changelog", String.class, Long.class, 6, REPLICATED, MIN_ISR,
+        TopicSpec.Cleanup.COMPACT, FOREVER, "dedup", "Changelog of the dedup store 'seen' (job/number).", true);
+
+    /** Parts of consistent snapshots, one per worker and marker. */
+    public static final TopicSpec<String, SnapshotState> PRIMES_SNAPSHOTS = new TopicSpec<>("primes.snapshots",
+        String.class, SnapshotState.class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, WEEK_MS,
+        "worker", "Snapshot states, keyed by snapshot id.", false);
+
+    /** Heartbeats of every process, each under its own member id. */
+    public static final TopicSpec<String, Heartbeat> MEMBERSHIP_HEARTBEATS = new TopicSpec<>("membership.heartbeats",
+        String.class, Heartbeat.class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, DAY_MS,
+        "every member (its own key)", "Heartbeats, keyed by member id.", false);
+
+    /** Membership changes with the member list after each; compacted per member. */
+    public static final TopicSpec<String, MembershipEvent> MEMBERSHIP_EVENTS = new TopicSpec<>("membership.events",
+        String.class, MembershipEvent.class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.COMPACT, FOREVER,
+        "membership", "Membership events, keyed by member id.", false);
+
+    /** Replica checkpoints: state plus the request-log position it reflects; compacted per replica group. */
+    public static final TopicSpec<String, Checkpoint> REPLICAS_CHECKPOINTS = new TopicSpec<>("replicas.checkpoints",
+        String.class, Checkpoint.class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.COMPACT, FOREVER,
+        "primary replica", "Checkpoints, keyed by service name.", false);
+
+    public static final List<TopicSpec<?, ?>> ALL = List.of(PRIMES_TASKS, PRIMES_FOUND, PRIMES_COMPLETED,
+        PRIMES_UNIQUE, PRIMES_JOBS, PRIMES_REJECTED, PRIMES_TASKS_DLQ, PRIMES_FOUND_DLQ, PRIMES_DEDUP_CHANGELOG,
+        PRIMES_SNAPSHOTS, MEMBERSHIP_HEARTBEATS, MEMBERSHIP_EVENTS, REPLICAS_CHECKPOINTS);
+
+    private static final Map<String, TopicSpec<?, ?>> BY_NAME = ALL.stream()
+        .collect(Collectors.toUnmodifiableMap(TopicSpec::name, Function.identity()));
+
+    private Topics() {
+    }
+
+    public static Optional<TopicSpec<?, ?>> byName(String name) {
+        return Optional.ofNullable(BY_NAME.get(name));
+    }
+
+    /** The topics distpipe creates itself (Kafka Streams creates the internal ones). */
+    public static List<TopicSpec<?, ?>> external() {
+        return ALL.stream().filter(t -> !t.internal()).toList();
+    }
+}

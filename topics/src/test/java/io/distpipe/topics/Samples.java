@@ -1,0 +1,84 @@
+package io.distpipe.topics;
+
+import java.math.BigInteger;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+import io.distpipe.common.PartitionOffset;
+import io.distpipe.common.RejectedRecord;
+import io.distpipe.membership.Heartbeat;
+import io.distpipe.membership.MemberState;
+import io.distpipe.membership.MemberStatus;
+import io.distpipe.membership.MembershipChange;
+import io.distpipe.membership.MembershipEvent;
+import io.distpipe.primes.JobState;
+import io.distpipe.primes.JobStatus;
+import io.distpipe.primes.PrimeFound;
+import io.distpipe.primes.SnapshotMarker;
+import io.distpipe.primes.SnapshotState;
+import io.distpipe.primes.Task;
+import io.distpipe.primes.TaskCompleted;
+import io.distpipe.primes.TaskMessage;
+import io.distpipe.replicas.Checkpoint;
+
+/** One filled-in instance of every value type in the catalog, for round-trip tests. */
+public final class Samples {
+
+    public static final Instant NOW = Instant.ofEpochMilli(1_700_000_000_000L);
+    /** Larger than 2^63 - 1: the records must carry it exactly. */
+    public static final BigInteger HUGE = new BigInteger("170141183460469231731687303715884105727");
+
+    private Samples() {
+    }
+
+    public static Task task() {
+        return Task.newBuilder().setTaskId("job-1/a.txt#0").setJobId("job-1").setFile("a.txt").setChunk(0)
+            .setChunkCount(1).setFirstLine(1)
+            .setNumbers(List.of(Numbers.toBytes(BigInteger.TWO), Numbers.toBytes(HUGE),
+                Numbers.toBytes(BigInteger.valueOf(-7))))
+            .setCreatedAt(NOW).build();
+    }
+
+    public static SnapshotMarker marker() {
+        return SnapshotMarker.newBuilder().setSnapshotId(3).setJobId("job-1").setInitiator("coordinator")
+            .setPartition(2).setPartitions(12).setStartedAt(NOW).build();
+    }
+
+    public static Object sampleOf(Class<?> type) {
+        return SAMPLES.get(type);
+    }
+
+    private static final Map<Class<?>, Object> SAMPLES = Map.ofEntries(
+        Map.entry(String.class, "job-1/a.txt#0"),
+        Map.entry(Long.class, 42L),
+        Map.entry(TaskMessage.class, TaskMessage.newBuilder().setPayload(task()).build()),
+        Map.entry(PrimeFound.class, PrimeFound.newBuilder().setNumber(Numbers.toBytes(HUGE)).setJobId("job-1")
+            .setTaskId("job-1/a.txt#0").setWorkerId("worker-1").setProbable(true).build()),
+        Map.entry(TaskCompleted.class, TaskCompleted.newBuilder().setTaskId("job-1/a.txt#0").setJobId("job-1")
+            .setWorkerId("worker-1").setNumbersTested(3).setPrimesFound(2).setProbablePrimes(1).setTaskPartition(4)
+            .setTaskOffset(17).setCompletedAt(NOW).build()),
+        Map.entry(JobStatus.class, JobStatus.newBuilder().setJobId("job-1").setState(JobState.RUNNING).setFiles(2)
+            .setTasksTotal(5).setTasksCompleted(3).setNumbersTotal(100).setNumbersTested(60).setPrimesFound(12)
+            .setRejectedLines(1).setReason(null).setUpdatedAt(NOW).build()),
+        Map.entry(RejectedRecord.class, RejectedRecord.newBuilder().setComponent("coordinator").setSource("a.txt")
+            .setLocation("line 7").setText("0x1F").setReason("hexadecimal is not accepted").setJobId("job-1")
+            .setRejectedAt(NOW).build()),
+        Map.entry(SnapshotState.class, SnapshotState.newBuilder().setSnapshotId(3).setJobId("job-1")
+            .setMemberId("worker-2").setRole("worker").setPartition(2)
+            .setOffsets(List.of(new PartitionOffset("primes.tasks", 2, 40L))).setTasksCompleted(9)
+            .setNumbersTested(900).setPrimesFound(77).setInFlight(List.of("job-1/b.txt#3")).setRecordedAt(NOW)
+            .build()),
+        Map.entry(Heartbeat.class, Heartbeat.newBuilder().setMemberId("worker-2").setRole("worker")
+            .setHost("localhost").setPid(1234).setSequence(99).setIncarnation(1_700_000_000_000L).setIntervalMs(1000)
+            .setLeaving(false).setSentAt(NOW).build()),
+        Map.entry(MembershipEvent.class, MembershipEvent.newBuilder().setType(MembershipChange.SUSPECTED)
+            .setMemberId("worker-2").setRole("worker").setEpoch(5)
+            .setMembers(List.of(new MemberStatus("worker-1", "worker", MemberState.ALIVE, 300L),
+                new MemberStatus("worker-2", "worker", MemberState.SUSPECTED, 3200L)))
+            .setReason("no heartbeat for 3200 ms").setAt(NOW).build()),
+        Map.entry(Checkpoint.class, Checkpoint.newBuilder().setReplicaId("S1").setEpoch(2).setCheckpointNum(7)
+            .setState("state-7").setLastRequests(Map.of("C1", 10L, "C2", 4L)).setRequestsApplied(14)
+            .setPosition(new PartitionOffset("replicas.requests", 0, 15L)).setStateHash("ab12")
+            .setCreatedAt(NOW).build()));
+}

@@ -82,6 +82,9 @@ public final class TopicAdmin {
     /** Registers the key and value schema of each topic under {@code <topic>-key} and {@code <topic>-value}. */
     public static void registerSchemas(SchemaRegistry registry, Collection<TopicSpec<?, ?>> specs) {
         for (TopicSpec<?, ?> spec : specs) {
+            if (!Topics.isAvro(spec)) {
+                continue;
+            }
             registry.register(spec.keySubject(), schemaOf(spec.keyType()).toString());
             registry.register(spec.valueSubject(), schemaOf(spec.valueType()).toString());
         }

@@ -55,15 +55,18 @@ public final class Topics {
         String.class, RejectedRecord.class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, WEEK_MS,
         "coordinator", "Rejected input lines with file, line and reason.", false);
 
-    /** Records on primes.tasks that workers could not read (unknown schema id, corrupt bytes). */
-    public static final TopicSpec<String, RejectedRecord> PRIMES_TASKS_DLQ = new TopicSpec<>("primes.tasks.dlq",
-        String.class, RejectedRecord.class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, WEEK_MS,
-        "worker", "Poison task records with topic, partition, offset and reason.", false);
+    /**
+     * Records on primes.tasks that workers could not read (unknown schema id, corrupt bytes): the original key and
+     * value bytes, unchanged, with the source topic, partition, offset and reason in headers.
+     */
+    public static final TopicSpec<byte[], byte[]> PRIMES_TASKS_DLQ = new TopicSpec<>("primes.tasks.dlq",
+        byte[].class, byte[].class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, WEEK_MS,
+        "worker", "Poison task records as they were, the reason in headers.", false);
 
-    /** Records on primes.found that the dedup processor could not read. */
-    public static final TopicSpec<String, RejectedRecord> PRIMES_FOUND_DLQ = new TopicSpec<>("primes.found.dlq",
-        String.class, RejectedRecord.class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, WEEK_MS,
-        "dedup", "Poison records of primes.found, with the reason in headers.", false);
+    /** Records on primes.found that the dedup processor could not read, as Kafka Streams' dead-letter queue. */
+    public static final TopicSpec<byte[], byte[]> PRIMES_FOUND_DLQ = new TopicSpec<>("primes.found.dlq",
+        byte[].class, byte[].class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, WEEK_MS,
+        "dedup", "Poison records of primes.found as they were, the reason in headers.", false);
 
     /** The dedup processor's store of primes already emitted, per job (a Kafka Streams changelog). */
     public static final TopicSpec<String, Long> PRIMES_DEDUP_CHANGELOG = new TopicSpec<>(
@@ -102,6 +105,11 @@ public final class Topics {
 
     public static Optional<TopicSpec<?, ?>> byName(String name) {
         return Optional.ofNullable(BY_NAME.get(name));
+    }
+
+    /** Whether records of this topic are Avro (false for dead-letter topics, which keep the original bytes). */
+    public static boolean isAvro(TopicSpec<?, ?> topic) {
+        return topic.keyType() != byte[].class;
     }
 
     /** The topics distpipe creates itself (Kafka Streams creates the internal ones). */

@@ -34,7 +34,7 @@ public final class Samples {
 
     public static Task task() {
         return Task.newBuilder().setTaskId("job-1/a.txt#0").setJobId("job-1").setFile("a.txt").setChunk(0)
-            .setChunkCount(1).setFirstLine(1)
+            .setFirstLine(1).setLastLine(3)
             .setNumbers(List.of(Numbers.toBytes(BigInteger.TWO), Numbers.toBytes(HUGE),
                 Numbers.toBytes(BigInteger.valueOf(-7))))
             .setCreatedAt(NOW).build();

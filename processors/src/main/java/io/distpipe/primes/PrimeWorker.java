@@ -1,0 +1,337 @@
+package io.distpipe.primes;
+
+import java.math.BigInteger;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+import io.distpipe.common.KafkaClients;
+import io.distpipe.common.LifeCycle;
+import io.distpipe.common.Service;
+import io.distpipe.topics.Numbers;
+import io.distpipe.topics.Topics;
+import io.distpipe.topics.serde.AvroSerdes;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.Serializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A member of the primes worker group: reads tasks, tests each number with Miller–Rabin, and in one Kafka transaction
+ * writes the primes, a {@link TaskCompleted} and the consumed offsets, so a killed worker's task is redone by another
+ * without anything counted twice.
+ */
+public final class PrimeWorker implements Service {
+
+    public static final String GROUP_ID = "primes-workers";
+    public static final String TRANSACTIONAL_ID_PREFIX = "primes-worker-";
+    public static final int MAX_POLL_RECORDS_DEFAULT = 4;
+    public static final String DLQ_HEADER_REASON = "distpipe.dlq.reason";
+    public static final String DLQ_HEADER_SOURCE = "distpipe.dlq.source";
+
+    private static final Logger LOG = LoggerFactory.getLogger(PrimeWorker.class);
+    private static final Duration POLL_TIMEOUT = Duration.ofMillis(200);
+
+    /** Settings of one worker; {@link #validate()} names the bad key. */
+    public record Config(String workerId, String bootstrapServers, int sessionTimeoutMs, int transactionTimeoutMs,
+                         int maxPollRecords) {
+
+        public static Config defaults(String workerId, String bootstrapServers) {
+            return new Config(workerId, bootstrapServers, KafkaClients.SESSION_TIMEOUT_MS_DEFAULT,
+                KafkaClients.TRANSACTION_TIMEOUT_MS_DEFAULT, MAX_POLL_RECORDS_DEFAULT);
+        }
+
+        public Config validate() {
+            if (workerId == null || !workerId.matches("[A-Za-z0-9._-]+")) {
+                throw new IllegalArgumentException("worker id must be letters, digits, '.', '_' or '-': " + workerId);
+            }
+            if (bootstrapServers == null || bootstrapServers.isBlank()) {
+                throw new IllegalArgumentException("bootstrap.servers is missing");
+            }
+            if (sessionTimeoutMs < 500 || transactionTimeoutMs < 1000 || maxPollRecords < 1) {
+                throw new IllegalArgumentException("session.timeout.ms >= 500, transaction.timeout.ms >= 1000 and "
+                    + "max.poll.records >= 1 are required");
+            }
+            return this;
+        }
+    }
+
+    /** Receives snapshot markers in task order (the snapshot algorithm plugs in here). */
+    public interface MarkerListener {
+        MarkerListener NONE = (worker, marker, partition, offset) -> List.of();
+
+        /** Records to add to the current transaction when {@code marker} reaches this worker. */
+        List<ProducerRecord<byte[], byte[]>> onMarker(PrimeWorker worker, SnapshotMarker marker, int partition,
+                                                       long offset);
+    }
+
+    private final Config config;
+    private final Consumer<byte[], byte[]> consumer;
+    private final Producer<byte[], byte[]> producer;
+    private final Deserializer<String> keyDeserializer;
+    private final Deserializer<TaskMessage> taskDeserializer;
+    private final Serializer<String> keySerializer;
+    private final Serializer<PrimeFound> primeSerializer;
+    private final Serializer<TaskCompleted> completedSerializer;
+    private final LifeCycle life;
+    private volatile MarkerListener markerListener = MarkerListener.NONE;
+
+    private final AtomicLong tasksCompleted = new AtomicLong();
+    private final AtomicLong numbersTested = new AtomicLong();
+    private final AtomicLong primesFound = new AtomicLong();
+    private final AtomicLong poisonRecords = new AtomicLong();
+
+    public PrimeWorker(Config config, Consumer<byte[], byte[]> consumer, Producer<byte[], byte[]> producer,
+                       AvroSerdes serdes) {
+        this.config = config.validate();
+        this.consumer = consumer;
+        this.producer = producer;
+        this.keyDeserializer = serdes.keySerde(Topics.PRIMES_TASKS).deserializer();
+        this.taskDeserializer = serdes.valueSerde(Topics.PRIMES_TASKS).deserializer();
+        this.keySerializer = serdes.keySerde(Topics.PRIMES_FOUND).serializer();
+        this.primeSerializer = serdes.valueSerde(Topics.PRIMES_FOUND).serializer();
+        this.completedSerializer = serdes.valueSerde(Topics.PRIMES_COMPLETED).serializer();
+        this.life = new LifeCycle(config.workerId());
+    }
+
+    /** A worker with real Kafka clients. */
+    public static PrimeWorker create(Config config, AvroSerdes serdes) {
+        config.validate();
+        Map<String, Object> consumerProps = KafkaClients.consumer(config.bootstrapServers(), GROUP_ID,
+            config.workerId(), config.sessionTimeoutMs());
+        consumerProps.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, config.maxPollRecords());
+        Map<String, Object> producerProps = KafkaClients.transactionalProducer(config.bootstrapServers(),
+            TRANSACTIONAL_ID_PREFIX + config.workerId(), config.transactionTimeoutMs());
+        return new PrimeWorker(config, new KafkaConsumer<>(consumerProps), new KafkaProducer<>(producerProps), serdes);
+    }
+
+    public void setMarkerListener(MarkerListener listener) {
+        this.markerListener = listener;
+    }
+
+    @Override
+    public String id() {
+        return config.workerId();
+    }
+
+    @Override
+    public State state() {
+        return life.state();
+    }
+
+    public long tasksCompleted() {
+        return tasksCompleted.get();
+    }
+
+    public long numbersTested() {
+        return numbersTested.get();
+    }
+
+    public long primesFound() {
+        return primesFound.get();
+    }
+
+    public long poisonRecords() {
+        return poisonRecords.get();
+    }
+
+    /** Initializes the transactional producer and subscribes; {@link #run()} then does the work. */
+    @Override
+    public void start() {
+        life.transition(State.STARTING);
+        producer.initTransactions();
+        consumer.subscribe(List.of(Topics.PRIMES_TASKS.name()), new ConsumerRebalanceListener() {
+            @Override
+            public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+                if (!partitions.isEmpty()) {
+                    LOG.info("{}: gave up task partitions {}.", id(), partitionNumbers(partitions));
+                }
+            }
+
+            @Override
+            public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+                LOG.info("{}: now owns task partitions {}.", id(), partitionNumbers(partitions));
+            }
+        });
+        life.transition(State.RUNNING);
+        LOG.info("{}: started, group {}, transactional id {}{}.", id(), GROUP_ID, TRANSACTIONAL_ID_PREFIX, id());
+    }
+
+    /** The poll loop; returns when the worker is closed or fenced. */
+    public void run() {
+        try {
+            while (life.state() == State.RUNNING) {
+                ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL_TIMEOUT);
+                if (!records.isEmpty()) {
+                    processBatch(records);
+                }
+            }
+        } catch (WakeupException e) {
+            LOG.debug("{}: woken up to stop.", id());
+        } catch (ProducerFencedException | InvalidProducerEpochException e) {
+            LOG.warn("{}: fenced by a newer instance with the same id; stopping without committing.", id());
+        } catch (RuntimeException e) {
+            if (life.state() == State.RUNNING) {
+                LOG.error("{}: failed: {}", id(), e.toString(), e);
+                life.transition(State.FAILED);
+                throw e;
+            }
+        } finally {
+            closeClients();
+        }
+    }
+
+    private void processBatch(ConsumerRecords<byte[], byte[]> records) {
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        long tasks = 0;
+        long numbers = 0;
+        long primes = 0;
+        producer.beginTransaction();
+        try {
+            for (ConsumerRecord<byte[], byte[]> record : records) {
+                TaskMessage message = decode(record);
+                if (message != null && message.getPayload() instanceof Task task) {
+                    long found = process(task, record);
+                    tasks++;
+                    numbers += task.getNumbers().size();
+                    primes += found;
+                } else if (message != null && message.getPayload() instanceof SnapshotMarker marker) {
+                    markerListener.onMarker(this, marker, record.partition(), record.offset()).forEach(producer::send);
+                }
+                offsets.put(new TopicPartition(record.topic(), record.partition()),
+                    new OffsetAndMetadata(record.offset() + 1));
+            }
+            producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
+            producer.commitTransaction();
+        } catch (ProducerFencedException | InvalidProducerEpochException | WakeupException e) {
+            throw e;
+        } catch (KafkaException e) {
+            LOG.warn("{}: transaction failed ({}); aborting and retrying the batch.", id(), e.getMessage());
+            producer.abortTransaction();
+            rewind(records);
+            return;
+        }
+        tasksCompleted.addAndGet(tasks);
+        numbersTested.addAndGet(numbers);
+        primesFound.addAndGet(primes);
+    }
+
+    /** After an abort, read the batch again from its first record in each partition. */
+    private void rewind(ConsumerRecords<byte[], byte[]> records) {
+        for (TopicPartition partition : records.partitions()) {
+            consumer.seek(partition, records.records(partition).get(0).offset());
+        }
+    }
+
+    private TaskMessage decode(ConsumerRecord<byte[], byte[]> record) {
+        try {
+            keyDeserializer.deserialize(record.topic(), record.key());
+            TaskMessage message = taskDeserializer.deserialize(record.topic(), record.headers(), record.value());
+            if (message == null) {
+                throw new KafkaException("the record has no value");
+            }
+            return message;
+        } catch (RuntimeException e) {
+            if (e instanceof WakeupException) {
+                throw e;
+            }
+            poisonRecords.incrementAndGet();
+            String where = record.topic() + "-" + record.partition() + "@" + record.offset();
+            LOG.warn("{}: poison record {} sent to {}: {}", id(), where, Topics.PRIMES_TASKS_DLQ.name(),
+                e.getMessage());
+            Headers headers = new RecordHeaders(record.headers().toArray());
+            headers.add(DLQ_HEADER_SOURCE, where.getBytes(StandardCharsets.UTF_8));
+            headers.add(DLQ_HEADER_REASON, String.valueOf(e.getMessage()).getBytes(StandardCharsets.UTF_8));
+            producer.send(new ProducerRecord<>(Topics.PRIMES_TASKS_DLQ.name(), null, record.key(), record.value(),
+                headers));
+            return null;
+        }
+    }
+
+    private long process(Task task, ConsumerRecord<byte[], byte[]> record) {
+        long found = 0;
+        long probable = 0;
+        String foundTopic = Topics.PRIMES_FOUND.name();
+        for (ByteBuffer encoded : task.getNumbers()) {
+            BigInteger n = Numbers.fromBytes(encoded);
+            MillerRabin.Verdict verdict = MillerRabin.test(n);
+            if (verdict != MillerRabin.Verdict.COMPOSITE) {
+                boolean isProbable = verdict == MillerRabin.Verdict.PROBABLE_PRIME;
+                PrimeFound prime = PrimeFound.newBuilder().setNumber(encoded).setJobId(task.getJobId())
+                    .setTaskId(task.getTaskId()).setWorkerId(id()).setProbable(isProbable).build();
+                producer.send(new ProducerRecord<>(foundTopic, keySerializer.serialize(foundTopic, n.toString()),
+                    primeSerializer.serialize(foundTopic, prime)));
+                found++;
+                if (isProbable) {
+                    probable++;
+                }
+            }
+        }
+        TaskCompleted completed = TaskCompleted.newBuilder().setTaskId(task.getTaskId()).setJobId(task.getJobId())
+            .setWorkerId(id()).setNumbersTested(task.getNumbers().size()).setPrimesFound(found)
+            .setProbablePrimes(probable).setTaskPartition(record.partition()).setTaskOffset(record.offset())
+            .setCompletedAt(Instant.now()).build();
+        String completedTopic = Topics.PRIMES_COMPLETED.name();
+        producer.send(new ProducerRecord<>(completedTopic, keySerializer.serialize(completedTopic, task.getTaskId()),
+            completedSerializer.serialize(completedTopic, completed)));
+        return found;
+    }
+
+    /** Stops the poll loop; {@link #run()} closes the clients on its way out. */
+    @Override
+    public void close() {
+        State before = life.state();
+        if (life.beginClose()) {
+            if (before == State.NEW) {
+                closeClients();
+            } else {
+                consumer.wakeup();
+            }
+        }
+    }
+
+    private void closeClients() {
+        try {
+            consumer.close(Duration.ofSeconds(5));
+        } catch (RuntimeException e) {
+            LOG.debug("{}: consumer close: {}", id(), e.toString());
+        }
+        try {
+            producer.close(Duration.ofSeconds(5));
+        } catch (RuntimeException e) {
+            LOG.debug("{}: producer close: {}", id(), e.toString());
+        }
+        if (life.state() == State.CLOSING || life.state() == State.FAILED) {
+            life.transition(State.CLOSED);
+        }
+        LOG.info("{}: stopped after {} tasks, {} numbers, {} primes.", id(), tasksCompleted(), numbersTested(),
+            primesFound());
+    }
+
+    private static List<Integer> partitionNumbers(Collection<TopicPartition> partitions) {
+        return partitions.stream().map(TopicPartition::partition).sorted().toList();
+    }
+}

@@ -1,0 +1,318 @@
+package io.distpipe.primes;
+
+import java.io.IOException;
+import java.math.BigInteger;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
+
+import io.distpipe.common.KafkaClients;
+import io.distpipe.common.LifeCycle;
+import io.distpipe.common.RejectedRecord;
+import io.distpipe.common.Service;
+import io.distpipe.topics.Numbers;
+import io.distpipe.topics.TopicSpec;
+import io.distpipe.topics.Topics;
+import io.distpipe.topics.serde.AvroSerdes;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.Serializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Plans a primes job and sees it through: turns each input file into {@link Task} records (the numbers travel
+ * inside), publishes them in transactions as it reads so workers start early, reports rejected lines, then follows
+ * {@link TaskCompleted} records until every task of the job is done.
+ */
+public final class Coordinator implements Service {
+
+    public static final int CHUNK_NUMBERS_DEFAULT = 2_000;
+    public static final int CHUNK_BYTES_DEFAULT = 64 * 1024;
+    /** Tasks per transaction while planning: workers see tasks after each commit. */
+    static final int TASKS_PER_TRANSACTION = 16;
+
+    private static final Logger LOG = LoggerFactory.getLogger(Coordinator.class);
+
+    /** Settings of one job's coordinator. */
+    public record Config(String id, String jobId, Path inputDir, int chunkNumbers, int chunkBytes, int maxDigits) {
+        public Config validate() {
+            if (jobId == null || !jobId.matches("[A-Za-z0-9._-]+")) {
+                throw new IllegalArgumentException("job id must be letters, digits, '.', '_' or '-': " + jobId);
+            }
+            if (chunkNumbers < 1 || chunkBytes < 64) {
+                throw new IllegalArgumentException("chunk size must be at least 1 number and 64 bytes");
+            }
+            return this;
+        }
+    }
+
+    /** What the coordinator tells the one who runs it. */
+    public interface Listener {
+        default void rejected(String file, long line, String text, String reason) {
+        }
+
+        default void planned(JobStatus status) {
+        }
+
+        default void progress(JobStatus status) {
+        }
+    }
+
+    private final Config config;
+    private final Producer<byte[], byte[]> producer;
+    private final Consumer<byte[], byte[]> completions;
+    private final Listener listener;
+    private final LifeCycle life;
+    private final Serializer<String> keySerializer;
+    private final Serializer<TaskMessage> taskSerializer;
+    private final Serializer<RejectedRecord> rejectedSerializer;
+    private final Serializer<JobStatus> statusSerializer;
+    private final Deserializer<TaskCompleted> completedDeserializer;
+
+    private final Set<String> completedTasks = new HashSet<>();
+    private JobStatus status;
+    private Map<TopicPartition, Long> completionsStart;
+
+    public Coordinator(Config config, Producer<byte[], byte[]> producer, Consumer<byte[], byte[]> completions,
+                       AvroSerdes serdes, Listener listener) {
+        this.config = config.validate();
+        this.producer = producer;
+        this.completions = completions;
+        this.listener = listener;
+        this.life = new LifeCycle(config.id());
+        this.keySerializer = serdes.keySerde(Topics.PRIMES_TASKS).serializer();
+        this.taskSerializer = serdes.valueSerde(Topics.PRIMES_TASKS).serializer();
+        this.rejectedSerializer = serdes.valueSerde(Topics.PRIMES_REJECTED).serializer();
+        this.statusSerializer = serdes.valueSerde(Topics.PRIMES_JOBS).serializer();
+        this.completedDeserializer = serdes.valueSerde(Topics.PRIMES_COMPLETED).deserializer();
+        this.status = JobStatus.newBuilder().setJobId(config.jobId()).setState(JobState.PLANNING).setFiles(0)
+            .setTasksTotal(0).setTasksCompleted(0).setNumbersTotal(0).setNumbersTested(0).setPrimesFound(0)
+            .setRejectedLines(0).setReason(null).setUpdatedAt(Instant.now()).build();
+    }
+
+    public static Coordinator create(Config config, String bootstrapServers, AvroSerdes serdes, Listener listener) {
+        Producer<byte[], byte[]> producer = new KafkaProducer<>(KafkaClients.transactionalProducer(bootstrapServers,
+            "primes-coordinator-" + config.jobId(), KafkaClients.TRANSACTION_TIMEOUT_MS_DEFAULT));
+        Consumer<byte[], byte[]> consumer = new KafkaConsumer<>(KafkaClients.consumer(bootstrapServers, null,
+            config.id() + "-completions", KafkaClients.SESSION_TIMEOUT_MS_DEFAULT));
+        return new Coordinator(config, producer, consumer, serdes, listener);
+    }
+
+    /** The input files of a directory: regular, non-hidden, sorted by name, not recursive. */
+    public static List<Path> inputFiles(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            throw new IOException("Input directory " + dir + " does not exist or is not a directory");
+        }
+        if (!Files.isReadable(dir)) {
+            throw new IOException("Input directory " + dir + " is not readable");
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(Files::isRegularFile)
+                .filter(f -> !f.getFileName().toString().startsWith("."))
+                .sorted()
+                .toList();
+        }
+    }
+
+    @Override
+    public String id() {
+        return config.id();
+    }
+
+    @Override
+    public State state() {
+        return life.state();
+    }
+
+    public synchronized JobStatus status() {
+        return status;
+    }
+
+    @Override
+    public void start() {
+        life.transition(State.STARTING);
+        producer.initTransactions();
+        List<TopicPartition> partitions = completions.partitionsFor(Topics.PRIMES_COMPLETED.name()).stream()
+            .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+        completions.assign(partitions);
+        // Completions of this job come after this point: remember it before the first task is published.
+        completionsStart = completions.endOffsets(partitions);
+        completionsStart.forEach(completions::seek);
+        life.transition(State.RUNNING);
+    }
+
+    /** Reads the input and publishes every task; returns the job status with the totals. */
+    public JobStatus plan() throws IOException {
+        List<Path> files = inputFiles(config.inputDir());
+        if (files.isEmpty()) {
+            throw new IOException("Input directory " + config.inputDir() + " has no input files");
+        }
+        NumberParser parser = new NumberParser(config.maxDigits());
+        Planner planner = new Planner();
+        producer.beginTransaction();
+        for (Path file : files) {
+            planner.file(file.getFileName().toString());
+            NumberFileReader.read(file, parser, planner);
+            planner.flush();
+        }
+        updateStatus(s -> s.setState(JobState.RUNNING).setFiles(files.size()).setTasksTotal(planner.tasks)
+            .setNumbersTotal(planner.numbersTotal).setRejectedLines(planner.rejected));
+        producer.send(record(Topics.PRIMES_JOBS, config.jobId(), statusSerializer, status()));
+        producer.commitTransaction();
+        LOG.info("{}: job {} planned: {} files, {} numbers in {} tasks, {} rejected lines.", id(), config.jobId(),
+            files.size(), planner.numbersTotal, planner.tasks, planner.rejected);
+        listener.planned(status());
+        return status();
+    }
+
+    /** Follows completions until every task is done or {@code timeout} passes; returns the final status. */
+    public JobStatus awaitCompletion(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (status().getTasksCompleted() < status().getTasksTotal()) {
+            if (life.state() != State.RUNNING) {
+                throw new IllegalStateException(id() + ": stopped before job " + config.jobId() + " completed");
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException(id() + ": job " + config.jobId() + " did not complete within "
+                    + timeout.toSeconds() + " s (" + status().getTasksCompleted() + " of " + status().getTasksTotal()
+                    + " tasks done)");
+            }
+            pollCompletions(Duration.ofMillis(200));
+        }
+        updateStatus(s -> s.setState(JobState.COMPLETED));
+        producer.beginTransaction();
+        producer.send(record(Topics.PRIMES_JOBS, config.jobId(), statusSerializer, status()));
+        producer.commitTransaction();
+        LOG.info("{}: job {} completed: {} tasks, {} numbers tested, {} primes reported.", id(), config.jobId(),
+            status().getTasksCompleted(), status().getNumbersTested(), status().getPrimesFound());
+        return status();
+    }
+
+    /** Reads what completions have arrived; one task counts once however often it is reported. */
+    public void pollCompletions(Duration timeout) {
+        boolean changed = false;
+        for (ConsumerRecord<byte[], byte[]> record : completions.poll(timeout)) {
+            TaskCompleted done;
+            try {
+                done = completedDeserializer.deserialize(record.topic(), record.headers(), record.value());
+            } catch (SerializationException e) {
+                LOG.warn("{}: unreadable completion at {}-{}@{}: {}", id(), record.topic(), record.partition(),
+                    record.offset(), e.getMessage());
+                continue;
+            }
+            if (done != null && done.getJobId().equals(config.jobId()) && completedTasks.add(done.getTaskId())) {
+                updateStatus(s -> s.setTasksCompleted(s.getTasksCompleted() + 1)
+                    .setNumbersTested(s.getNumbersTested() + done.getNumbersTested())
+                    .setPrimesFound(s.getPrimesFound() + done.getPrimesFound()));
+                changed = true;
+            }
+        }
+        if (changed) {
+            listener.progress(status());
+        }
+    }
+
+    private synchronized void updateStatus(UnaryOperator<JobStatus.Builder> change) {
+        status = change.apply(JobStatus.newBuilder(status)).setUpdatedAt(Instant.now()).build();
+    }
+
+    private <V> ProducerRecord<byte[], byte[]> record(TopicSpec<String, ?> topic, String key,
+                                                      Serializer<V> valueSerializer, V value) {
+        return new ProducerRecord<>(topic.name(), keySerializer.serialize(topic.name(), key),
+            valueSerializer.serialize(topic.name(), value));
+    }
+
+    @Override
+    public void close() {
+        if (life.beginClose()) {
+            try {
+                completions.close();
+            } finally {
+                producer.close(Duration.ofSeconds(5));
+                life.transition(State.CLOSED);
+            }
+        }
+    }
+
+    /** Cuts files into tasks while they are read, publishing as it goes. */
+    private final class Planner implements NumberFileReader.LineSink {
+        private String file;
+        private int chunk;
+        private long firstLine;
+        private long lastLine;
+        private int bytes;
+        private List<ByteBuffer> pending = new ArrayList<>();
+        private long tasks;
+        private long numbersTotal;
+        private long rejected;
+        private int inTransaction;
+
+        void file(String name) {
+            file = name;
+            chunk = 0;
+        }
+
+        @Override
+        public void value(long lineNumber, BigInteger value) {
+            if (pending.isEmpty()) {
+                firstLine = lineNumber;
+            }
+            ByteBuffer encoded = Numbers.toBytes(value);
+            pending.add(encoded);
+            lastLine = lineNumber;
+            bytes += encoded.remaining() + 2;
+            if (pending.size() >= config.chunkNumbers() || bytes >= config.chunkBytes()) {
+                flush();
+            }
+        }
+
+        @Override
+        public void rejected(long lineNumber, String text, String reason) {
+            rejected++;
+            RejectedRecord record = RejectedRecord.newBuilder().setComponent(id()).setSource(file)
+                .setLocation("line " + lineNumber).setText(text).setReason(reason).setJobId(config.jobId())
+                .setRejectedAt(Instant.now()).build();
+            producer.send(Coordinator.this.record(Topics.PRIMES_REJECTED, file, rejectedSerializer, record));
+            listener.rejected(file, lineNumber, text, reason);
+        }
+
+        void flush() {
+            if (pending.isEmpty()) {
+                return;
+            }
+            String taskId = config.jobId() + "/" + file + "#" + chunk;
+            Task task = Task.newBuilder().setTaskId(taskId).setJobId(config.jobId()).setFile(file).setChunk(chunk)
+                .setFirstLine(firstLine).setLastLine(lastLine).setNumbers(pending).setCreatedAt(Instant.now())
+                .build();
+            producer.send(Coordinator.this.record(Topics.PRIMES_TASKS, taskId, taskSerializer,
+                TaskMessage.newBuilder().setPayload(task).build()));
+            tasks++;
+            numbersTotal += pending.size();
+            chunk++;
+            pending = new ArrayList<>();
+            bytes = 0;
+            if (++inTransaction >= TASKS_PER_TRANSACTION) {
+                producer.commitTransaction();
+                producer.beginTransaction();
+                inTransaction = 0;
+            }
+        }
+    }
+}

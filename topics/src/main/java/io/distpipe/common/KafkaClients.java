@@ -1,0 +1,70 @@
+package io.distpipe.common;
+
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+
+import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * Client settings every distpipe component shares: bytes on the wire (serdes are applied by the components, so a
+ * poison record can be routed instead of failing a poll), idempotent acks=all producers, read_committed consumers
+ * with manual commits, and group timeouts short enough that a killed member's partitions move within seconds.
+ */
+public final class KafkaClients {
+
+    public static final int SESSION_TIMEOUT_MS_DEFAULT = 2000;
+    public static final int TRANSACTION_TIMEOUT_MS_DEFAULT = 10_000;
+
+    private KafkaClients() {
+    }
+
+    public static Map<String, Object> common(String bootstrapServers, String clientId) {
+        Map<String, Object> props = new HashMap<>();
+        props.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        props.put(CommonClientConfigs.CLIENT_ID_CONFIG, clientId);
+        return props;
+    }
+
+    public static Map<String, Object> producer(String bootstrapServers, String clientId) {
+        Map<String, Object> props = common(bootstrapServers, clientId);
+        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        props.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+        props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+        props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        return props;
+    }
+
+    /** A producer whose transactional id is stable per logical role ({@code primes-worker-worker-2}). */
+    public static Map<String, Object> transactionalProducer(String bootstrapServers, String transactionalId,
+                                                            int transactionTimeoutMs) {
+        Map<String, Object> props = producer(bootstrapServers, transactionalId);
+        props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+        props.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, transactionTimeoutMs);
+        return props;
+    }
+
+    public static Map<String, Object> consumer(String bootstrapServers, String groupId, String clientId,
+                                               int sessionTimeoutMs) {
+        Map<String, Object> props = common(bootstrapServers, clientId);
+        if (groupId != null) {
+            props.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+            props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, sessionTimeoutMs);
+            props.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, Math.max(100, sessionTimeoutMs / 4));
+        }
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, IsolationLevel.READ_COMMITTED.toString()
+            .toLowerCase(Locale.ROOT));
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+        props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+        return props;
+    }
+}

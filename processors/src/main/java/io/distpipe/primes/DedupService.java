@@ -8,8 +8,10 @@ import java.util.concurrent.TimeUnit;
 import io.distpipe.common.LifeCycle;
 import io.distpipe.common.Service;
 import io.distpipe.topics.serde.AvroSerdes;
+import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,15 +19,17 @@ import org.slf4j.LoggerFactory;
 public final class DedupService implements Service {
 
     private static final Logger LOG = LoggerFactory.getLogger(DedupService.class);
-    private static final long START_TIMEOUT_MS = 60_000;
 
     private final String id;
     private final KafkaStreams streams;
     private final LifeCycle life;
 
-    public DedupService(String id, String bootstrapServers, Path stateDir, AvroSerdes serdes) {
+    /** {@code replication} is for the internal topics: at most the number of brokers. */
+    public DedupService(String id, String bootstrapServers, int replication, Path stateDir, AvroSerdes serdes) {
         this.id = id;
         Properties props = DedupTopology.config(bootstrapServers);
+        props.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, replication);
+        props.put(StreamsConfig.topicPrefix(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG), Math.max(1, replication - 1));
         props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
         props.put(StreamsConfig.CLIENT_ID_CONFIG, id);
         this.streams = new KafkaStreams(DedupTopology.build(serdes), props);
@@ -42,27 +46,34 @@ public final class DedupService implements Service {
         return life.state();
     }
 
-    /** Starts the streams client and waits until it is RUNNING (bounded). */
+    /** Starts the streams client without waiting for it; see {@link #awaitRunning(Duration)}. */
     @Override
-    public void start() throws InterruptedException {
+    public void start() {
         life.transition(State.STARTING);
         streams.setUncaughtExceptionHandler(e -> {
-            LOG.error("{}: stream thread failed: {}", id, e.toString(), e);
-            return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse
-                .REPLACE_THREAD;
+            LOG.error("{}: stream thread failed, replacing it: {}", id, e.toString(), e);
+            return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+        });
+        streams.setStateListener((next, previous) -> {
+            if (next == KafkaStreams.State.RUNNING && life.state() == State.STARTING) {
+                life.compareAndTransition(State.STARTING, State.RUNNING);
+                LOG.info("{}: running (application id {}).", id, DedupTopology.APPLICATION_ID);
+            }
         });
         streams.start();
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(START_TIMEOUT_MS);
-        while (streams.state() != KafkaStreams.State.RUNNING) {
-            if (streams.state() == KafkaStreams.State.ERROR || System.nanoTime() > deadline) {
-                life.transition(State.FAILED);
+    }
+
+    /** Waits (bounded) until the streams client has been RUNNING; throws if it failed or took too long. */
+    public void awaitRunning(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (life.state() == State.STARTING) {
+            if (streams.state() == KafkaStreams.State.ERROR || streams.state() == KafkaStreams.State.NOT_RUNNING
+                || System.nanoTime() > deadline) {
                 throw new IllegalStateException(id + ": Kafka Streams did not reach RUNNING within "
-                    + START_TIMEOUT_MS + " ms (state " + streams.state() + ")");
+                    + timeout.toSeconds() + " s (state " + streams.state() + ")");
             }
             TimeUnit.MILLISECONDS.sleep(50);
         }
-        life.transition(State.RUNNING);
-        LOG.info("{}: running (application id {}).", id, DedupTopology.APPLICATION_ID);
     }
 
     public KafkaStreams streams() {

@@ -12,7 +12,9 @@ import java.time.Duration;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -41,7 +43,9 @@ import org.apache.kafka.common.serialization.Deserializer;
  */
 public final class PrimesOutput {
 
-    private static final Duration POLL = Duration.ofMillis(200);
+    private static final Duration POLL = Duration.ofMillis(50);
+    private static final Duration PROBE_POLL = Duration.ofMillis(20);
+    private static final Duration PROBE_TIME = Duration.ofMillis(500);
     private static final long ADMIN_TIMEOUT_S = 30;
 
     /** The distinct primes of a job, ascending, and how many of them are only probable primes. */
@@ -87,7 +91,7 @@ public final class PrimesOutput {
         pending.values().removeIf(target -> target == 0);
         while (!pending.isEmpty()) {
             Map<TopicPartition, OffsetAndMetadata> committed = committedOffsets(admin, DedupTopology.APPLICATION_ID);
-            pending.entrySet().removeIf(e -> consumedUpTo(probe, e.getKey(), committed.get(e.getKey()), e.getValue()));
+            pending.keySet().removeAll(consumedUpTo(probe, committed, pending));
             if (pending.isEmpty()) {
                 return;
             }
@@ -95,27 +99,45 @@ public final class PrimesOutput {
                 throw new IllegalStateException("The dedup processor did not catch up with " + Topics.PRIMES_FOUND
                     .name() + " within " + timeout.toSeconds() + " s (partitions behind: " + pending + ")");
             }
-            probe.poll(Duration.ofMillis(100));
         }
     }
 
-    private static boolean consumedUpTo(Consumer<byte[], byte[]> probe, TopicPartition partition,
-                                        OffsetAndMetadata committed, long target) {
-        long from = committed == null ? 0 : committed.offset();
-        if (from >= target) {
-            return true;
+    /** The partitions of {@code targets} with no data record left between the committed offset and the target. */
+    private static Set<TopicPartition> consumedUpTo(Consumer<byte[], byte[]> probe,
+                                                    Map<TopicPartition, OffsetAndMetadata> committed,
+                                                    Map<TopicPartition, Long> targets) {
+        Set<TopicPartition> done = new HashSet<>();
+        Set<TopicPartition> behind = new HashSet<>();
+        Map<TopicPartition, Long> toProbe = new HashMap<>();
+        targets.forEach((partition, target) -> {
+            OffsetAndMetadata c = committed.get(partition);
+            long from = c == null ? 0 : c.offset();
+            if (from >= target) {
+                done.add(partition);
+            } else {
+                toProbe.put(partition, from);
+            }
+        });
+        if (toProbe.isEmpty()) {
+            return done;
         }
-        probe.assign(List.of(partition));
-        probe.seek(partition, from);
-        long deadline = System.nanoTime() + POLL.toNanos() * 5;
-        while (probe.position(partition) < target && System.nanoTime() < deadline) {
-            for (ConsumerRecord<byte[], byte[]> record : probe.poll(POLL)) {
-                if (record.offset() < target) {
-                    return false;
+        probe.assign(toProbe.keySet());
+        toProbe.forEach(probe::seek);
+        long deadline = System.nanoTime() + PROBE_TIME.toNanos();
+        while (System.nanoTime() < deadline && done.size() + behind.size() < targets.size()) {
+            for (ConsumerRecord<byte[], byte[]> record : probe.poll(PROBE_POLL)) {
+                TopicPartition partition = new TopicPartition(record.topic(), record.partition());
+                if (record.offset() < targets.get(partition)) {
+                    behind.add(partition);
+                }
+            }
+            for (TopicPartition partition : toProbe.keySet()) {
+                if (!behind.contains(partition) && probe.position(partition) >= targets.get(partition)) {
+                    done.add(partition);
                 }
             }
         }
-        return probe.position(partition) >= target;
+        return done;
     }
 
     private static Map<TopicPartition, OffsetAndMetadata> committedOffsets(Admin admin, String group) {

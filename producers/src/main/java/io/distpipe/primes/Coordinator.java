@@ -45,8 +45,8 @@ public final class Coordinator implements Service {
 
     public static final int CHUNK_NUMBERS_DEFAULT = 2_000;
     public static final int CHUNK_BYTES_DEFAULT = 64 * 1024;
-    /** Tasks per transaction while planning: workers see tasks after each commit. */
-    static final int TASKS_PER_TRANSACTION = 16;
+    /** While planning, commit about this often so workers see tasks early, but not per task (commits cost). */
+    static final long COMMIT_EVERY_NS = 300_000_000L;
 
     private static final Logger LOG = LoggerFactory.getLogger(Coordinator.class);
 
@@ -262,7 +262,7 @@ public final class Coordinator implements Service {
         private long tasks;
         private long numbersTotal;
         private long rejected;
-        private int inTransaction;
+        private long transactionStarted = System.nanoTime();
 
         void file(String name) {
             file = name;
@@ -308,10 +308,10 @@ public final class Coordinator implements Service {
             chunk++;
             pending = new ArrayList<>();
             bytes = 0;
-            if (++inTransaction >= TASKS_PER_TRANSACTION) {
+            if (System.nanoTime() - transactionStarted >= COMMIT_EVERY_NS) {
                 producer.commitTransaction();
                 producer.beginTransaction();
-                inTransaction = 0;
+                transactionStarted = System.nanoTime();
             }
         }
     }

@@ -1,0 +1,79 @@
+package io.distpipe.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+
+import io.distpipe.primes.Coordinator;
+import io.distpipe.primes.NumberParser;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code distpipe primes}: finds every distinct prime in a folder of number files. */
+@Command(name = "primes", mixinStandardHelpOptions = true,
+    description = {"Find every distinct prime in the number files of a directory and write them, ascending, one per "
+        + "line.", "Without --bootstrap-servers an embedded Kafka broker is started for the run."})
+final class PrimesCommand implements Callable<Integer> {
+
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = {"-i", "--input"}, required = true, paramLabel = "DIR",
+        description = "Directory of input files: one integer per line; every regular, non-hidden file is read.")
+    Path input;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE", defaultValue = "primes.txt",
+        description = "Output file (default: ${DEFAULT-VALUE}); rejected lines go to FILE.rejected.tsv.")
+    Path output;
+
+    @Option(names = {"-w", "--workers"}, paramLabel = "N", description = "Worker count (default: number of cores).")
+    Integer workers;
+
+    @Option(names = "--fail-on-reject", description = "Exit with code 1 if any input line was rejected.")
+    boolean failOnReject;
+
+    @Option(names = "--chunk-size", paramLabel = "N", defaultValue = "" + Coordinator.CHUNK_NUMBERS_DEFAULT,
+        description = "Numbers per task (default: ${DEFAULT-VALUE}).")
+    int chunkSize;
+
+    @Option(names = "--max-digits", paramLabel = "N", defaultValue = "" + NumberParser.DEFAULT_MAX_DIGITS,
+        description = "Longest accepted number, in digits (default: ${DEFAULT-VALUE}).")
+    int maxDigits;
+
+    @Mixin
+    ClusterOptions cluster;
+
+    @Override
+    public Integer call() throws Exception {
+        int workerCount = workers == null ? Runtime.getRuntime().availableProcessors() : workers;
+        if (workerCount < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--workers must be at least 1");
+        }
+        Path workDir = Files.createTempDirectory("distpipe-primes-");
+        PrintWriter out = spec.commandLine().getOut();
+        Progress progress = new Progress(spec.commandLine().getErr(), System.console() != null);
+        try {
+            PrimesJob.Result result = new PrimesJob(new PrimesJob.Config(input, output, workerCount,
+                cluster.bootstrapServers, cluster.registryUrl, chunkSize, maxDigits, workDir), progress).run();
+            progress.finish();
+            Summary.print(out, result);
+            if (failOnReject && result.status().getRejectedLines() > 0) {
+                spec.commandLine().getErr().println("distpipe primes: " + result.status().getRejectedLines()
+                    + " input lines were rejected (--fail-on-reject); see " + result.rejectedReport() + ".");
+                return Main.EXIT_FAILURE;
+            }
+            return Main.EXIT_OK;
+        } finally {
+            progress.finish();
+            try (Stream<Path> paths = Files.walk(workDir)) {
+                paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+}

@@ -1,0 +1,241 @@
+package io.distpipe.cli;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+import io.distpipe.cluster.EmbeddedKafka;
+import io.distpipe.common.KafkaClients;
+import io.distpipe.primes.Coordinator;
+import io.distpipe.primes.DedupService;
+import io.distpipe.primes.JobStatus;
+import io.distpipe.primes.NumberParser;
+import io.distpipe.primes.PrimeWorker;
+import io.distpipe.primes.PrimesOutput;
+import io.distpipe.topics.TopicAdmin;
+import io.distpipe.topics.Topics;
+import io.distpipe.topics.serde.AvroSerdes;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs one primes job end to end: (embedded broker,) topics, dedup processor, N workers, coordinator; waits until the
+ * job is complete and the dedup processor has caught up, then writes the output and the rejected-line report.
+ */
+public final class PrimesJob {
+
+    private static final Logger LOG = LoggerFactory.getLogger(PrimesJob.class);
+    private static final Duration JOB_TIMEOUT = Duration.ofHours(24);
+    private static final Duration CATCH_UP_TIMEOUT = Duration.ofMinutes(5);
+    private static final int MAX_REPLICATION = 3;
+
+    /** What to run. {@code bootstrapServers} null means: start an embedded broker. */
+    public record Config(Path inputDir, Path output, int workers, String bootstrapServers, String registryUrl,
+                         int chunkNumbers, int maxDigits, Path workDir) {
+        public Config validate() {
+            // Zero in-process workers is for runs whose workers are separate processes.
+            if (workers < 0 || workers > 256) {
+                throw new IllegalArgumentException("--workers must be between 0 and 256, not " + workers);
+            }
+            return this;
+        }
+    }
+
+    /** What happened, for the summary. */
+    public record Result(String jobId, JobStatus status, long uniquePrimes, long probablePrimes, Path output,
+                         Path rejectedReport, Duration elapsed) {
+        public long duplicatesRemoved() {
+            return status.getPrimesFound() - uniquePrimes;
+        }
+    }
+
+    /** Progress callbacks for whoever shows them. */
+    public interface Observer extends Coordinator.Listener {
+        default void phase(String text) {
+        }
+    }
+
+    private final Config config;
+    private final Observer observer;
+
+    public PrimesJob(Config config, Observer observer) {
+        this.config = config.validate();
+        this.observer = observer;
+    }
+
+    public static String newJobId() {
+        return "primes-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + "-"
+            + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x1000, 0x10000));
+    }
+
+    public Result run() throws Exception {
+        long started = System.nanoTime();
+        List<Path> files = Coordinator.inputFiles(config.inputDir());
+        if (files.isEmpty()) {
+            throw new IOException("Input directory " + config.inputDir() + " has no input files");
+        }
+        Path output = config.output().toAbsolutePath();
+        if (!Files.isDirectory(output.getParent()) || !Files.isWritable(output.getParent())) {
+            throw new IOException("Cannot write the output " + output + ": its directory is missing or read-only");
+        }
+        String jobId = newJobId();
+        EmbeddedKafka embedded = null;
+        List<AutoCloseable> toClose = new ArrayList<>();
+        ExecutorService threads = Executors.newCachedThreadPool();
+        try {
+            String bootstrap = config.bootstrapServers();
+            if (bootstrap == null) {
+                observer.phase("starting embedded Kafka broker");
+                embedded = EmbeddedKafka.startTemporary();
+                bootstrap = embedded.bootstrapServers();
+            }
+            AvroSerdes serdes = AvroSerdes.connect(config.registryUrl());
+            Admin admin = Admin.create(KafkaClients.common(bootstrap, "primes-job-admin"));
+            toClose.add(admin);
+            observer.phase("creating topics");
+            List<TopicAdmin.Outcome> topics = TopicAdmin.ensureTopics(admin, Topics.external(), MAX_REPLICATION);
+            int replication = topics.stream().mapToInt(TopicAdmin.Outcome::replication).max().orElse(1);
+            TopicAdmin.registerSchemas(serdes.registry(), Topics.ALL);
+            Map<TopicPartition, Long> uniqueStart = PrimesOutput.highWatermarks(admin, Topics.PRIMES_UNIQUE);
+
+            observer.phase("starting dedup processor and " + config.workers() + " workers");
+            DedupService dedup = new DedupService("dedup", bootstrap, replication, config.workDir().resolve("dedup-state"), serdes);
+            toClose.add(dedup);
+            dedup.start();
+            List<Future<?>> running = new ArrayList<>();
+            for (int i = 1; i <= config.workers(); i++) {
+                PrimeWorker worker = PrimeWorker.create(PrimeWorker.Config.defaults("worker-" + i, bootstrap),
+                    serdes);
+                toClose.add(0, worker);
+                worker.start();
+                running.add(threads.submit(worker::run));
+            }
+
+            Path rejectedReport = output.resolveSibling(output.getFileName() + ".rejected.tsv");
+            JobStatus status;
+            try (RejectionReport report = new RejectionReport(rejectedReport);
+                 Coordinator coordinator = Coordinator.create(new Coordinator.Config("coordinator", jobId,
+                     config.inputDir(), config.chunkNumbers(), Coordinator.CHUNK_BYTES_DEFAULT, config.maxDigits()),
+                     bootstrap, serdes, report.wrap(observer))) {
+                coordinator.start();
+                observer.phase("reading input");
+                coordinator.plan();
+                observer.phase("testing numbers");
+                status = coordinator.awaitCompletion(JOB_TIMEOUT);
+                report.commit(status.getRejectedLines() > 0);
+            }
+
+            observer.phase("waiting for the dedup processor to catch up");
+            dedup.awaitRunning(CATCH_UP_TIMEOUT);
+            Map<TopicPartition, Long> foundEnd = PrimesOutput.highWatermarks(admin, Topics.PRIMES_FOUND);
+            try (KafkaConsumer<byte[], byte[]> probe = new KafkaConsumer<>(KafkaClients.consumer(bootstrap, null,
+                "primes-job-probe", KafkaClients.SESSION_TIMEOUT_MS_DEFAULT))) {
+                PrimesOutput.awaitDedupCaughtUp(admin, probe, foundEnd, CATCH_UP_TIMEOUT);
+                Map<TopicPartition, Long> uniqueEnd = PrimesOutput.highWatermarks(admin, Topics.PRIMES_UNIQUE);
+                observer.phase("writing " + output.getFileName());
+                PrimesOutput.Result primes = PrimesOutput.collect(probe, serdes, jobId, uniqueStart, uniqueEnd,
+                    CATCH_UP_TIMEOUT);
+                PrimesOutput.writeAtomically(output, primes.primes());
+                for (Future<?> f : running) {
+                    if (f.isDone()) {
+                        f.get();
+                    }
+                }
+                return new Result(jobId, status, primes.primes().size(), primes.probable(), output,
+                    status.getRejectedLines() > 0 ? rejectedReport : null,
+                    Duration.ofNanos(System.nanoTime() - started));
+            }
+        } finally {
+            for (AutoCloseable c : toClose) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    LOG.warn("Closing {} failed: {}", c, e.toString());
+                }
+            }
+            threads.shutdown();
+            if (!threads.awaitTermination(15, TimeUnit.SECONDS)) {
+                LOG.warn("Some workers did not stop within 15 s.");
+            }
+            if (embedded != null) {
+                embedded.close();
+            }
+        }
+    }
+
+    /** The rejected-line report: a TSV written to a temporary file and moved into place when the job completes. */
+    static final class RejectionReport implements AutoCloseable {
+        private final Path target;
+        private final Path temp;
+        private final BufferedWriter writer;
+
+        RejectionReport(Path target) throws IOException {
+            this.target = target;
+            this.temp = Files.createTempFile(target.getParent(), "." + target.getFileName(), ".tmp");
+            this.writer = Files.newBufferedWriter(temp, StandardCharsets.UTF_8);
+            writer.write("file\tline\ttext\treason\n");
+        }
+
+        Observer wrap(Observer observer) {
+            return new Observer() {
+                @Override
+                public void rejected(String file, long line, String text, String reason) {
+                    try {
+                        writer.write(tsv(file) + "\t" + line + "\t" + tsv(text) + "\t" + tsv(reason) + "\n");
+                    } catch (IOException e) {
+                        throw new UncheckedIOException("Cannot write the rejected-line report " + temp, e);
+                    }
+                    observer.rejected(file, line, text, reason);
+                }
+
+                @Override
+                public void planned(JobStatus status) {
+                    observer.planned(status);
+                }
+
+                @Override
+                public void progress(JobStatus status) {
+                    observer.progress(status);
+                }
+            };
+        }
+
+        /** Moves the report into place if there is anything in it, else removes any stale one. */
+        void commit(boolean anything) throws IOException {
+            writer.close();
+            if (anything) {
+                Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } else {
+                Files.deleteIfExists(target);
+            }
+        }
+
+        private static String tsv(String text) {
+            return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r");
+        }
+
+        @Override
+        public void close() throws IOException {
+            writer.close();
+            Files.deleteIfExists(temp);
+        }
+    }
+}

@@ -1,0 +1,60 @@
+package io.distpipe.cli;
+
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+import io.distpipe.primes.PrimeWorker;
+import io.distpipe.topics.serde.AvroSerdes;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code distpipe worker}: one primes worker as its own process, until SIGTERM. */
+@Command(name = "worker", mixinStandardHelpOptions = true,
+    description = "Run one primes worker (joins the worker group of a running cluster) until stopped.")
+final class WorkerCommand implements Callable<Integer> {
+
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--id", required = true, paramLabel = "ID", description = "Member id, e.g. worker-2.")
+    String id;
+
+    @Option(names = "--session-timeout-ms", paramLabel = "MS", defaultValue = "2000",
+        description = "Consumer group session timeout (default ${DEFAULT-VALUE}); the broker's "
+            + "group.min.session.timeout.ms must allow it.")
+    int sessionTimeoutMs;
+
+    @Mixin
+    ClusterOptions cluster;
+
+    @Override
+    public Integer call() throws Exception {
+        if (cluster.bootstrapServers == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "worker needs --bootstrap-servers");
+        }
+        PrimeWorker.Config defaults = PrimeWorker.Config.defaults(id, cluster.bootstrapServers);
+        PrimeWorker worker = PrimeWorker.create(new PrimeWorker.Config(id, cluster.bootstrapServers, sessionTimeoutMs,
+            defaults.transactionTimeoutMs(), defaults.maxPollRecords()), AvroSerdes.connect(cluster.registryUrl));
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            worker.close();
+            try {
+                stopped.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, id + "-shutdown"));
+        worker.start();
+        System.out.println("READY " + id);
+        System.out.flush();
+        try {
+            worker.run();
+        } finally {
+            stopped.countDown();
+        }
+        return Main.EXIT_OK;
+    }
+}

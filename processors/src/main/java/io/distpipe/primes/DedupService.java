@@ -9,6 +9,7 @@ import io.distpipe.common.LifeCycle;
 import io.distpipe.common.Service;
 import io.distpipe.topics.serde.AvroSerdes;
 import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
@@ -83,7 +84,10 @@ public final class DedupService implements Service {
     @Override
     public void close() {
         if (life.beginClose()) {
-            streams.close(Duration.ofSeconds(10));
+            // Leave the group on close, so a restarted dedup processor is assigned its partitions at once instead
+            // of after the old member's session timeout.
+            streams.close(CloseOptions.timeout(Duration.ofSeconds(10))
+                .withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
             life.transition(State.CLOSED);
             LOG.info("{}: stopped.", id);
         }

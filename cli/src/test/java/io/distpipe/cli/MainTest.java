@@ -1,0 +1,137 @@
+package io.distpipe.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import io.distpipe.topics.TopicSpec;
+import io.distpipe.topics.Topics;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The command line as a user meets it: help, exit codes and one-sentence errors (no broker needed). */
+class MainTest {
+
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+    private PrintStream savedOut;
+    private PrintStream savedErr;
+
+    @TempDir
+    Path dir;
+
+    @BeforeEach
+    void capture() {
+        savedOut = System.out;
+        savedErr = System.err;
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        System.setProperty(Logs.DIR_PROPERTY, dir.resolve("logs").toString());
+    }
+
+    @AfterEach
+    void restore() {
+        System.setOut(savedOut);
+        System.setErr(savedErr);
+    }
+
+    private String out() {
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    private String err() {
+        return err.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void shouldListEveryCommandInHelp() {
+        assertThat(Main.run("--help")).isEqualTo(Main.EXIT_OK);
+        assertThat(out()).contains("primes", "topics", "worker", "registry");
+    }
+
+    @Test
+    void shouldHaveHelpOnEverySubcommand() {
+        for (String command : new String[] {"primes", "topics", "worker", "registry"}) {
+            out.reset();
+            assertThat(Main.run(command, "--help")).as(command).isEqualTo(Main.EXIT_OK);
+            assertThat(out()).as(command).startsWith("Usage: distpipe " + command);
+        }
+    }
+
+    @Test
+    void shouldPrintTheVersion() {
+        assertThat(Main.run("--version")).isEqualTo(Main.EXIT_OK);
+        assertThat(out()).startsWith("distpipe ").contains("Kafka clients 4.3.1");
+    }
+
+    @Test
+    void shouldExitWithTwoOnAUsageError() {
+        assertThat(Main.run("primes", "--input", "x", "--no-such-option")).isEqualTo(Main.EXIT_USAGE);
+        assertThat(err()).contains("Unknown option: '--no-such-option'");
+        assertThat(Main.run("primes")).as("--input is required").isEqualTo(Main.EXIT_USAGE);
+    }
+
+    @Test
+    void shouldPrintTheWholeCatalog() {
+        assertThat(Main.run("topics", "list")).isEqualTo(Main.EXIT_OK);
+        for (TopicSpec<?, ?> topic : Topics.ALL) {
+            assertThat(out()).contains(topic.name());
+        }
+    }
+
+    @Test
+    void shouldFailInOneSentenceWhenTheInputDirectoryIsMissing() {
+        int code = Main.run("primes", "--input", dir.resolve("missing").toString(), "--output",
+            dir.resolve("p.txt").toString());
+
+        assertThat(code).isEqualTo(Main.EXIT_FAILURE);
+        assertThat(err().strip()).startsWith("distpipe primes: Input directory").endsWith("is not a directory.")
+            .doesNotContain("Exception").hasLineCount(1);
+        assertThat(dir.resolve("p.txt")).doesNotExist();
+    }
+
+    @Test
+    void shouldFailInOneSentenceWhenThereAreNoInputFiles() throws Exception {
+        Path empty = Files.createDirectories(dir.resolve("empty"));
+        Files.writeString(empty.resolve(".hidden"), "7\n");
+
+        int code = Main.run("primes", "--input", empty.toString(), "--output", dir.resolve("p.txt").toString());
+
+        assertThat(code).isEqualTo(Main.EXIT_FAILURE);
+        assertThat(err().strip()).isEqualTo("distpipe primes: Input directory " + empty + " has no input files.");
+    }
+
+    @Test
+    void shouldFailInOneSentenceWhenTheOutputCannotBeWritten() throws Exception {
+        Path input = Files.createDirectories(dir.resolve("in"));
+        Files.writeString(input.resolve("a.txt"), "7\n");
+
+        int code = Main.run("primes", "--input", input.toString(), "--output",
+            dir.resolve("no/such/dir/p.txt").toString());
+
+        assertThat(code).isEqualTo(Main.EXIT_FAILURE);
+        assertThat(err().strip()).startsWith("distpipe primes: Cannot write the output").hasLineCount(1);
+    }
+
+    @Test
+    void shouldRefuseWorkersBelowOne() throws Exception {
+        Path input = Files.createDirectories(dir.resolve("in"));
+        Files.writeString(input.resolve("a.txt"), "7\n");
+
+        assertThat(Main.run("primes", "--input", input.toString(), "--workers", "0")).isEqualTo(Main.EXIT_USAGE);
+        assertThat(err()).contains("--workers must be at least 1");
+    }
+
+    @Test
+    void shouldNameTheLogFileAfterTheProcess() {
+        assertThat(Main.processName(new String[] {"worker", "--id", "worker-3"})).isEqualTo("worker-3");
+        assertThat(Main.processName(new String[] {"-v", "primes", "--input", "x"})).isEqualTo("primes");
+        assertThat(Main.processName(new String[] {})).isEqualTo("distpipe");
+    }
+}

@@ -10,6 +10,7 @@ import picocli.CommandLine.Option;
 @Command(name = "distpipe", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "A distributed computing suite where every interaction is an Avro record on a Kafka topic.",
     subcommands = {PrimesCommand.class, TopicsCommand.class, WorkerCommand.class, RegistryCommand.class,
+        BenchCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main {
 

@@ -27,6 +27,7 @@ import io.distpipe.primes.JobStatus;
 import io.distpipe.primes.NumberParser;
 import io.distpipe.primes.PrimeWorker;
 import io.distpipe.primes.PrimesOutput;
+import io.distpipe.primes.TaskCompleted;
 import io.distpipe.topics.TopicAdmin;
 import io.distpipe.topics.Topics;
 import io.distpipe.topics.serde.AvroSerdes;
@@ -108,7 +109,7 @@ public final class PrimesJob {
                 bootstrap = embedded.bootstrapServers();
             }
             AvroSerdes serdes = AvroSerdes.connect(config.registryUrl());
-            Admin admin = Admin.create(KafkaClients.common(bootstrap, "primes-job-admin"));
+            Admin admin = KafkaClients.reachableAdmin(bootstrap, "primes-job-admin");
             toClose.add(admin);
             observer.phase("creating topics");
             List<TopicAdmin.Outcome> topics = TopicAdmin.ensureTopics(admin, Topics.external(), MAX_REPLICATION);
@@ -214,6 +215,11 @@ public final class PrimesJob {
                 @Override
                 public void progress(JobStatus status) {
                     observer.progress(status);
+                }
+
+                @Override
+                public void completed(TaskCompleted done) {
+                    observer.completed(done);
                 }
             };
         }

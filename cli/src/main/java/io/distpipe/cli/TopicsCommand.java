@@ -11,7 +11,6 @@ import io.distpipe.topics.TopicSpec;
 import io.distpipe.topics.Topics;
 import io.distpipe.topics.serde.AvroSerdes;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -64,9 +63,7 @@ final class TopicsCommand {
                 throw new CommandLine.ParameterException(spec.commandLine(),
                     "topics create needs --bootstrap-servers");
             }
-            Map<String, Object> props = KafkaClients.common(cluster.bootstrapServers, "distpipe-topics");
-            props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 15_000);
-            try (Admin admin = Admin.create(props)) {
+            try (Admin admin = KafkaClients.reachableAdmin(cluster.bootstrapServers, "distpipe-topics")) {
                 List<TopicAdmin.Outcome> outcomes = TopicAdmin.ensureTopics(admin, Topics.external(), replication);
                 TopicAdmin.registerSchemas(AvroSerdes.connect(cluster.registryUrl).registry(), Topics.ALL);
                 PrintWriter out = spec.commandLine().getOut();

@@ -31,6 +31,7 @@ import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
@@ -54,6 +55,7 @@ public final class PrimeWorker implements Service {
 
     private static final Logger LOG = LoggerFactory.getLogger(PrimeWorker.class);
     private static final Duration POLL_TIMEOUT = Duration.ofMillis(200);
+    private static final int COMMIT_ATTEMPTS = 5;
 
     /** Settings of one worker; {@link #validate()} names the bad key. */
     public record Config(String workerId, String bootstrapServers, int sessionTimeoutMs, int transactionTimeoutMs,
@@ -193,6 +195,7 @@ public final class PrimeWorker implements Service {
             LOG.debug("{}: woken up to stop.", id());
         } catch (ProducerFencedException | InvalidProducerEpochException e) {
             LOG.warn("{}: fenced by a newer instance with the same id; stopping without committing.", id());
+            life.beginClose();
         } catch (RuntimeException e) {
             if (life.state() == State.RUNNING) {
                 LOG.error("{}: failed: {}", id(), e.toString(), e);
@@ -209,34 +212,68 @@ public final class PrimeWorker implements Service {
         long tasks = 0;
         long numbers = 0;
         long primes = 0;
+        long poison = 0;
         producer.beginTransaction();
         try {
             for (ConsumerRecord<byte[], byte[]> record : records) {
                 TaskMessage message = decode(record);
-                if (message != null && message.getPayload() instanceof Task task) {
+                if (message == null) {
+                    poison++;
+                } else if (message.getPayload() instanceof Task task) {
                     long found = process(task, record);
                     tasks++;
                     numbers += task.getNumbers().size();
                     primes += found;
-                } else if (message != null && message.getPayload() instanceof SnapshotMarker marker) {
+                } else if (message.getPayload() instanceof SnapshotMarker marker) {
                     markerListener.onMarker(this, marker, record.partition(), record.offset()).forEach(producer::send);
                 }
                 offsets.put(new TopicPartition(record.topic(), record.partition()),
                     new OffsetAndMetadata(record.offset() + 1));
             }
             producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
-            producer.commitTransaction();
         } catch (ProducerFencedException | InvalidProducerEpochException | WakeupException e) {
             throw e;
         } catch (KafkaException e) {
-            LOG.warn("{}: transaction failed ({}); aborting and retrying the batch.", id(), e.getMessage());
-            producer.abortTransaction();
-            rewind(records);
+            abortAndRewind(records, e);
             return;
         }
+        if (!commit(records)) {
+            return;
+        }
+        // Counted only once the transaction holds: a retried batch must not count twice.
         tasksCompleted.addAndGet(tasks);
         numbersTested.addAndGet(numbers);
         primesFound.addAndGet(primes);
+        poisonRecords.addAndGet(poison);
+    }
+
+    /**
+     * Commits the open transaction; true when it committed. A commit that timed out must be retried, not aborted
+     * (the producer refuses an abort then); any other failure aborts and rewinds the batch.
+     */
+    private boolean commit(ConsumerRecords<byte[], byte[]> records) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                producer.commitTransaction();
+                return true;
+            } catch (TimeoutException e) {
+                if (attempt >= COMMIT_ATTEMPTS) {
+                    throw new KafkaException(id() + ": commit still timing out after " + attempt + " attempts", e);
+                }
+                LOG.warn("{}: commit timed out (attempt {} of {}); retrying it.", id(), attempt, COMMIT_ATTEMPTS);
+            } catch (ProducerFencedException | InvalidProducerEpochException e) {
+                throw e;
+            } catch (KafkaException e) {
+                abortAndRewind(records, e);
+                return false;
+            }
+        }
+    }
+
+    private void abortAndRewind(ConsumerRecords<byte[], byte[]> records, KafkaException cause) {
+        LOG.warn("{}: transaction failed ({}); aborting and retrying the batch.", id(), cause.getMessage());
+        producer.abortTransaction();
+        rewind(records);
     }
 
     /** After an abort, read the batch again from its first record in each partition. */
@@ -253,12 +290,15 @@ public final class PrimeWorker implements Service {
             if (message == null) {
                 throw new KafkaException("the record has no value");
             }
+            if (message.getPayload() instanceof Task task
+                && task.getNumbers().stream().anyMatch(n -> !n.hasRemaining())) {
+                throw new KafkaException("task " + task.getTaskId() + " holds an empty number");
+            }
             return message;
         } catch (RuntimeException e) {
             if (e instanceof WakeupException) {
                 throw e;
             }
-            poisonRecords.incrementAndGet();
             String where = record.topic() + "-" + record.partition() + "@" + record.offset();
             LOG.warn("{}: poison record {} sent to {}: {}", id(), where, Topics.PRIMES_TASKS_DLQ.name(),
                 e.getMessage());

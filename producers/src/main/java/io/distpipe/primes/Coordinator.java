@@ -73,6 +73,10 @@ public final class Coordinator implements Service {
 
         default void progress(JobStatus status) {
         }
+
+        /** A task of this job completed for the first time. */
+        default void completed(TaskCompleted done) {
+        }
     }
 
     private final Config config;
@@ -167,10 +171,16 @@ public final class Coordinator implements Service {
         NumberParser parser = new NumberParser(config.maxDigits());
         Planner planner = new Planner();
         producer.beginTransaction();
-        for (Path file : files) {
-            planner.file(file.getFileName().toString());
-            NumberFileReader.read(file, parser, planner);
-            planner.flush();
+        try {
+            for (Path file : files) {
+                planner.file(file.getFileName().toString());
+                NumberFileReader.read(file, parser, planner);
+                planner.flush();
+            }
+        } catch (IOException | RuntimeException e) {
+            // Tasks already committed stay; the job never reaches RUNNING, so nobody waits for them.
+            producer.abortTransaction();
+            throw e;
         }
         updateStatus(s -> s.setState(JobState.RUNNING).setFiles(files.size()).setTasksTotal(planner.tasks)
             .setNumbersTotal(planner.numbersTotal).setRejectedLines(planner.rejected));
@@ -191,7 +201,7 @@ public final class Coordinator implements Service {
             }
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException(id() + ": job " + config.jobId() + " did not complete within "
-                    + timeout.toSeconds() + " s (" + status().getTasksCompleted() + " of " + status().getTasksTotal()
+                    + timeout.toMillis() + " ms (" + status().getTasksCompleted() + " of " + status().getTasksTotal()
                     + " tasks done)");
             }
             pollCompletions(Duration.ofMillis(200));
@@ -221,6 +231,7 @@ public final class Coordinator implements Service {
                 updateStatus(s -> s.setTasksCompleted(s.getTasksCompleted() + 1)
                     .setNumbersTested(s.getNumbersTested() + done.getNumbersTested())
                     .setPrimesFound(s.getPrimesFound() + done.getPrimesFound()));
+                listener.completed(done);
                 changed = true;
             }
         }

@@ -1,13 +1,20 @@
 package io.distpipe.common;
 
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
@@ -20,6 +27,8 @@ public final class KafkaClients {
 
     public static final int SESSION_TIMEOUT_MS_DEFAULT = 2000;
     public static final int TRANSACTION_TIMEOUT_MS_DEFAULT = 10_000;
+    /** How long to wait for a cluster to answer before saying it cannot be reached. */
+    public static final int REACH_TIMEOUT_MS = 15_000;
 
     private KafkaClients() {
     }
@@ -29,6 +38,29 @@ public final class KafkaClients {
         props.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         props.put(CommonClientConfigs.CLIENT_ID_CONFIG, clientId);
         return props;
+    }
+
+    /**
+     * An Admin client for a cluster that answered within {@link #REACH_TIMEOUT_MS}; otherwise a {@link KafkaException}
+     * whose message is one sentence naming the servers.
+     */
+    public static Admin reachableAdmin(String bootstrapServers, String clientId) {
+        Map<String, Object> props = common(bootstrapServers, clientId);
+        props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, REACH_TIMEOUT_MS);
+        props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, REACH_TIMEOUT_MS);
+        Admin admin = Admin.create(props);
+        try {
+            admin.describeCluster().clusterId().get(REACH_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+            return admin;
+        } catch (ExecutionException | TimeoutException e) {
+            admin.close(Duration.ZERO);
+            throw new KafkaException("Cannot reach the Kafka cluster at " + bootstrapServers + " within "
+                + REACH_TIMEOUT_MS / 1000 + " s", e);
+        } catch (InterruptedException e) {
+            admin.close(Duration.ZERO);
+            Thread.currentThread().interrupt();
+            throw new KafkaException("Interrupted while reaching the Kafka cluster at " + bootstrapServers, e);
+        }
     }
 
     public static Map<String, Object> producer(String bootstrapServers, String clientId) {

@@ -1,0 +1,257 @@
+package io.distpipe.cli;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
+
+import io.distpipe.cluster.EmbeddedKafka;
+import io.distpipe.primes.Coordinator;
+import io.distpipe.primes.JobStatus;
+import io.distpipe.primes.MillerRabin;
+import io.distpipe.primes.NumberFileReader;
+import io.distpipe.primes.NumberParser;
+import io.distpipe.primes.TaskCompleted;
+import io.distpipe.topics.registry.InMemorySchemaRegistry;
+import io.distpipe.topics.registry.SchemaRegistryServer;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code distpipe bench}: measures the pipeline against a baseline run in the same process. */
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks (not tests): print measured ratios.",
+    subcommands = BenchCommand.Primes.class)
+final class BenchCommand {
+
+    @Command(name = "primes", mixinStandardHelpOptions = true, description = {
+        "Generate random numbers, run the primes pipeline on an embedded broker and, in the same run, a plain "
+            + "parallel Miller-Rabin loop over the same numbers; print both rates and their ratio (goal >= 0.7),",
+        "the time for a killed worker's tasks to resume (goal <= 3 s), the wall time of a 1,000-number job including "
+            + "broker start (goal <= 10 s) and the peak RSS."})
+    static final class Primes implements Callable<Integer> {
+        @Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Option(names = "--numbers", paramLabel = "N", defaultValue = "10000000",
+            description = "Numbers to generate (default ${DEFAULT-VALUE}).")
+        int numbers;
+
+        @Option(names = {"-w", "--workers"}, paramLabel = "N", description = "Workers (default: number of cores).")
+        Integer workers;
+
+        @Option(names = "--bits", paramLabel = "B", defaultValue = "40",
+            description = "Size of the random numbers in bits (default ${DEFAULT-VALUE}).")
+        int bits;
+
+        @Option(names = "--skip-failover", description = "Skip the killed-worker measurement.")
+        boolean skipFailover;
+
+        private PrintWriter out;
+
+        @Override
+        public Integer call() throws Exception {
+            out = spec.commandLine().getOut();
+            int workerCount = workers == null ? Runtime.getRuntime().availableProcessors() : workers;
+            Path dir = Files.createTempDirectory("distpipe-bench-");
+            try {
+                Path input = Files.createDirectories(dir.resolve("input"));
+                say("Generating %,d random %d-bit numbers in 8 files...", numbers, bits);
+                generate(input, numbers, bits, 8);
+
+                say("Baseline: parse and test the same files with %d threads in this process...", workerCount);
+                double baseline = baseline(input, workerCount);
+                say("  baseline   %,12.0f numbers/s", baseline);
+
+                say("Pipeline: embedded broker, %d workers, dedup, output...", workerCount);
+                double pipeline = pipeline(input, dir.resolve("primes.txt"), workerCount, dir);
+                say("  pipeline   %,12.0f numbers/s (from the first task published to the last completion)",
+                    pipeline);
+
+                Path small = Files.createDirectories(dir.resolve("small"));
+                generate(small, 1_000, bits, 1);
+                long t0 = System.nanoTime();
+                runJob(small, dir.resolve("small.txt"), workerCount, null, ClusterOptions.REGISTRY_DEFAULT, dir,
+                    new PrimesJob.Observer() {
+                    });
+                double smallSeconds = (System.nanoTime() - t0) / 1e9;
+
+                Double resume = skipFailover ? null : failover(dir);
+
+                say("");
+                say("Results (%d cores, %d workers, %,d numbers of %d bits):", Runtime.getRuntime()
+                    .availableProcessors(), workerCount, numbers, bits);
+                say("  pipeline / baseline throughput  %.2f  (goal >= 0.7)", pipeline / baseline);
+                say("  1,000-number job incl. broker   %.1f s  (goal <= 10 s)", smallSeconds);
+                if (resume != null) {
+                    say("  killed worker's tasks resumed   %.2f s  (goal <= 3 s)", resume);
+                }
+                say("  peak RSS of this process        %s", peakRss());
+                return Main.EXIT_OK;
+            } finally {
+                try (Stream<Path> paths = Files.walk(dir)) {
+                    paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                }
+            }
+        }
+
+        private void say(String format, Object... args) {
+            out.println(String.format(format, args));
+            out.flush();
+        }
+
+        private static void generate(Path dir, int count, int bits, int files) throws IOException {
+            SplittableRandom random = new SplittableRandom(42);
+            long bound = 1L << Math.min(bits, 62);
+            for (int f = 0; f < files; f++) {
+                try (BufferedWriter w = Files.newBufferedWriter(dir.resolve(String.format("numbers-%02d.txt", f)),
+                    StandardCharsets.US_ASCII)) {
+                    for (int i = f; i < count; i += files) {
+                        w.write(Long.toString(random.nextLong(bound)));
+                        w.write('\n');
+                    }
+                }
+            }
+        }
+
+        /** The same work without Kafka: read each file, parse each line, test each number, count the primes. */
+        private static double baseline(Path input, int threads) throws Exception {
+            List<Path> files;
+            try (Stream<Path> list = Files.list(input)) {
+                files = list.sorted().toList();
+            }
+            ExecutorService pool = Executors.newFixedThreadPool(threads);
+            AtomicLong tested = new AtomicLong();
+            Map<BigInteger, Boolean> primes = new ConcurrentHashMap<>();
+            long start = System.nanoTime();
+            try {
+                List<Future<?>> futures = new ArrayList<>();
+                for (Path file : files) {
+                    futures.add(pool.submit(() -> {
+                        NumberFileReader.read(file, new NumberParser(), new NumberFileReader.LineSink() {
+                            @Override
+                            public void value(long line, BigInteger n) {
+                                tested.incrementAndGet();
+                                if (MillerRabin.test(n) != MillerRabin.Verdict.COMPOSITE) {
+                                    primes.put(n, Boolean.TRUE);
+                                }
+                            }
+
+                            @Override
+                            public void rejected(long line, String text, String reason) {
+                            }
+                        });
+                        return null;
+                    }));
+                }
+                for (Future<?> f : futures) {
+                    f.get();
+                }
+            } finally {
+                pool.shutdown();
+            }
+            return tested.get() / ((System.nanoTime() - start) / 1e9);
+        }
+
+        private double pipeline(Path input, Path output, int workers, Path dir) throws Exception {
+            AtomicLong published = new AtomicLong();
+            AtomicLong finished = new AtomicLong();
+            PrimesJob.Result result = runJob(input, output, workers, null, ClusterOptions.REGISTRY_DEFAULT, dir,
+                new PrimesJob.Observer() {
+                    @Override
+                    public void phase(String text) {
+                        if (text.startsWith("reading")) {
+                            published.set(System.nanoTime());
+                        }
+                    }
+
+                    @Override
+                    public void progress(JobStatus s) {
+                        finished.set(System.nanoTime());
+                    }
+                });
+            say("  %,d unique primes, %.1f s in all", result.uniquePrimes(), result.elapsed().toMillis() / 1e3);
+            return result.status().getNumbersTested() / ((finished.get() - published.get()) / 1e9);
+        }
+
+        /**
+         * Two worker JVMs; one is killed with SIGKILL once both have completed tasks. Resume time: from the kill to
+         * the first completion, by the survivor, of a task from a partition the victim had been completing.
+         */
+        private Double failover(Path dir) throws Exception {
+            say("Failover: embedded broker, 2 worker JVMs, SIGKILL one mid-run...");
+            Path input = Files.createDirectories(dir.resolve("failover"));
+            generate(input, 3_000_000, 62, 8);
+            try (EmbeddedKafka kafka = EmbeddedKafka.startTemporary();
+                 SchemaRegistryServer registry = SchemaRegistryServer.start(new InMemorySchemaRegistry(), 0);
+                 WorkerProcess a = WorkerProcess.start("worker-a", kafka.bootstrapServers(), registry.url(),
+                     dir.resolve("logs"));
+                 WorkerProcess b = WorkerProcess.start("worker-b", kafka.bootstrapServers(), registry.url(),
+                     dir.resolve("logs"))) {
+                Map<Integer, String> lastWorkerOfPartition = new ConcurrentHashMap<>();
+                AtomicLong killedAt = new AtomicLong();
+                AtomicReference<Double> resumed = new AtomicReference<>();
+                runJob(input, dir.resolve("failover.txt"), 0, kafka.bootstrapServers(), registry.url(), dir,
+                    new PrimesJob.Observer() {
+                        @Override
+                        public void completed(TaskCompleted done) {
+                            String previous = lastWorkerOfPartition.put(done.getTaskPartition(), done.getWorkerId());
+                            long now = System.nanoTime();
+                            if (killedAt.get() == 0 && lastWorkerOfPartition.containsValue("worker-a")
+                                && lastWorkerOfPartition.containsValue("worker-b")
+                                && lastWorkerOfPartition.size() >= 12) {
+                                killedAt.set(now);
+                                try {
+                                    a.kill();
+                                } catch (InterruptedException e) {
+                                    Thread.currentThread().interrupt();
+                                }
+                            } else if (killedAt.get() != 0 && resumed.get() == null && "worker-a".equals(previous)
+                                && done.getWorkerId().equals("worker-b")) {
+                                resumed.set((now - killedAt.get()) / 1e9);
+                            }
+                        }
+                    });
+                if (resumed.get() == null) {
+                    say("  the job ended before a killed worker's partition was resumed; no figure");
+                }
+                return resumed.get();
+            }
+        }
+
+        private static PrimesJob.Result runJob(Path input, Path output, int workers, String bootstrap,
+                                               String registryUrl, Path dir, PrimesJob.Observer observer)
+            throws Exception {
+            Path work = Files.createTempDirectory(dir, "work-");
+            return new PrimesJob(new PrimesJob.Config(input, output, workers, bootstrap, registryUrl,
+                Coordinator.CHUNK_NUMBERS_DEFAULT, NumberParser.DEFAULT_MAX_DIGITS, work),
+                observer).run();
+        }
+
+        private static String peakRss() {
+            try {
+                return Files.readAllLines(Path.of("/proc/self/status")).stream()
+                    .filter(l -> l.startsWith("VmHWM:")).map(l -> l.substring(6).strip()).findFirst()
+                    .orElse("unknown");
+            } catch (IOException e) {
+                return "unknown";
+            }
+        }
+    }
+}

@@ -222,7 +222,7 @@ public final class PrimeWorker implements Service {
                 } else if (message.getPayload() instanceof Task task) {
                     long found = process(task, record);
                     tasks++;
-                    numbers += task.getNumbers().size();
+                    numbers += Numbers.packedCount(task.getPacked()) + task.getNumbers().size();
                     primes += found;
                 } else if (message.getPayload() instanceof SnapshotMarker marker) {
                     markerListener.onMarker(this, marker, record.partition(), record.offset()).forEach(producer::send);
@@ -290,9 +290,14 @@ public final class PrimeWorker implements Service {
             if (message == null) {
                 throw new KafkaException("the record has no value");
             }
-            if (message.getPayload() instanceof Task task
-                && task.getNumbers().stream().anyMatch(n -> !n.hasRemaining())) {
-                throw new KafkaException("task " + task.getTaskId() + " holds an empty number");
+            if (message.getPayload() instanceof Task task) {
+                if (task.getNumbers().stream().anyMatch(n -> !n.hasRemaining())) {
+                    throw new KafkaException("task " + task.getTaskId() + " holds an empty number");
+                }
+                if (task.getPacked().remaining() % Long.BYTES != 0) {
+                    throw new KafkaException("task " + task.getTaskId() + " has packed numbers of "
+                        + task.getPacked().remaining() + " bytes, not a multiple of 8");
+                }
             }
             return message;
         } catch (RuntimeException e) {
@@ -314,30 +319,45 @@ public final class PrimeWorker implements Service {
     private long process(Task task, ConsumerRecord<byte[], byte[]> record) {
         long found = 0;
         long probable = 0;
-        String foundTopic = Topics.PRIMES_FOUND.name();
+        ByteBuffer packed = task.getPacked();
+        int packedCount = Numbers.packedCount(packed);
+        for (int i = 0; i < packedCount; i++) {
+            long n = Numbers.packedAt(packed, i);
+            if (MillerRabin.isPrime(n)) {
+                BigInteger prime = BigInteger.valueOf(n);
+                sendPrime(task, prime.toString(), Numbers.toBytes(prime), false);
+                found++;
+            }
+        }
         for (ByteBuffer encoded : task.getNumbers()) {
             BigInteger n = Numbers.fromBytes(encoded);
             MillerRabin.Verdict verdict = MillerRabin.test(n);
             if (verdict != MillerRabin.Verdict.COMPOSITE) {
                 boolean isProbable = verdict == MillerRabin.Verdict.PROBABLE_PRIME;
-                PrimeFound prime = PrimeFound.newBuilder().setNumber(encoded).setJobId(task.getJobId())
-                    .setTaskId(task.getTaskId()).setWorkerId(id()).setProbable(isProbable).build();
-                producer.send(new ProducerRecord<>(foundTopic, keySerializer.serialize(foundTopic, n.toString()),
-                    primeSerializer.serialize(foundTopic, prime)));
+                sendPrime(task, n.toString(), encoded, isProbable);
                 found++;
                 if (isProbable) {
                     probable++;
                 }
             }
         }
+        long tested = packedCount + task.getNumbers().size();
         TaskCompleted completed = TaskCompleted.newBuilder().setTaskId(task.getTaskId()).setJobId(task.getJobId())
-            .setWorkerId(id()).setNumbersTested(task.getNumbers().size()).setPrimesFound(found)
+            .setWorkerId(id()).setNumbersTested(tested).setPrimesFound(found)
             .setProbablePrimes(probable).setTaskPartition(record.partition()).setTaskOffset(record.offset())
             .setCompletedAt(Instant.now()).build();
         String completedTopic = Topics.PRIMES_COMPLETED.name();
         producer.send(new ProducerRecord<>(completedTopic, keySerializer.serialize(completedTopic, task.getTaskId()),
             completedSerializer.serialize(completedTopic, completed)));
         return found;
+    }
+
+    private void sendPrime(Task task, String decimal, ByteBuffer encoded, boolean probable) {
+        String topic = Topics.PRIMES_FOUND.name();
+        PrimeFound prime = PrimeFound.newBuilder().setNumber(encoded).setJobId(task.getJobId())
+            .setTaskId(task.getTaskId()).setWorkerId(id()).setProbable(probable).build();
+        producer.send(new ProducerRecord<>(topic, keySerializer.serialize(topic, decimal),
+            primeSerializer.serialize(topic, prime)));
     }
 
     /** Stops the poll loop; {@link #run()} closes the clients on its way out. */

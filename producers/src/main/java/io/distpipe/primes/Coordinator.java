@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -269,7 +270,9 @@ public final class Coordinator implements Service {
         private long firstLine;
         private long lastLine;
         private int bytes;
-        private List<ByteBuffer> pending = new ArrayList<>();
+        private long[] small = new long[64];
+        private int smallCount;
+        private List<ByteBuffer> big = new ArrayList<>();
         private long tasks;
         private long numbersTotal;
         private long rejected;
@@ -280,16 +283,28 @@ public final class Coordinator implements Service {
             chunk = 0;
         }
 
+        private int pending() {
+            return smallCount + big.size();
+        }
+
         @Override
         public void value(long lineNumber, BigInteger value) {
-            if (pending.isEmpty()) {
+            if (pending() == 0) {
                 firstLine = lineNumber;
             }
-            ByteBuffer encoded = Numbers.toBytes(value);
-            pending.add(encoded);
+            if (value.bitLength() < Long.SIZE) {
+                if (smallCount == small.length) {
+                    small = Arrays.copyOf(small, small.length * 2);
+                }
+                small[smallCount++] = value.longValue();
+                bytes += Long.BYTES;
+            } else {
+                ByteBuffer encoded = Numbers.toBytes(value);
+                big.add(encoded);
+                bytes += encoded.remaining() + 2;
+            }
             lastLine = lineNumber;
-            bytes += encoded.remaining() + 2;
-            if (pending.size() >= config.chunkNumbers() || bytes >= config.chunkBytes()) {
+            if (pending() >= config.chunkNumbers() || bytes >= config.chunkBytes()) {
                 flush();
             }
         }
@@ -305,19 +320,20 @@ public final class Coordinator implements Service {
         }
 
         void flush() {
-            if (pending.isEmpty()) {
+            if (pending() == 0) {
                 return;
             }
             String taskId = config.jobId() + "/" + file + "#" + chunk;
             Task task = Task.newBuilder().setTaskId(taskId).setJobId(config.jobId()).setFile(file).setChunk(chunk)
-                .setFirstLine(firstLine).setLastLine(lastLine).setNumbers(pending).setCreatedAt(Instant.now())
-                .build();
+                .setFirstLine(firstLine).setLastLine(lastLine).setNumbers(big)
+                .setPacked(Numbers.pack(small, smallCount)).setCreatedAt(Instant.now()).build();
             producer.send(Coordinator.this.record(Topics.PRIMES_TASKS, taskId, taskSerializer,
                 TaskMessage.newBuilder().setPayload(task).build()));
             tasks++;
-            numbersTotal += pending.size();
+            numbersTotal += pending();
             chunk++;
-            pending = new ArrayList<>();
+            smallCount = 0;
+            big = new ArrayList<>();
             bytes = 0;
             if (System.nanoTime() - transactionStarted >= COMMIT_EVERY_NS) {
                 producer.commitTransaction();

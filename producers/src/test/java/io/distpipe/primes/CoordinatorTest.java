@@ -86,9 +86,9 @@ class CoordinatorTest {
         assertThat(tasks).extracting(Task::getChunk).containsExactly(0, 1, 2, 0);
         assertThat(tasks).extracting(t -> t.getFirstLine() + "-" + t.getLastLine())
             .as("line ranges; line 4 of a.txt is blank").containsExactly("1-3", "5-7", "8-8", "1-3");
-        assertThat(tasks).allSatisfy(t -> assertThat(t.getNumbers()).hasSizeBetween(1, 3));
+        assertThat(tasks).allSatisfy(t -> assertThat(Numbers.all(t.getPacked(), t.getNumbers())).hasSizeBetween(1, 3));
         assertThat(tasks).allSatisfy(t -> assertThat(t.getJobId()).isEqualTo(JOB));
-        assertThat(tasks.stream().flatMap(t -> t.getNumbers().stream()).map(Numbers::fromBytes))
+        assertThat(tasks.stream().flatMap(t -> Numbers.all(t.getPacked(), t.getNumbers()).stream()))
             .containsExactly(big(2), big(3), big(5), big(7), big(11), big(13), big(17), big(-4), big(0),
                 new BigInteger("1000000000000000000000000"));
         assertThat(keys(Topics.PRIMES_TASKS.name())).as("tasks are keyed by task id")
@@ -123,7 +123,8 @@ class CoordinatorTest {
         });
         assertThat(keys(topic)).containsOnly("x.txt");
         assertThat(List.of(planned.getRejectedLines(), planned.getNumbersTotal())).containsExactly(2L, 2L);
-        assertThat(tasks()).singleElement().satisfies(t -> assertThat(t.getNumbers()).hasSize(2));
+        assertThat(tasks()).singleElement()
+            .satisfies(t -> assertThat(Numbers.all(t.getPacked(), t.getNumbers())).hasSize(2));
     }
 
     @Test

@@ -35,8 +35,8 @@ public final class Samples {
     public static Task task() {
         return Task.newBuilder().setTaskId("job-1/a.txt#0").setJobId("job-1").setFile("a.txt").setChunk(0)
             .setFirstLine(1).setLastLine(3)
-            .setNumbers(List.of(Numbers.toBytes(BigInteger.TWO), Numbers.toBytes(HUGE),
-                Numbers.toBytes(BigInteger.valueOf(-7))))
+            .setNumbers(List.of(Numbers.toBytes(HUGE)))
+            .setPacked(Numbers.pack(new long[] {2, -7, Long.MAX_VALUE}, 3))
             .setCreatedAt(NOW).build();
     }
 

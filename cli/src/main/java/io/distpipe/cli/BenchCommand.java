@@ -192,7 +192,7 @@ final class BenchCommand {
 
         /**
          * Two worker JVMs; one is killed with SIGKILL once both have completed tasks. Resume time: from the kill to
-         * the first completion, by the survivor, of a task from a partition the victim had been completing.
+         * the commit, by the survivor, of the first task from a partition the victim had been completing.
          */
         private Double failover(Path dir) throws Exception {
             say("Failover: embedded broker, 2 worker JVMs, SIGKILL one mid-run...");
@@ -205,6 +205,7 @@ final class BenchCommand {
                  WorkerProcess b = WorkerProcess.start("worker-b", kafka.bootstrapServers(), registry.url(),
                      dir.resolve("logs"))) {
                 Map<Integer, String> lastWorkerOfPartition = new ConcurrentHashMap<>();
+                // Wall-clock millis: the kill and the workers' completedAt stamps are taken on this one machine.
                 AtomicLong killedAt = new AtomicLong();
                 AtomicReference<Double> resumed = new AtomicReference<>();
                 runJob(input, dir.resolve("failover.txt"), 0, kafka.bootstrapServers(), registry.url(), dir,
@@ -212,7 +213,7 @@ final class BenchCommand {
                         @Override
                         public void completed(TaskCompleted done) {
                             String previous = lastWorkerOfPartition.put(done.getTaskPartition(), done.getWorkerId());
-                            long now = System.nanoTime();
+                            long now = System.currentTimeMillis();
                             if (killedAt.get() == 0 && lastWorkerOfPartition.containsValue("worker-a")
                                 && lastWorkerOfPartition.containsValue("worker-b")
                                 && lastWorkerOfPartition.size() >= 12) {
@@ -224,7 +225,7 @@ final class BenchCommand {
                                 }
                             } else if (killedAt.get() != 0 && resumed.get() == null && "worker-a".equals(previous)
                                 && done.getWorkerId().equals("worker-b")) {
-                                resumed.set((now - killedAt.get()) / 1e9);
+                                resumed.set((done.getCompletedAt().toEpochMilli() - killedAt.get()) / 1e3);
                             }
                         }
                     });

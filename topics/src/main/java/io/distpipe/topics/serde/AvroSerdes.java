@@ -78,6 +78,7 @@ public final class AvroSerdes {
         // Register each schema whole, as Confluent's serializer does, not split into references per named type.
         config.put(SchemaResolverConfig.DEREFERENCE_SCHEMA, true);
         config.put(AvroSerdeConfig.USE_SPECIFIC_AVRO_READER, SpecificRecord.class.isAssignableFrom(type));
+        config.put(AvroSerdeConfig.AVRO_DATUM_PROVIDER, SchemaIdentityDatumProvider.class.getName());
         return config;
     }
 

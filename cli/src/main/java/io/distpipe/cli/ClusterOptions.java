@@ -1,8 +1,15 @@
 package io.distpipe.cli;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
 import picocli.CommandLine.Option;
 
-/** Where the Kafka cluster and the schema registry are; shared by every command that talks to them. */
+/**
+ * Where the Kafka cluster and the schema registry are; shared by every command that talks to them. Commands that
+ * join a running system ({@link #orRunningSystem()}) find it in {@code run/} when no option is given.
+ */
 final class ClusterOptions {
 
     static final String REGISTRY_DEFAULT = "mem://distpipe";
@@ -16,4 +23,20 @@ final class ClusterOptions {
         description = "Schema registry speaking the Confluent REST API (http://...), or mem://NAME for an in-process "
             + "one. Default: ${DEFAULT-VALUE}.")
     String registryUrl;
+
+    /**
+     * Fills in what was not given from the system started by bin/start_system.sh ({@code run/bootstrap},
+     * {@code run/registry-url} under DISTPIPE_HOME or the current directory).
+     */
+    ClusterOptions orRunningSystem() throws IOException {
+        String home = System.getenv("DISTPIPE_HOME");
+        Path run = Path.of(home == null || home.isBlank() ? "." : home, "run");
+        if (bootstrapServers == null && Files.isReadable(run.resolve("bootstrap"))) {
+            bootstrapServers = Files.readString(run.resolve("bootstrap")).strip();
+        }
+        if (REGISTRY_DEFAULT.equals(registryUrl) && Files.isReadable(run.resolve("registry-url"))) {
+            registryUrl = Files.readString(run.resolve("registry-url")).strip();
+        }
+        return this;
+    }
 }

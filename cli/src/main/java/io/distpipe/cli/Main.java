@@ -10,7 +10,7 @@ import picocli.CommandLine.Option;
 @Command(name = "distpipe", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "A distributed computing suite where every interaction is an Avro record on a Kafka topic.",
     subcommands = {PrimesCommand.class, TopicsCommand.class, WorkerCommand.class, RegistryCommand.class,
-        BenchCommand.class,
+        BenchCommand.class, BrokerCommand.class, CoordinatorCommand.class, DedupCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main {
 
@@ -61,6 +61,9 @@ public final class Main {
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--id") && i + 1 < args.length) {
                 return args[i + 1];
+            }
+            if (args[i].equals("--node-id") && i + 1 < args.length) {
+                return "broker-" + args[i + 1];
             }
             if (!args[i].startsWith("-") && name.equals("distpipe")) {
                 name = args[i];

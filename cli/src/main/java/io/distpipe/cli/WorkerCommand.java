@@ -13,7 +13,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code distpipe worker}: one primes worker as its own process, until SIGTERM. */
 @Command(name = "worker", mixinStandardHelpOptions = true,
-    description = "Run one primes worker (joins the worker group of a running cluster) until stopped.")
+    description = {"Run one primes worker (joins the worker group of a running cluster) until stopped.",
+        "Without --bootstrap-servers it joins the system started by bin/start_system.sh."})
 final class WorkerCommand implements Callable<Integer> {
 
     @Spec
@@ -32,8 +33,10 @@ final class WorkerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        cluster.orRunningSystem();
         if (cluster.bootstrapServers == null) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "worker needs --bootstrap-servers");
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                "worker needs --bootstrap-servers (or a system started by bin/start_system.sh)");
         }
         PrimeWorker.Config defaults = PrimeWorker.Config.defaults(id, cluster.bootstrapServers);
         PrimeWorker worker = PrimeWorker.create(new PrimeWorker.Config(id, cluster.bootstrapServers, sessionTimeoutMs,

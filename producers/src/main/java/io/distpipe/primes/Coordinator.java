@@ -11,7 +11,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
@@ -93,7 +92,7 @@ public final class Coordinator implements Service {
 
     private final Set<String> completedTasks = new HashSet<>();
     private JobStatus status;
-    private Map<TopicPartition, Long> completionsStart;
+    private boolean resumed;
 
     public Coordinator(Config config, Producer<byte[], byte[]> producer, Consumer<byte[], byte[]> completions,
                        AvroSerdes serdes, Listener listener) {
@@ -150,6 +149,19 @@ public final class Coordinator implements Service {
         return status;
     }
 
+    /**
+     * Continues a job after a restart, before {@link #start()}: files and totals come from its last published
+     * status; completions are counted again from the beginning of the topic.
+     */
+    public synchronized void resume(JobStatus previous) {
+        if (life.state() != State.NEW) {
+            throw new IllegalStateException(id() + ": resume before start");
+        }
+        status = JobStatus.newBuilder(previous).setState(JobState.RUNNING).setTasksCompleted(0).setNumbersTested(0)
+            .setPrimesFound(0).setUpdatedAt(Instant.now()).build();
+        resumed = true;
+    }
+
     @Override
     public void start() {
         life.transition(State.STARTING);
@@ -157,10 +169,26 @@ public final class Coordinator implements Service {
         List<TopicPartition> partitions = completions.partitionsFor(Topics.PRIMES_COMPLETED.name()).stream()
             .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
         completions.assign(partitions);
-        // Completions of this job come after this point: remember it before the first task is published.
-        completionsStart = completions.endOffsets(partitions);
-        completionsStart.forEach(completions::seek);
+        if (resumed) {
+            completions.seekToBeginning(partitions);
+        } else {
+            // Completions of a new job come after this point: remember it before the first task is published.
+            completions.endOffsets(partitions).forEach(completions::seek);
+        }
         life.transition(State.RUNNING);
+    }
+
+    /** Publishes the current status to the jobs topic (compacted: the latest per job stays). */
+    public void publishStatus() {
+        producer.beginTransaction();
+        producer.send(record(Topics.PRIMES_JOBS, config.jobId(), statusSerializer, status()));
+        producer.commitTransaction();
+    }
+
+    /** Whether every planned task has completed (and at least one was planned). */
+    public boolean isComplete() {
+        JobStatus s = status();
+        return s.getTasksTotal() > 0 && s.getTasksCompleted() >= s.getTasksTotal();
     }
 
     /** Reads the input and publishes every task; returns the job status with the totals. */
@@ -169,6 +197,14 @@ public final class Coordinator implements Service {
         if (files.isEmpty()) {
             throw new IOException("Input directory " + config.inputDir() + " has no input files");
         }
+        return planFiles(files);
+    }
+
+    /**
+     * Publishes the tasks of {@code files} and adds them to the job's totals; a running system calls this for each
+     * batch of files that arrives.
+     */
+    public JobStatus planFiles(List<Path> files) throws IOException {
         NumberParser parser = new NumberParser(config.maxDigits());
         Planner planner = new Planner();
         producer.beginTransaction();
@@ -183,8 +219,16 @@ public final class Coordinator implements Service {
             producer.abortTransaction();
             throw e;
         }
-        updateStatus(s -> s.setState(JobState.RUNNING).setFiles(files.size()).setTasksTotal(planner.tasks)
-            .setNumbersTotal(planner.numbersTotal).setRejectedLines(planner.rejected));
+        List<String> names = new ArrayList<>();
+        files.forEach(f -> names.add(f.getFileName().toString()));
+        updateStatus(s -> {
+            List<String> planned = new ArrayList<>(s.getPlannedFiles());
+            planned.addAll(names);
+            return s.setState(JobState.RUNNING).setFiles(s.getFiles() + files.size())
+                .setTasksTotal(s.getTasksTotal() + planner.tasks).setNumbersTotal(s.getNumbersTotal()
+                    + planner.numbersTotal).setRejectedLines(s.getRejectedLines() + planner.rejected)
+                .setPlannedFiles(planned);
+        });
         producer.send(record(Topics.PRIMES_JOBS, config.jobId(), statusSerializer, status()));
         producer.commitTransaction();
         LOG.info("{}: job {} planned: {} files, {} numbers in {} tasks, {} rejected lines.", id(), config.jobId(),
@@ -208,9 +252,7 @@ public final class Coordinator implements Service {
             pollCompletions(Duration.ofMillis(200));
         }
         updateStatus(s -> s.setState(JobState.COMPLETED));
-        producer.beginTransaction();
-        producer.send(record(Topics.PRIMES_JOBS, config.jobId(), statusSerializer, status()));
-        producer.commitTransaction();
+        publishStatus();
         LOG.info("{}: job {} completed: {} tasks, {} numbers tested, {} primes reported.", id(), config.jobId(),
             status().getTasksCompleted(), status().getNumbersTested(), status().getPrimesFound());
         return status();

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Starts the primes system as separate processes: broker(s), schema registry, topics, dedup processor, coordinator
+# and N workers. Each process logs to logs/<name>.log and has run/<name>.pid; its standard output is run/<name>.out.
+#
+#   bin/start_system.sh [simple|replicated] [N]     (defaults: simple 3)
+#
+# simple: one broker, topics with replication 1. replicated: three brokers (a KRaft quorum), replication 3,
+# min.insync.replicas 2, acks=all. Input: data/input/, output: primes.txt. Everything lives under DISTPIPE_HOME
+# (default: the project directory); DISTPIPE_BASE_PORT and DISTPIPE_REGISTRY_PORT move the ports.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+WORK="${DISTPIPE_HOME:-$ROOT}"
+mkdir -p "$WORK"
+cd "$WORK"
+export DISTPIPE_LOG_DIR="$WORK/logs"
+DISTPIPE="$ROOT/bin/distpipe"
+
+MODE="${1:-simple}"
+WORKERS="${2:-3}"
+BASE_PORT="${DISTPIPE_BASE_PORT:-19092}"
+REGISTRY_PORT="${DISTPIPE_REGISTRY_PORT:-18081}"
+READY_TIMEOUT="${DISTPIPE_READY_TIMEOUT:-120}"
+
+die() { echo "start_system: $*" >&2; exit 1; }
+
+case "$MODE" in
+  simple) BROKERS=1 ;;
+  replicated) BROKERS=3 ;;
+  *) die "mode must be simple or replicated, not '$MODE'" ;;
+esac
+if ! [[ "$WORKERS" =~ ^[0-9]+$ ]] || [ "$WORKERS" -lt 1 ] || [ "$WORKERS" -gt 32 ]; then
+  die "the worker count must be a number from 1 to 32, not '$WORKERS'"
+fi
+
+for pidfile in run/*.pid; do
+  [ -e "$pidfile" ] || continue
+  if kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    die "the system is already running ($WORK/$pidfile); stop it with bin/stop_system.sh"
+  fi
+  rm -f "$pidfile"
+done
+
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+PORTS=("$REGISTRY_PORT")
+for ((i = 0; i < BROKERS; i++)); do PORTS+=($((BASE_PORT + 2 * i)) $((BASE_PORT + 2 * i + 1))); done
+for port in "${PORTS[@]}"; do
+  if port_taken "$port"; then die "port $port is taken (set DISTPIPE_BASE_PORT / DISTPIPE_REGISTRY_PORT)"; fi
+done
+
+mkdir -p logs run data/input snapshots
+echo "$MODE $WORKERS" > run/mode
+
+# Build once, before starting processes in parallel.
+"$DISTPIPE" --version > /dev/null
+
+STARTED=()
+
+cleanup_on_failure() {
+  echo "start_system: stopping what was started" >&2
+  "$ROOT/bin/stop_system.sh" >&2 || true
+}
+
+# start NAME HEAP ARGS...: starts one process and waits until it prints READY.
+start() {
+  local name="$1" heap="$2"
+  shift 2
+  DISTPIPE_JAVA_OPTS="-Xmx$heap" nohup "$DISTPIPE" "$@" > "run/$name.out" 2>&1 &
+  echo $! > "run/$name.pid"
+  STARTED+=("$name")
+  local waited=0
+  until grep -q '^READY' "run/$name.out" 2>/dev/null; do
+    if ! kill -0 "$(cat "run/$name.pid")" 2>/dev/null; then
+      echo "start_system: $name exited during start-up; its output:" >&2
+      tail -n 20 "run/$name.out" >&2
+      cleanup_on_failure
+      exit 1
+    fi
+    if [ "$waited" -ge $((READY_TIMEOUT * 10)) ]; then
+      echo "start_system: $name was not ready within ${READY_TIMEOUT}s; see logs/$name.log" >&2
+      cleanup_on_failure
+      exit 1
+    fi
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+}
+
+QUORUM=""
+for ((i = 1; i <= BROKERS; i++)); do
+  QUORUM+="${QUORUM:+,}$i@127.0.0.1:$((BASE_PORT + 2 * (i - 1) + 1))"
+done
+CLUSTER_ID="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22)"
+[ -f run/cluster-id ] && CLUSTER_ID="$(cat run/cluster-id)"
+echo "$CLUSTER_ID" > run/cluster-id
+
+BOOTSTRAP=""
+start_broker() {
+  local i="$1"
+  local port=$((BASE_PORT + 2 * (i - 1)))
+  DISTPIPE_JAVA_OPTS="-Xmx512m" nohup "$DISTPIPE" broker --node-id "$i" --data-dir "run/kafka-$i" \
+    --port "$port" --controller-port $((port + 1)) --quorum "$QUORUM" --cluster-id "$CLUSTER_ID" \
+    > "run/broker-$i.out" 2>&1 &
+  echo $! > "run/broker-$i.pid"
+  STARTED+=("broker-$i")
+  BOOTSTRAP+="${BOOTSTRAP:+,}127.0.0.1:$port"
+}
+# The brokers of a quorum must start together: none is ready until a majority runs.
+for ((i = 1; i <= BROKERS; i++)); do start_broker "$i"; done
+for ((i = 1; i <= BROKERS; i++)); do
+  waited=0
+  until grep -q '^READY' "run/broker-$i.out" 2>/dev/null; do
+    kill -0 "$(cat "run/broker-$i.pid")" 2>/dev/null \
+      || { tail -n 20 "run/broker-$i.out" >&2; cleanup_on_failure; die "broker-$i exited during start-up"; }
+    [ "$waited" -lt $((READY_TIMEOUT * 10)) ] || { cleanup_on_failure; die "broker-$i was not ready in time"; }
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+done
+echo "$BOOTSTRAP" > run/bootstrap
+
+REGISTRY="http://127.0.0.1:$REGISTRY_PORT"
+start registry 256m registry --port "$REGISTRY_PORT"
+echo "$REGISTRY" > run/registry-url
+
+REPLICATION=$([ "$MODE" = replicated ] && echo 3 || echo 1)
+COMMON=(--bootstrap-servers "$BOOTSTRAP" --registry-url "$REGISTRY")
+if ! "$DISTPIPE" topics create "${COMMON[@]}" --replication "$REPLICATION" > run/topics.out 2>&1; then
+  cat run/topics.out >&2
+  cleanup_on_failure
+  die "could not create the topics"
+fi
+
+start dedup 512m dedup "${COMMON[@]}" --replication "$REPLICATION" --state-dir run/dedup-state
+start coordinator 512m coordinator "${COMMON[@]}" --input data/input --output primes.txt
+for ((i = 1; i <= WORKERS; i++)); do
+  start "worker-$i" 256m worker --id "worker-$i" "${COMMON[@]}"
+done
+
+echo "distpipe system started ($MODE, $WORKERS workers)."
+printf '%-14s %-8s %s\n' PROCESS PID LOG
+for name in "${STARTED[@]}"; do
+  printf '%-14s %-8s %s\n' "$name" "$(cat "run/$name.pid")" "logs/$name.log"
+done
+echo "Kafka: $BOOTSTRAP   registry: $REGISTRY"
+echo "Drop number files into data/input/; primes.txt is rewritten when all tasks are done."
+echo "Stop with bin/stop_system.sh."

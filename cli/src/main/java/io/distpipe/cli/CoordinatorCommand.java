@@ -1,0 +1,67 @@
+package io.distpipe.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+import io.distpipe.primes.Coordinator;
+import io.distpipe.primes.NumberParser;
+import io.distpipe.topics.serde.AvroSerdes;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code distpipe coordinator}: the long-running coordinator of the running system, until SIGTERM. */
+@Command(name = "coordinator", mixinStandardHelpOptions = true, description = {
+    "Run the coordinator of a running system: every file dropped into the input directory becomes tasks; the output "
+        + "is rewritten whenever all tasks are done. Continues its job after a restart."})
+final class CoordinatorCommand implements Callable<Integer> {
+
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = {"-i", "--input"}, paramLabel = "DIR", defaultValue = "data/input",
+        description = "Directory to watch (default ${DEFAULT-VALUE}).")
+    Path input;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE", defaultValue = "primes.txt",
+        description = "Output file (default ${DEFAULT-VALUE}).")
+    Path output;
+
+    @Option(names = "--job-id", paramLabel = "ID", defaultValue = "system",
+        description = "The job this system runs (default ${DEFAULT-VALUE}).")
+    String jobId;
+
+    @Mixin
+    ClusterOptions cluster;
+
+    @Override
+    public Integer call() throws Exception {
+        if (cluster.bootstrapServers == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "coordinator needs --bootstrap-servers");
+        }
+        Files.createDirectories(input);
+        CountDownLatch stopped = new CountDownLatch(1);
+        try (SystemCoordinator coordinator = new SystemCoordinator(jobId, input, output, cluster.bootstrapServers,
+            AvroSerdes.connect(cluster.registryUrl), Coordinator.CHUNK_NUMBERS_DEFAULT,
+            NumberParser.DEFAULT_MAX_DIGITS)) {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                coordinator.stop();
+                try {
+                    stopped.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "coordinator-shutdown"));
+            System.out.println("READY coordinator");
+            System.out.flush();
+            coordinator.run();
+        } finally {
+            stopped.countDown();
+        }
+        return Main.EXIT_OK;
+    }
+}

@@ -1,0 +1,54 @@
+package io.distpipe.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+import io.distpipe.primes.DedupService;
+import io.distpipe.topics.serde.AvroSerdes;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code distpipe dedup}: the dedup processor as its own process, until SIGTERM. */
+@Command(name = "dedup", mixinStandardHelpOptions = true,
+    description = "Run the dedup processor (Kafka Streams, exactly once) of a running system until stopped.")
+final class DedupCommand implements Callable<Integer> {
+
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--state-dir", paramLabel = "DIR", defaultValue = "run/dedup-state",
+        description = "Kafka Streams state directory (default ${DEFAULT-VALUE}).")
+    Path stateDir;
+
+    @Option(names = "--replication", paramLabel = "N", defaultValue = "1",
+        description = "Replication of its internal topics (default ${DEFAULT-VALUE}).")
+    int replication;
+
+    @Mixin
+    ClusterOptions cluster;
+
+    @Override
+    public Integer call() throws Exception {
+        if (cluster.bootstrapServers == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "dedup needs --bootstrap-servers");
+        }
+        Files.createDirectories(stateDir);
+        CountDownLatch stop = new CountDownLatch(1);
+        try (DedupService dedup = new DedupService("dedup", cluster.bootstrapServers, replication,
+            stateDir.toAbsolutePath(), AvroSerdes.connect(cluster.registryUrl))) {
+            Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown, "dedup-shutdown"));
+            dedup.start();
+            dedup.awaitRunning(Duration.ofMinutes(2));
+            System.out.println("READY dedup");
+            System.out.flush();
+            stop.await();
+        }
+        return Main.EXIT_OK;
+    }
+}

@@ -1,0 +1,166 @@
+package io.distpipe.cli;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+import io.distpipe.common.KafkaClients;
+import io.distpipe.primes.Coordinator;
+import io.distpipe.primes.JobStatus;
+import io.distpipe.primes.PrimesOutput;
+import io.distpipe.topics.Topics;
+import io.distpipe.topics.serde.AvroSerdes;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The coordinator of the running system: one long-lived primes job that turns every file dropped into the input
+ * directory into tasks, follows completions, and rewrites the output whenever all known tasks are done. After a
+ * restart it continues from the job's last status on the jobs topic.
+ */
+final class SystemCoordinator implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SystemCoordinator.class);
+    private static final Duration CATCH_UP_TIMEOUT = Duration.ofMinutes(5);
+    private static final long STATUS_EVERY_NS = Duration.ofSeconds(2).toNanos();
+
+    private final String jobId;
+    private final Path inputDir;
+    private final Path output;
+    private final String bootstrap;
+    private final AvroSerdes serdes;
+    private final Admin admin;
+    private final Coordinator coordinator;
+    /** Sizes seen at the last scan: a file is planned once its size has stopped changing. */
+    private final Map<String, Long> lastSizes = new HashMap<>();
+    private volatile boolean running = true;
+    private long outputWrittenAt = -1;
+    private long statusPublishedAt;
+
+    SystemCoordinator(String jobId, Path inputDir, Path output, String bootstrap, AvroSerdes serdes, int chunkNumbers,
+                      int maxDigits) {
+        this.jobId = jobId;
+        this.inputDir = inputDir;
+        this.output = output.toAbsolutePath();
+        this.bootstrap = bootstrap;
+        this.serdes = serdes;
+        this.admin = KafkaClients.reachableAdmin(bootstrap, "coordinator-admin");
+        this.coordinator = Coordinator.create(new Coordinator.Config("coordinator", jobId, inputDir, chunkNumbers,
+            Coordinator.CHUNK_BYTES_DEFAULT, maxDigits), bootstrap, serdes, new Coordinator.Listener() {
+            });
+    }
+
+    /** Finds the job's last status, starts the coordinator and loops until {@link #close()}. */
+    void run() throws Exception {
+        Optional<JobStatus> previous = lastStatus();
+        previous.ifPresent(s -> {
+            coordinator.resume(s);
+            LOG.info("coordinator: resuming job {} with {} files and {} tasks planned.", jobId,
+                s.getPlannedFiles().size(), s.getTasksTotal());
+        });
+        coordinator.start();
+        LOG.info("coordinator: watching {} for input files (job {}).", inputDir, jobId);
+        while (running) {
+            coordinator.pollCompletions(Duration.ofMillis(500));
+            List<Path> ready = newStableFiles();
+            if (!ready.isEmpty()) {
+                LOG.info("coordinator: planning {} new file(s): {}.", ready.size(),
+                    ready.stream().map(p -> p.getFileName().toString()).toList());
+                coordinator.planFiles(ready);
+            }
+            long now = System.nanoTime();
+            if (now - statusPublishedAt > STATUS_EVERY_NS) {
+                coordinator.publishStatus();
+                statusPublishedAt = now;
+            }
+            if (coordinator.isComplete() && outputWrittenAt != coordinator.status().getTasksTotal()) {
+                writeOutput();
+            }
+        }
+    }
+
+    private List<Path> newStableFiles() throws IOException {
+        Set<String> planned = new HashSet<>(coordinator.status().getPlannedFiles());
+        List<Path> ready = new ArrayList<>();
+        for (Path file : Coordinator.inputFiles(inputDir)) {
+            String name = file.getFileName().toString();
+            if (planned.contains(name)) {
+                continue;
+            }
+            long size = Files.size(file);
+            Long before = lastSizes.put(name, size);
+            if (before != null && before == size) {
+                ready.add(file);
+                lastSizes.remove(name);
+            }
+        }
+        return ready;
+    }
+
+    private void writeOutput() throws Exception {
+        JobStatus status = coordinator.status();
+        Map<TopicPartition, Long> foundEnd = PrimesOutput.highWatermarks(admin, Topics.PRIMES_FOUND);
+        try (KafkaConsumer<byte[], byte[]> probe = new KafkaConsumer<>(KafkaClients.consumer(bootstrap, null,
+            "coordinator-output", KafkaClients.SESSION_TIMEOUT_MS_DEFAULT))) {
+            PrimesOutput.awaitDedupCaughtUp(admin, probe, foundEnd, CATCH_UP_TIMEOUT);
+            Map<TopicPartition, Long> uniqueEnd = PrimesOutput.highWatermarks(admin, Topics.PRIMES_UNIQUE);
+            PrimesOutput.Result primes = PrimesOutput.collect(probe, serdes, jobId, Map.of(), uniqueEnd,
+                CATCH_UP_TIMEOUT);
+            PrimesOutput.writeAtomically(output, primes.primes());
+            outputWrittenAt = status.getTasksTotal();
+            LOG.info("coordinator: all {} tasks done; wrote {} primes to {}.", status.getTasksTotal(),
+                primes.primes().size(), output);
+        }
+    }
+
+    private Optional<JobStatus> lastStatus() {
+        Deserializer<JobStatus> deserializer = serdes.valueSerde(Topics.PRIMES_JOBS).deserializer();
+        Deserializer<String> keys = serdes.keySerde(Topics.PRIMES_JOBS).deserializer();
+        JobStatus last = null;
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(KafkaClients.consumer(bootstrap, null,
+            "coordinator-jobs", KafkaClients.SESSION_TIMEOUT_MS_DEFAULT))) {
+            TopicPartition partition = new TopicPartition(Topics.PRIMES_JOBS.name(), 0);
+            consumer.assign(List.of(partition));
+            consumer.seekToBeginning(List.of(partition));
+            long end = consumer.endOffsets(List.of(partition)).get(partition);
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (consumer.position(partition) < end && System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    if (r.value() != null && jobId.equals(keys.deserialize(r.topic(), r.key()))) {
+                        last = deserializer.deserialize(r.topic(), r.value());
+                    }
+                }
+            }
+        }
+        return Optional.ofNullable(last);
+    }
+
+    JobStatus status() {
+        return coordinator.status();
+    }
+
+    /** Stops the loop; the caller's thread leaves {@link #run()} within a poll. */
+    void stop() {
+        running = false;
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        coordinator.close();
+        admin.close();
+    }
+}

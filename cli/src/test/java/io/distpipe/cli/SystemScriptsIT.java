@@ -1,0 +1,142 @@
+package io.distpipe.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import io.distpipe.cluster.Poll;
+import io.distpipe.cluster.Ports;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The running system as an operator runs it: bin/start_system.sh starts every part as its own process, files dropped
+ * into data/input become primes.txt, a worker killed with SIGKILL and restarted by hand changes nothing, and
+ * bin/stop_system.sh leaves no process and no pid file behind.
+ */
+class SystemScriptsIT {
+
+    private static final Path PROJECT = Path.of(System.getProperty("user.dir")).getParent();
+
+    @TempDir
+    Path home;
+
+    @Test
+    void shouldStayExactAcrossAKilledAndRestartedWorkerAndStopCleanly() throws Exception {
+        int basePort = twoFreePorts();
+        Map<String, String> env = Map.of("DISTPIPE_HOME", home.toString(),
+            "DISTPIPE_BASE_PORT", Integer.toString(basePort),
+            "DISTPIPE_REGISTRY_PORT", Integer.toString(Ports.freePort()));
+        List<Long> pids = new ArrayList<>();
+        try {
+            Process start = run(env, "bin/start_system.sh", "simple", "2");
+            assertThat(start.waitFor(5, TimeUnit.MINUTES)).as("start_system finished").isTrue();
+            assertThat(start.exitValue()).as("start_system exit code; see " + home.resolve("start_system.sh.out")).isZero();
+            pids.addAll(runningPids());
+            assertThat(pids).hasSize(6);
+
+            Path input = home.resolve("data/input");
+            Path output = home.resolve("primes.txt");
+            PrimesOracle oracle = new PrimesOracle(420_000);
+            oracle.writeRange(home.resolve("a.tmp"), 1, 20_000);
+            Files.move(home.resolve("a.tmp"), input.resolve("a.txt"));
+            oracle.writeRange(home.resolve("b.tmp"), 15_000, 30_000);
+            Files.move(home.resolve("b.tmp"), input.resolve("b.txt"));
+            awaitOutput(output, oracle, 30_000);
+
+            oracle.writeRange(home.resolve("c.tmp"), 30_001, 400_000);
+            Files.move(home.resolve("c.tmp"), input.resolve("c.txt"));
+            Poll.until("the coordinator planned c.txt", Duration.ofSeconds(60),
+                () -> log("coordinator").contains("c.txt"));
+            long victim = Long.parseLong(Files.readString(home.resolve("run/worker-1.pid")).strip());
+            ProcessHandle.of(victim).ifPresent(ProcessHandle::destroyForcibly);
+            awaitOutput(output, oracle, 400_000);
+
+            Process restarted = run(env, "bin/distpipe", "worker", "--id", "worker-1");
+            Files.writeString(home.resolve("run/worker-1.pid"), Long.toString(restarted.pid()));
+            pids.add(restarted.pid());
+            Poll.until("the restarted worker joined", Duration.ofSeconds(60),
+                () -> log("worker-1").lines().filter(l -> l.contains("started, group")).count() == 2);
+            oracle.writeRange(home.resolve("d.tmp"), 400_001, 420_000);
+            Files.move(home.resolve("d.tmp"), input.resolve("d.txt"));
+            awaitOutput(output, oracle, 420_000);
+        } finally {
+            Process stop = run(Map.of("DISTPIPE_HOME", home.toString()), "bin/stop_system.sh");
+            assertThat(stop.waitFor(2, TimeUnit.MINUTES)).as("stop_system finished").isTrue();
+            assertThat(stop.exitValue()).isZero();
+        }
+        try (Stream<Path> files = Files.list(home.resolve("run"))) {
+            assertThat(files.map(p -> p.getFileName().toString())).noneMatch(n -> n.endsWith(".pid"));
+        }
+        for (long pid : pids) {
+            assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false))
+                .as("process %d is gone", pid).isFalse();
+        }
+    }
+
+    private void awaitOutput(Path output, PrimesOracle oracle, int upTo) {
+        List<String> expected = oracle.expectedLines().stream().filter(l -> Long.parseLong(l) <= upTo).toList();
+        Poll.until("primes.txt holds the " + expected.size() + " primes up to " + upTo, Duration.ofSeconds(180),
+            () -> Files.exists(output) && readLines(output).equals(expected));
+    }
+
+    private static List<String> readLines(Path file) {
+        try {
+            return Files.readAllLines(file);
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    private String log(String process) {
+        try {
+            Path log = home.resolve("logs/" + process + ".log");
+            return Files.exists(log) ? Files.readString(log) : "";
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private List<Long> runningPids() throws IOException {
+        List<Long> pids = new ArrayList<>();
+        try (Stream<Path> files = Files.list(home.resolve("run"))) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".pid")).toList()) {
+                pids.add(Long.parseLong(Files.readString(f).strip()));
+            }
+        }
+        return pids;
+    }
+
+    private Process run(Map<String, String> env, String... command) throws IOException {
+        List<String> line = new ArrayList<>(List.of(command));
+        line.set(0, PROJECT.resolve(command[0]).toString());
+        ProcessBuilder builder = new ProcessBuilder(line).directory(home.toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(home.resolve(
+                Path.of(command[0]).getFileName() + ".out").toFile()));
+        builder.environment().putAll(env);
+        return builder.start();
+    }
+
+    /** A port whose successor is free too (broker and controller listeners). */
+    private static int twoFreePorts() throws IOException {
+        for (int attempt = 0; attempt < 50; attempt++) {
+            int port = Ports.freePort();
+            try (ServerSocket next = new ServerSocket(port + 1)) {
+                return port;
+            } catch (IOException e) {
+                continue;
+            }
+        }
+        throw new IOException("no two adjacent free ports found");
+    }
+}

@@ -8,6 +8,7 @@ import java.util.stream.Collectors;
 
 import io.distpipe.common.RejectedRecord;
 import io.distpipe.membership.Heartbeat;
+import io.distpipe.membership.MemberRecord;
 import io.distpipe.membership.MembershipEvent;
 import io.distpipe.primes.JobStatus;
 import io.distpipe.primes.PrimeFound;
@@ -88,6 +89,16 @@ public final class Topics {
         String.class, MembershipEvent.class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.COMPACT, FOREVER,
         "membership", "Membership events, keyed by member id.", false);
 
+    /** The membership processor's store of members, each as last heard on its own clock (a Kafka Streams changelog). */
+    public static final TopicSpec<String, MemberRecord> MEMBERSHIP_MEMBERS_CHANGELOG = new TopicSpec<>(
+        "membership-members-changelog", String.class, MemberRecord.class, 1, REPLICATED, MIN_ISR,
+        TopicSpec.Cleanup.COMPACT, FOREVER, "membership", "Changelog of the membership store 'members'.", true);
+
+    /** The membership processor's epoch, one key that grows by one per membership change (a changelog). */
+    public static final TopicSpec<String, Long> MEMBERSHIP_EPOCH_CHANGELOG = new TopicSpec<>(
+        "membership-epoch-changelog", String.class, Long.class, 1, REPLICATED, MIN_ISR,
+        TopicSpec.Cleanup.COMPACT, FOREVER, "membership", "Changelog of the membership store 'epoch'.", true);
+
     /** Replica checkpoints: state plus the request-log position it reflects; compacted per replica group. */
     public static final TopicSpec<String, Checkpoint> REPLICAS_CHECKPOINTS = new TopicSpec<>("replicas.checkpoints",
         String.class, Checkpoint.class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.COMPACT, FOREVER,
@@ -95,7 +106,8 @@ public final class Topics {
 
     public static final List<TopicSpec<?, ?>> ALL = List.of(PRIMES_TASKS, PRIMES_FOUND, PRIMES_COMPLETED,
         PRIMES_UNIQUE, PRIMES_JOBS, PRIMES_REJECTED, PRIMES_TASKS_DLQ, PRIMES_FOUND_DLQ, PRIMES_DEDUP_CHANGELOG,
-        PRIMES_SNAPSHOTS, MEMBERSHIP_HEARTBEATS, MEMBERSHIP_EVENTS, REPLICAS_CHECKPOINTS);
+        PRIMES_SNAPSHOTS, MEMBERSHIP_HEARTBEATS, MEMBERSHIP_EVENTS, MEMBERSHIP_MEMBERS_CHANGELOG,
+        MEMBERSHIP_EPOCH_CHANGELOG, REPLICAS_CHECKPOINTS);
 
     private static final Map<String, TopicSpec<?, ?>> BY_NAME = ALL.stream()
         .collect(Collectors.toUnmodifiableMap(TopicSpec::name, Function.identity()));

@@ -8,6 +8,7 @@ import java.util.Map;
 import io.distpipe.common.PartitionOffset;
 import io.distpipe.common.RejectedRecord;
 import io.distpipe.membership.Heartbeat;
+import io.distpipe.membership.MemberRecord;
 import io.distpipe.membership.MemberState;
 import io.distpipe.membership.MemberStatus;
 import io.distpipe.membership.MembershipChange;
@@ -77,6 +78,9 @@ public final class Samples {
             .setMembers(List.of(new MemberStatus("worker-1", "worker", MemberState.ALIVE, 300L),
                 new MemberStatus("worker-2", "worker", MemberState.SUSPECTED, 3200L)))
             .setReason("no heartbeat for 3200 ms").setAt(NOW).build()),
+        Map.entry(MemberRecord.class, MemberRecord.newBuilder().setMemberId("worker-2").setRole("worker")
+            .setHost("localhost").setPid(1234).setIncarnation(1_700_000_000_000L).setSequence(99)
+            .setState(MemberState.SUSPECTED).setLastSeenMs(1_700_000_003_200L).build()),
         Map.entry(Checkpoint.class, Checkpoint.newBuilder().setReplicaId("S1").setEpoch(2).setCheckpointNum(7)
             .setState("state-7").setLastRequests(Map.of("C1", 10L, "C2", 4L)).setRequestsApplied(14)
             .setPosition(new PartitionOffset("replicas.requests", 0, 15L)).setStateHash("ab12")

@@ -20,7 +20,8 @@ class TopicsTest {
             assertThat(Topics.byName(topic.name())).containsSame(topic);
         }
         assertThat(Topics.byName("no.such.topic")).isEmpty();
-        assertThat(Topics.external()).doesNotContain(Topics.PRIMES_DEDUP_CHANGELOG).contains(Topics.PRIMES_TASKS);
+        assertThat(Topics.external()).doesNotContain(Topics.PRIMES_DEDUP_CHANGELOG,
+            Topics.MEMBERSHIP_MEMBERS_CHANGELOG, Topics.MEMBERSHIP_EPOCH_CHANGELOG).contains(Topics.PRIMES_TASKS);
     }
 
     @Test

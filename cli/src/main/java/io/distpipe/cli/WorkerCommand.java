@@ -3,6 +3,7 @@ package io.distpipe.cli;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
+import io.distpipe.common.KafkaClients;
 import io.distpipe.primes.PrimeWorker;
 import io.distpipe.topics.serde.AvroSerdes;
 import picocli.CommandLine;
@@ -23,7 +24,7 @@ final class WorkerCommand implements Callable<Integer> {
     @Option(names = "--id", required = true, paramLabel = "ID", description = "Member id, e.g. worker-2.")
     String id;
 
-    @Option(names = "--session-timeout-ms", paramLabel = "MS", defaultValue = "2000",
+    @Option(names = "--session-timeout-ms", paramLabel = "MS", defaultValue = "" + KafkaClients.SESSION_TIMEOUT_MS_DEFAULT,
         description = "Consumer group session timeout (default ${DEFAULT-VALUE}); the broker's "
             + "group.min.session.timeout.ms must allow it.")
     int sessionTimeoutMs;

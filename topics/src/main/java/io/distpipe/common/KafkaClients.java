@@ -25,7 +25,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  */
 public final class KafkaClients {
 
-    public static final int SESSION_TIMEOUT_MS_DEFAULT = 2000;
+    public static final int SESSION_TIMEOUT_MS_DEFAULT = 1500;
     public static final int TRANSACTION_TIMEOUT_MS_DEFAULT = 10_000;
     /** How long to wait for a cluster to answer before saying it cannot be reached. */
     public static final int REACH_TIMEOUT_MS = 15_000;

@@ -56,6 +56,7 @@ public final class PrimeWorker implements Service {
     private static final Logger LOG = LoggerFactory.getLogger(PrimeWorker.class);
     private static final Duration POLL_TIMEOUT = Duration.ofMillis(200);
     private static final int COMMIT_ATTEMPTS = 5;
+    private static final int MAX_PARTITION_FETCH_BYTES = 128 * 1024;
 
     /** Settings of one worker; {@link #validate()} names the bad key. */
     public record Config(String workerId, String bootstrapServers, int sessionTimeoutMs, int transactionTimeoutMs,
@@ -125,6 +126,9 @@ public final class PrimeWorker implements Service {
         Map<String, Object> consumerProps = KafkaClients.consumer(config.bootstrapServers(), GROUP_ID,
             config.workerId(), config.sessionTimeoutMs());
         consumerProps.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, config.maxPollRecords());
+        // Keep little prefetched per partition: tasks are heavy, and partitions taken over from a dead worker must not
+        // wait behind a long backlog of this worker's own buffered tasks.
+        consumerProps.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, MAX_PARTITION_FETCH_BYTES);
         Map<String, Object> producerProps = KafkaClients.transactionalProducer(config.bootstrapServers(),
             TRANSACTIONAL_ID_PREFIX + config.workerId(), config.transactionTimeoutMs());
         return new PrimeWorker(config, new KafkaConsumer<>(consumerProps), new KafkaProducer<>(producerProps), serdes);

@@ -171,6 +171,7 @@ final class BenchCommand {
 
         private double pipeline(Path input, Path output, int workers, Path dir) throws Exception {
             AtomicLong published = new AtomicLong();
+            AtomicLong planned = new AtomicLong();
             AtomicLong finished = new AtomicLong();
             PrimesJob.Result result = runJob(input, output, workers, null, ClusterOptions.REGISTRY_DEFAULT, dir,
                 new PrimesJob.Observer() {
@@ -178,6 +179,8 @@ final class BenchCommand {
                     public void phase(String text) {
                         if (text.startsWith("reading")) {
                             published.set(System.nanoTime());
+                        } else if (text.startsWith("testing")) {
+                            planned.set(System.nanoTime());
                         }
                     }
 
@@ -186,7 +189,9 @@ final class BenchCommand {
                         finished.set(System.nanoTime());
                     }
                 });
-            say("  %,d unique primes, %.1f s in all", result.uniquePrimes(), result.elapsed().toMillis() / 1e3);
+            say("  %,d unique primes; reading and publishing the input took %.1f s, testing ended %.1f s later, "
+                + "%.1f s in all", result.uniquePrimes(), (planned.get() - published.get()) / 1e9,
+                (finished.get() - planned.get()) / 1e9, result.elapsed().toMillis() / 1e3);
             return result.status().getNumbersTested() / ((finished.get() - published.get()) / 1e9);
         }
 

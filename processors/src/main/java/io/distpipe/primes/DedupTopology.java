@@ -43,7 +43,7 @@ public final class DedupTopology {
         Serde<String> keySerde = serdes.keySerde(Topics.PRIMES_FOUND);
         Serde<PrimeFound> primeSerde = serdes.valueSerde(Topics.PRIMES_FOUND);
         StreamsBuilder builder = new StreamsBuilder();
-        builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE),
+        builder.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(STORE),
             serdes.keySerde(Topics.PRIMES_DEDUP_CHANGELOG), serdes.valueSerde(Topics.PRIMES_DEDUP_CHANGELOG)));
         builder.stream(Topics.PRIMES_FOUND.name(), Consumed.with(keySerde, primeSerde).withName(SOURCE))
             .process(FirstSeen::new, Named.as(PROCESSOR), STORE)

@@ -49,7 +49,7 @@ public final class PrimeWorker implements Service {
 
     public static final String GROUP_ID = "primes-workers";
     public static final String TRANSACTIONAL_ID_PREFIX = "primes-worker-";
-    public static final int MAX_POLL_RECORDS_DEFAULT = 4;
+    public static final int MAX_POLL_RECORDS_DEFAULT = 16;
     public static final String DLQ_HEADER_REASON = "distpipe.dlq.reason";
     public static final String DLQ_HEADER_SOURCE = "distpipe.dlq.source";
 

@@ -52,13 +52,27 @@ public final class AvroSerdes {
         return Serdes.serdeFrom(serializer(type, isKey), deserializer(type, isKey));
     }
 
+    @SuppressWarnings("unchecked")
     public <T> Serializer<T> serializer(Class<T> type, boolean isKey) {
+        Serializer<T> full = fullSerializer(type, isKey);
+        return type == String.class ? (Serializer<T>) StringKeySerde.serializer((Serializer<String>) full) : full;
+    }
+
+    @SuppressWarnings("unchecked")
+    public <T> Deserializer<T> deserializer(Class<T> type, boolean isKey) {
+        Deserializer<T> full = fullDeserializer(type, isKey);
+        return type == String.class ? (Deserializer<T>) StringKeySerde.deserializer((Deserializer<String>) full)
+            : full;
+    }
+
+    /** The serializer that resolves the schema through Apicurio's resolver on every record. */
+    <T> Serializer<T> fullSerializer(Class<T> type, boolean isKey) {
         AvroKafkaSerializer<T> inner = new AvroKafkaSerializer<>(new ApicurioRegistryFacade(registry));
         inner.configure(config(type, true), isKey);
         return new TypedSerializer<>(inner);
     }
 
-    public <T> Deserializer<T> deserializer(Class<T> type, boolean isKey) {
+    <T> Deserializer<T> fullDeserializer(Class<T> type, boolean isKey) {
         AvroKafkaDeserializer<Object> inner = new AvroKafkaDeserializer<>(new ApicurioRegistryFacade(registry));
         inner.configure(config(type, false), isKey);
         return new TypedDeserializer<>(type, inner);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Starts the primes system as separate processes: broker(s), schema registry, topics, dedup processor, coordinator
-# and N workers. Each process logs to logs/<name>.log and has run/<name>.pid; its standard output is run/<name>.out.
+# Starts the primes system as separate processes: broker(s), schema registry, topics, membership processor, dedup
+# processor, coordinator and N workers; every process but the brokers and the registry sends heartbeats. Each process logs to logs/<name>.log and has run/<name>.pid; its standard output is run/<name>.out.
 #
 #   bin/start_system.sh [simple|replicated] [N]     (defaults: simple 3)
 #
@@ -131,6 +131,7 @@ if ! "$DISTPIPE" topics create "${COMMON[@]}" --replication "$REPLICATION" > run
   die "could not create the topics"
 fi
 
+start membership 384m membership "${COMMON[@]}" --replication "$REPLICATION" --state-dir run/membership-state
 start dedup 512m dedup "${COMMON[@]}" --replication "$REPLICATION" --state-dir run/dedup-state
 start coordinator 512m coordinator "${COMMON[@]}" --input data/input --output primes.txt
 for ((i = 1; i <= WORKERS; i++)); do
@@ -144,4 +145,5 @@ for name in "${STARTED[@]}"; do
 done
 echo "Kafka: $BOOTSTRAP   registry: $REGISTRY"
 echo "Drop number files into data/input/; primes.txt is rewritten when all tasks are done."
+echo "Watch it with bin/distpipe status; restart a worker with bin/distpipe worker --id worker-2."
 echo "Stop with bin/stop_system.sh."

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
+import io.distpipe.common.HeartbeatSender;
 import io.distpipe.primes.Coordinator;
 import io.distpipe.primes.NumberParser;
 import io.distpipe.topics.serde.AvroSerdes;
@@ -38,16 +39,21 @@ final class CoordinatorCommand implements Callable<Integer> {
     @Mixin
     ClusterOptions cluster;
 
+    @Mixin
+    HeartbeatOptions heartbeat;
+
     @Override
     public Integer call() throws Exception {
+        cluster.orRunningSystem();
         if (cluster.bootstrapServers == null) {
             throw new CommandLine.ParameterException(spec.commandLine(), "coordinator needs --bootstrap-servers");
         }
         Files.createDirectories(input);
         CountDownLatch stopped = new CountDownLatch(1);
+        AvroSerdes serdes = AvroSerdes.connect(cluster.registryUrl);
         try (SystemCoordinator coordinator = new SystemCoordinator(jobId, input, output, cluster.bootstrapServers,
-            AvroSerdes.connect(cluster.registryUrl), Coordinator.CHUNK_NUMBERS_DEFAULT,
-            NumberParser.DEFAULT_MAX_DIGITS)) {
+            serdes, Coordinator.CHUNK_NUMBERS_DEFAULT, NumberParser.DEFAULT_MAX_DIGITS);
+             HeartbeatSender beats = heartbeat.start("coordinator", "coordinator", cluster.bootstrapServers, serdes)) {
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 coordinator.stop();
                 try {

@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
+import io.distpipe.common.HeartbeatSender;
 import io.distpipe.primes.DedupService;
 import io.distpipe.topics.serde.AvroSerdes;
 import picocli.CommandLine;
@@ -33,15 +34,21 @@ final class DedupCommand implements Callable<Integer> {
     @Mixin
     ClusterOptions cluster;
 
+    @Mixin
+    HeartbeatOptions heartbeat;
+
     @Override
     public Integer call() throws Exception {
+        cluster.orRunningSystem();
         if (cluster.bootstrapServers == null) {
             throw new CommandLine.ParameterException(spec.commandLine(), "dedup needs --bootstrap-servers");
         }
         Files.createDirectories(stateDir);
         CountDownLatch stop = new CountDownLatch(1);
+        AvroSerdes serdes = AvroSerdes.connect(cluster.registryUrl);
         try (DedupService dedup = new DedupService("dedup", cluster.bootstrapServers, replication,
-            stateDir.toAbsolutePath(), AvroSerdes.connect(cluster.registryUrl))) {
+            stateDir.toAbsolutePath(), serdes);
+             HeartbeatSender beats = heartbeat.start("dedup", "dedup", cluster.bootstrapServers, serdes)) {
             Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown, "dedup-shutdown"));
             dedup.start();
             dedup.awaitRunning(Duration.ofMinutes(2));

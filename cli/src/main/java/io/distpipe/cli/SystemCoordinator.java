@@ -13,6 +13,8 @@ import java.util.Optional;
 import java.util.Set;
 
 import io.distpipe.common.KafkaClients;
+import io.distpipe.membership.MemberState;
+import io.distpipe.membership.MembershipEvent;
 import io.distpipe.primes.Coordinator;
 import io.distpipe.primes.JobStatus;
 import io.distpipe.primes.PrimesOutput;
@@ -46,6 +48,8 @@ final class SystemCoordinator implements AutoCloseable {
     private final Coordinator coordinator;
     /** Sizes seen at the last scan: a file is planned once its size has stopped changing. */
     private final Map<String, Long> lastSizes = new HashMap<>();
+    private final KafkaConsumer<byte[], byte[]> membership;
+    private final Deserializer<MembershipEvent> membershipEvents;
     private volatile boolean running = true;
     private long outputWrittenAt = -1;
     private long statusPublishedAt;
@@ -58,6 +62,9 @@ final class SystemCoordinator implements AutoCloseable {
         this.bootstrap = bootstrap;
         this.serdes = serdes;
         this.admin = KafkaClients.reachableAdmin(bootstrap, "coordinator-admin");
+        this.membership = new KafkaConsumer<>(KafkaClients.consumer(bootstrap, null, "coordinator-membership",
+            KafkaClients.SESSION_TIMEOUT_MS_DEFAULT));
+        this.membershipEvents = serdes.valueSerde(Topics.MEMBERSHIP_EVENTS).deserializer();
         this.coordinator = Coordinator.create(new Coordinator.Config("coordinator", jobId, inputDir, chunkNumbers,
             Coordinator.CHUNK_BYTES_DEFAULT, maxDigits), bootstrap, serdes, new Coordinator.Listener() {
             });
@@ -72,9 +79,13 @@ final class SystemCoordinator implements AutoCloseable {
                 s.getPlannedFiles().size(), s.getTasksTotal());
         });
         coordinator.start();
+        List<TopicPartition> eventPartitions = List.of(new TopicPartition(Topics.MEMBERSHIP_EVENTS.name(), 0));
+        membership.assign(eventPartitions);
+        membership.seekToEnd(eventPartitions);
         LOG.info("coordinator: watching {} for input files (job {}).", inputDir, jobId);
         while (running) {
             coordinator.pollCompletions(Duration.ofMillis(500));
+            logMembershipChanges();
             List<Path> ready = newStableFiles();
             if (!ready.isEmpty()) {
                 LOG.info("coordinator: planning {} new file(s): {}.", ready.size(),
@@ -89,6 +100,19 @@ final class SystemCoordinator implements AutoCloseable {
             if (coordinator.isComplete() && outputWrittenAt != coordinator.status().getTasksTotal()) {
                 writeOutput();
             }
+        }
+    }
+
+    private void logMembershipChanges() {
+        for (ConsumerRecord<byte[], byte[]> record : membership.poll(Duration.ZERO)) {
+            if (record.value() == null) {
+                continue;
+            }
+            MembershipEvent event = membershipEvents.deserialize(record.topic(), record.value());
+            LOG.info("coordinator: membership epoch {}: {} {} ({}); members: {}.", event.getEpoch(),
+                event.getMemberId(), event.getType(), event.getReason(), event.getMembers().stream()
+                    .map(m -> m.getMemberId() + (m.getState() == MemberState.SUSPECTED ? " (suspected)" : ""))
+                    .toList());
         }
     }
 
@@ -127,22 +151,17 @@ final class SystemCoordinator implements AutoCloseable {
     }
 
     private Optional<JobStatus> lastStatus() {
-        Deserializer<JobStatus> deserializer = serdes.valueSerde(Topics.PRIMES_JOBS).deserializer();
+        return lastStatus(bootstrap, serdes, jobId);
+    }
+
+    /** The latest status of a job on the jobs topic, if it has one. */
+    static Optional<JobStatus> lastStatus(String bootstrap, AvroSerdes serdes, String jobId) {
+        Deserializer<JobStatus> values = serdes.valueSerde(Topics.PRIMES_JOBS).deserializer();
         Deserializer<String> keys = serdes.keySerde(Topics.PRIMES_JOBS).deserializer();
         JobStatus last = null;
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(KafkaClients.consumer(bootstrap, null,
-            "coordinator-jobs", KafkaClients.SESSION_TIMEOUT_MS_DEFAULT))) {
-            TopicPartition partition = new TopicPartition(Topics.PRIMES_JOBS.name(), 0);
-            consumer.assign(List.of(partition));
-            consumer.seekToBeginning(List.of(partition));
-            long end = consumer.endOffsets(List.of(partition)).get(partition);
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (consumer.position(partition) < end && System.nanoTime() < deadline) {
-                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    if (r.value() != null && jobId.equals(keys.deserialize(r.topic(), r.key()))) {
-                        last = deserializer.deserialize(r.topic(), r.value());
-                    }
-                }
+        for (ConsumerRecord<byte[], byte[]> r : TopicReads.readAll(bootstrap, Topics.PRIMES_JOBS)) {
+            if (r.value() != null && jobId.equals(keys.deserialize(r.topic(), r.key()))) {
+                last = values.deserialize(r.topic(), r.value());
             }
         }
         return Optional.ofNullable(last);
@@ -161,6 +180,7 @@ final class SystemCoordinator implements AutoCloseable {
     public void close() {
         running = false;
         coordinator.close();
+        membership.close();
         admin.close();
     }
 }

@@ -3,6 +3,7 @@ package io.distpipe.cli;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
+import io.distpipe.common.HeartbeatSender;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.primes.PrimeWorker;
 import io.distpipe.topics.serde.AvroSerdes;
@@ -32,6 +33,9 @@ final class WorkerCommand implements Callable<Integer> {
     @Mixin
     ClusterOptions cluster;
 
+    @Mixin
+    HeartbeatOptions heartbeat;
+
     @Override
     public Integer call() throws Exception {
         cluster.orRunningSystem();
@@ -40,8 +44,9 @@ final class WorkerCommand implements Callable<Integer> {
                 "worker needs --bootstrap-servers (or a system started by bin/start_system.sh)");
         }
         PrimeWorker.Config defaults = PrimeWorker.Config.defaults(id, cluster.bootstrapServers);
+        AvroSerdes serdes = AvroSerdes.connect(cluster.registryUrl);
         PrimeWorker worker = PrimeWorker.create(new PrimeWorker.Config(id, cluster.bootstrapServers, sessionTimeoutMs,
-            defaults.transactionTimeoutMs(), defaults.maxPollRecords()), AvroSerdes.connect(cluster.registryUrl));
+            defaults.transactionTimeoutMs(), defaults.maxPollRecords()), serdes);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             worker.close();
@@ -52,9 +57,9 @@ final class WorkerCommand implements Callable<Integer> {
             }
         }, id + "-shutdown"));
         worker.start();
-        System.out.println("READY " + id);
-        System.out.flush();
-        try {
+        try (HeartbeatSender beats = heartbeat.start(id, "worker", cluster.bootstrapServers, serdes)) {
+            System.out.println("READY " + id);
+            System.out.flush();
             worker.run();
         } finally {
             stopped.countDown();

@@ -13,6 +13,8 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.distpipe.cluster.Poll;
 import io.distpipe.cluster.Ports;
 import org.junit.jupiter.api.Test;
@@ -42,7 +44,7 @@ class SystemScriptsIT {
             assertThat(start.waitFor(5, TimeUnit.MINUTES)).as("start_system finished").isTrue();
             assertThat(start.exitValue()).as("start_system exit code; see " + home.resolve("start_system.sh.out")).isZero();
             pids.addAll(runningPids());
-            assertThat(pids).hasSize(6);
+            assertThat(pids).hasSize(7);
 
             Path input = home.resolve("data/input");
             Path output = home.resolve("primes.txt");
@@ -52,6 +54,9 @@ class SystemScriptsIT {
             oracle.writeRange(home.resolve("b.tmp"), 15_000, 30_000);
             Files.move(home.resolve("b.tmp"), input.resolve("b.txt"));
             awaitOutput(output, oracle, 30_000);
+            Poll.until("status --json shows the five heartbeat senders alive", Duration.ofSeconds(90),
+                () -> aliveMembers(statusJson(env)).equals(
+                    List.of("coordinator", "dedup", "membership", "worker-1", "worker-2")));
 
             oracle.writeRange(home.resolve("c.tmp"), 30_001, 400_000);
             Files.move(home.resolve("c.tmp"), input.resolve("c.txt"));
@@ -81,6 +86,38 @@ class SystemScriptsIT {
             assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false))
                 .as("process %d is gone", pid).isFalse();
         }
+    }
+
+    private String statusJson(Map<String, String> env) {
+        try {
+            Path out = home.resolve("status.json");
+            Files.deleteIfExists(out);
+            ProcessBuilder builder = new ProcessBuilder(PROJECT.resolve("bin/distpipe").toString(), "status", "--json")
+                .directory(home.toFile()).redirectOutput(out.toFile())
+                .redirectError(ProcessBuilder.Redirect.DISCARD);
+            builder.environment().putAll(env);
+            Process status = builder.start();
+            return status.waitFor(60, TimeUnit.SECONDS) && status.exitValue() == 0 ? Files.readString(out) : "";
+        } catch (IOException e) {
+            return "";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "";
+        }
+    }
+
+    private static List<String> aliveMembers(String json) {
+        List<String> alive = new ArrayList<>();
+        try {
+            for (JsonNode member : new ObjectMapper().readTree(json).path("members")) {
+                if (member.path("state").asText().equals("ALIVE")) {
+                    alive.add(member.path("member").asText());
+                }
+            }
+        } catch (IOException e) {
+            return List.of();
+        }
+        return alive;
     }
 
     private void awaitOutput(Path output, PrimesOracle oracle, int upTo) {

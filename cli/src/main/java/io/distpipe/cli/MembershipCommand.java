@@ -1,0 +1,75 @@
+package io.distpipe.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+import io.distpipe.common.HeartbeatSender;
+import io.distpipe.membership.MembershipService;
+import io.distpipe.membership.MembershipTopology;
+import io.distpipe.topics.serde.AvroSerdes;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code distpipe membership}: the membership processor (heartbeats to membership events), until SIGTERM. */
+@Command(name = "membership", mixinStandardHelpOptions = true, description = {
+    "Run the membership processor: heartbeats become ADDED / SUSPECTED / RECOVERED / REMOVED events with the member "
+        + "list and an epoch; silence is judged on this process's own clock."})
+final class MembershipCommand implements Callable<Integer> {
+
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--state-dir", paramLabel = "DIR", defaultValue = "run/membership-state",
+        description = "Kafka Streams state directory (default ${DEFAULT-VALUE}).")
+    Path stateDir;
+
+    @Option(names = "--replication", paramLabel = "N", defaultValue = "1",
+        description = "Replication of its internal topics (default ${DEFAULT-VALUE}).")
+    int replication;
+
+    @Option(names = "--suspect-after", paramLabel = "DURATION", defaultValue = "3s",
+        converter = HeartbeatOptions.DurationConverter.class,
+        description = "Silence after which a member is suspected (default ${DEFAULT-VALUE}).")
+    Duration suspectAfter;
+
+    @Option(names = "--remove-after", paramLabel = "DURATION", defaultValue = "6s",
+        converter = HeartbeatOptions.DurationConverter.class,
+        description = "Silence after which a member is removed (default ${DEFAULT-VALUE}).")
+    Duration removeAfter;
+
+    @Mixin
+    ClusterOptions cluster;
+
+    @Mixin
+    HeartbeatOptions heartbeat;
+
+    @Override
+    public Integer call() throws Exception {
+        cluster.orRunningSystem();
+        if (cluster.bootstrapServers == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "membership needs --bootstrap-servers");
+        }
+        MembershipTopology.Config config = new MembershipTopology.Config(suspectAfter, removeAfter,
+            MembershipTopology.Config.defaults().checkEvery());
+        Files.createDirectories(stateDir);
+        CountDownLatch stop = new CountDownLatch(1);
+        AvroSerdes serdes = AvroSerdes.connect(cluster.registryUrl);
+        try (MembershipService membership = new MembershipService("membership", cluster.bootstrapServers,
+            replication, stateDir.toAbsolutePath(), serdes, config);
+             HeartbeatSender beats = heartbeat.start("membership", "membership", cluster.bootstrapServers, serdes)) {
+            Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown, "membership-shutdown"));
+            membership.start();
+            membership.awaitRunning(Duration.ofMinutes(2));
+            System.out.println("READY membership");
+            System.out.flush();
+            stop.await();
+        }
+        return Main.EXIT_OK;
+    }
+}

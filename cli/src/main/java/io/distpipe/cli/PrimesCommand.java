@@ -39,7 +39,8 @@ final class PrimesCommand implements Callable<Integer> {
     boolean failOnReject;
 
     @Option(names = "--chunk-size", paramLabel = "N", defaultValue = "" + Coordinator.CHUNK_NUMBERS_DEFAULT,
-        description = "Numbers per task (default: ${DEFAULT-VALUE}).")
+        description = "Numbers per task (default: ${DEFAULT-VALUE}); numbers longer than 64 bits count more, by "
+            + "the cost of testing them.")
     int chunkSize;
 
     @Option(names = "--max-digits", paramLabel = "N", defaultValue = "" + NumberParser.DEFAULT_MAX_DIGITS,

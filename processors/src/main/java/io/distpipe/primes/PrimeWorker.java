@@ -6,9 +6,12 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.distpipe.common.KafkaClients;
@@ -50,6 +53,11 @@ public final class PrimeWorker implements Service {
     public static final String GROUP_ID = "primes-workers";
     public static final String TRANSACTIONAL_ID_PREFIX = "primes-worker-";
     public static final int MAX_POLL_RECORDS_DEFAULT = 16;
+    /**
+     * Short, because a killed worker's pending offset commit holds up the worker that takes over its partitions
+     * until the broker aborts the dead worker's transaction; batches commit early to stay well inside it.
+     */
+    public static final int TRANSACTION_TIMEOUT_MS_DEFAULT = 4_000;
     public static final String DLQ_HEADER_REASON = "distpipe.dlq.reason";
     public static final String DLQ_HEADER_SOURCE = "distpipe.dlq.source";
 
@@ -64,7 +72,7 @@ public final class PrimeWorker implements Service {
 
         public static Config defaults(String workerId, String bootstrapServers) {
             return new Config(workerId, bootstrapServers, KafkaClients.SESSION_TIMEOUT_MS_DEFAULT,
-                KafkaClients.TRANSACTION_TIMEOUT_MS_DEFAULT, MAX_POLL_RECORDS_DEFAULT);
+                TRANSACTION_TIMEOUT_MS_DEFAULT, MAX_POLL_RECORDS_DEFAULT);
         }
 
         public Config validate() {
@@ -212,14 +220,35 @@ public final class PrimeWorker implements Service {
     }
 
     private void processBatch(ConsumerRecords<byte[], byte[]> records) {
+        List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>();
+        records.forEach(batch::add);
+        int from = 0;
+        while (from < batch.size()) {
+            from = processSegment(batch, from);
+            if (from < 0) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * Processes records from {@code from} in one transaction, committing early once a third of the transaction
+     * timeout has passed (a transaction that outlives its timeout is aborted by the broker, and its pending offsets
+     * hold up whoever takes over the partitions). Returns the index to go on from, or -1 after an abort.
+     */
+    private int processSegment(List<ConsumerRecord<byte[], byte[]>> batch, int from) {
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
         long tasks = 0;
         long numbers = 0;
         long primes = 0;
         long poison = 0;
+        long started = System.nanoTime();
+        long budget = TimeUnit.MILLISECONDS.toNanos(config.transactionTimeoutMs()) / 3;
+        int next = from;
         producer.beginTransaction();
         try {
-            for (ConsumerRecord<byte[], byte[]> record : records) {
+            do {
+                ConsumerRecord<byte[], byte[]> record = batch.get(next++);
                 TaskMessage message = decode(record);
                 if (message == null) {
                     poison++;
@@ -233,29 +262,30 @@ public final class PrimeWorker implements Service {
                 }
                 offsets.put(new TopicPartition(record.topic(), record.partition()),
                     new OffsetAndMetadata(record.offset() + 1));
-            }
+            } while (next < batch.size() && System.nanoTime() - started < budget);
             producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
         } catch (ProducerFencedException | InvalidProducerEpochException | WakeupException e) {
             throw e;
         } catch (KafkaException e) {
-            abortAndRewind(records, e);
-            return;
+            abortAndRewind(batch, from, e);
+            return -1;
         }
-        if (!commit(records)) {
-            return;
+        if (!commit(batch, from)) {
+            return -1;
         }
         // Counted only once the transaction holds: a retried batch must not count twice.
         tasksCompleted.addAndGet(tasks);
         numbersTested.addAndGet(numbers);
         primesFound.addAndGet(primes);
         poisonRecords.addAndGet(poison);
+        return next;
     }
 
     /**
      * Commits the open transaction; true when it committed. A commit that timed out must be retried, not aborted
-     * (the producer refuses an abort then); any other failure aborts and rewinds the batch.
+     * (the producer refuses an abort then); any other failure aborts and rewinds.
      */
-    private boolean commit(ConsumerRecords<byte[], byte[]> records) {
+    private boolean commit(List<ConsumerRecord<byte[], byte[]>> batch, int from) {
         for (int attempt = 1; ; attempt++) {
             try {
                 producer.commitTransaction();
@@ -268,23 +298,25 @@ public final class PrimeWorker implements Service {
             } catch (ProducerFencedException | InvalidProducerEpochException e) {
                 throw e;
             } catch (KafkaException e) {
-                abortAndRewind(records, e);
+                abortAndRewind(batch, from, e);
                 return false;
             }
         }
     }
 
-    private void abortAndRewind(ConsumerRecords<byte[], byte[]> records, KafkaException cause) {
+    private void abortAndRewind(List<ConsumerRecord<byte[], byte[]>> batch, int from, KafkaException cause) {
         LOG.warn("{}: transaction failed ({}); aborting and retrying the batch.", id(), cause.getMessage());
         producer.abortTransaction();
-        rewind(records);
+        rewind(batch, from);
     }
 
-    /** After an abort, read the batch again from its first record in each partition. */
-    private void rewind(ConsumerRecords<byte[], byte[]> records) {
-        for (TopicPartition partition : records.partitions()) {
-            consumer.seek(partition, records.records(partition).get(0).offset());
+    /** After an abort, read again from the first uncommitted record of each partition of the batch. */
+    private void rewind(List<ConsumerRecord<byte[], byte[]>> batch, int from) {
+        Map<TopicPartition, Long> first = new LinkedHashMap<>();
+        for (ConsumerRecord<byte[], byte[]> record : batch.subList(from, batch.size())) {
+            first.putIfAbsent(new TopicPartition(record.topic(), record.partition()), record.offset());
         }
+        first.forEach(consumer::seek);
     }
 
     private TaskMessage decode(ConsumerRecord<byte[], byte[]> record) {

@@ -305,6 +305,16 @@ public final class Coordinator implements Service {
         }
     }
 
+    /**
+     * The work of testing {@code n} in units of one 64-bit number: Miller-Rabin's modular exponentiations grow with
+     * the cube of the length, so a task of huge numbers holds few of them and stays well inside a worker's
+     * transaction timeout.
+     */
+    static long cost(BigInteger n) {
+        int words = (n.bitLength() + 63) / 64;
+        return words <= 1 ? 1 : Math.min((long) words * words * words, Integer.MAX_VALUE);
+    }
+
     /** Cuts files into tasks while they are read, publishing as it goes. */
     private final class Planner implements NumberFileReader.LineSink {
         private String file;
@@ -312,6 +322,7 @@ public final class Coordinator implements Service {
         private long firstLine;
         private long lastLine;
         private int bytes;
+        private long cost;
         private long[] small = new long[64];
         private int smallCount;
         private List<ByteBuffer> big = new ArrayList<>();
@@ -346,7 +357,8 @@ public final class Coordinator implements Service {
                 bytes += encoded.remaining() + 2;
             }
             lastLine = lineNumber;
-            if (pending() >= config.chunkNumbers() || bytes >= config.chunkBytes()) {
+            cost += cost(value);
+            if (cost >= config.chunkNumbers() || bytes >= config.chunkBytes()) {
                 flush();
             }
         }
@@ -377,6 +389,7 @@ public final class Coordinator implements Service {
             smallCount = 0;
             big = new ArrayList<>();
             bytes = 0;
+            cost = 0;
             if (System.nanoTime() - transactionStarted >= COMMIT_EVERY_NS) {
                 producer.commitTransaction();
                 producer.beginTransaction();

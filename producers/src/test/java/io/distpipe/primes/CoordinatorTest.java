@@ -283,4 +283,12 @@ class CoordinatorTest {
     private static BigInteger big(long n) {
         return BigInteger.valueOf(n);
     }
+
+    @Test
+    void shouldWeighNumbersByTheCostOfTestingThem() {
+        assertThat(Coordinator.cost(BigInteger.valueOf(Long.MAX_VALUE))).isEqualTo(1);
+        assertThat(Coordinator.cost(BigInteger.ONE.shiftLeft(64))).as("two 64-bit words").isEqualTo(8);
+        assertThat(Coordinator.cost(BigInteger.TEN.pow(999))).as("a 1000-digit number, 52 words")
+            .isEqualTo(52L * 52 * 52).isGreaterThan(Coordinator.CHUNK_NUMBERS_DEFAULT);
+    }
 }

@@ -1,0 +1,179 @@
+package io.distpipe.cli;
+
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import io.distpipe.common.KafkaClients;
+import io.distpipe.topics.Topics;
+import io.distpipe.topics.serde.AvroSerdes;
+import org.apache.avro.generic.GenericData;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.Deserializer;
+import picocli.CommandLine;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code distpipe replay}: re-reads a topic up to its current end, printing it or re-publishing it. */
+@Command(name = "replay", mixinStandardHelpOptions = true, description = {
+    "Re-read a topic from an offset or a time up to its current end (read_committed): print each record as one JSON "
+        + "line, or re-publish the records unchanged (key, value, headers) to another topic."})
+final class ReplayCommand implements Callable<Integer> {
+
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = {"-t", "--topic"}, required = true, paramLabel = "TOPIC", description = "Topic to read.")
+    String topic;
+
+    /** Where to start: an offset or a time, not both; the beginning when neither. */
+    static final class Start {
+        @Option(names = "--from-offset", paramLabel = "OFFSET",
+            description = "Start at this offset in every partition.")
+        Long offset;
+
+        @Option(names = "--from-time", paramLabel = "ISO-8601",
+            description = "Start at this time (2026-11-23T14:00:00Z).")
+        String time;
+    }
+
+    @ArgGroup(exclusive = true)
+    Start start;
+
+    @Option(names = "--to-topic", paramLabel = "TOPIC", description = "Re-publish to this topic instead of printing.")
+    String toTopic;
+
+    @Option(names = "--max", paramLabel = "N", description = "Stop after N records.")
+    Long max;
+
+    @Mixin
+    ClusterOptions cluster;
+
+    @Override
+    public Integer call() throws Exception {
+        cluster.orRunningSystem();
+        if (cluster.bootstrapServers == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                "replay needs --bootstrap-servers (or a system started by bin/start_system.sh)");
+        }
+        Instant from = null;
+        if (start != null && start.time != null) {
+            try {
+                from = Instant.parse(start.time);
+            } catch (DateTimeParseException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--from-time must be ISO-8601 such as "
+                    + "2026-11-23T14:00:00Z, not " + start.time);
+            }
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        AvroSerdes serdes = AvroSerdes.connect(cluster.registryUrl);
+        Deserializer<Object> keys = serdes.genericDeserializer(true);
+        Deserializer<Object> values = serdes.genericDeserializer(false);
+        boolean avro = Topics.byName(topic).map(Topics::isAvro).orElse(true);
+        long count = 0;
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(KafkaClients.consumer(
+                 cluster.bootstrapServers, null, "distpipe-replay", KafkaClients.SESSION_TIMEOUT_MS_DEFAULT));
+             KafkaProducer<byte[], byte[]> producer = toTopic == null ? null : new KafkaProducer<>(
+                 KafkaClients.producer(cluster.bootstrapServers, "distpipe-replay"))) {
+            List<TopicPartition> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
+                .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+            if (partitions.isEmpty()) {
+                throw new IllegalArgumentException("Topic " + topic + " does not exist");
+            }
+            consumer.assign(partitions);
+            Map<TopicPartition, Long> end = new HashMap<>(consumer.endOffsets(partitions));
+            seek(consumer, partitions, end, from);
+            end.entrySet().removeIf(e -> consumer.position(e.getKey()) >= e.getValue());
+            while (!end.isEmpty() && (max == null || count < max)) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    Long stop = end.get(new TopicPartition(r.topic(), r.partition()));
+                    if (stop == null || r.offset() >= stop || (max != null && count >= max)) {
+                        continue;
+                    }
+                    count++;
+                    if (producer != null) {
+                        producer.send(new ProducerRecord<>(toTopic, null, r.timestamp(), r.key(), r.value(),
+                            r.headers()));
+                    } else {
+                        out.println(json(r, avro, keys, values));
+                    }
+                }
+                end.entrySet().removeIf(e -> consumer.position(e.getKey()) >= e.getValue());
+            }
+            if (producer != null) {
+                producer.flush();
+            }
+        }
+        out.flush();
+        spec.commandLine().getErr().println("replay: " + count + " records from " + topic
+            + (toTopic == null ? "" : " re-published to " + toTopic) + ".");
+        return Main.EXIT_OK;
+    }
+
+    private void seek(KafkaConsumer<byte[], byte[]> consumer, List<TopicPartition> partitions,
+                      Map<TopicPartition, Long> end, Instant from) {
+        if (from != null) {
+            Map<TopicPartition, Long> query = new HashMap<>();
+            partitions.forEach(p -> query.put(p, from.toEpochMilli()));
+            Map<TopicPartition, OffsetAndTimestamp> found = consumer.offsetsForTimes(query);
+            partitions.forEach(p -> consumer.seek(p, found.get(p) == null ? end.get(p) : found.get(p).offset()));
+        } else if (start != null && start.offset != null) {
+            Map<TopicPartition, Long> beginning = consumer.beginningOffsets(partitions);
+            partitions.forEach(p -> consumer.seek(p, Math.max(beginning.get(p), start.offset)));
+        } else {
+            consumer.seekToBeginning(partitions);
+        }
+    }
+
+    private static String json(ConsumerRecord<byte[], byte[]> r, boolean avro, Deserializer<Object> keys,
+                               Deserializer<Object> values) {
+        return "{\"topic\": " + quote(r.topic()) + ", \"partition\": " + r.partition() + ", \"offset\": " + r.offset()
+            + ", \"timestamp\": " + r.timestamp() + ", \"key\": " + render(r, r.key(), avro, keys) + ", \"value\": "
+            + render(r, r.value(), avro, values) + "}";
+    }
+
+    private static String render(ConsumerRecord<byte[], byte[]> r, byte[] bytes, boolean avro,
+                                 Deserializer<Object> deserializer) {
+        if (bytes == null) {
+            return "null";
+        }
+        if (!avro) {
+            return quote(Base64.getEncoder().encodeToString(bytes));
+        }
+        try {
+            Object value = deserializer.deserialize(r.topic(), bytes);
+            return value instanceof CharSequence s ? quote(s.toString()) : GenericData.get().toString(value);
+        } catch (RuntimeException e) {
+            return quote("unreadable: " + e.getMessage());
+        }
+    }
+
+    private static String quote(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                case '\r' -> b.append("\\r");
+                case '\t' -> b.append("\\t");
+                default -> b.append(c < 0x20 ? String.format("\\u%04x", (int) c) : String.valueOf(c));
+            }
+        }
+        return b.append('"').toString();
+    }
+}

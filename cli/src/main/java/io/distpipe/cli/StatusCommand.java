@@ -80,7 +80,6 @@ final class StatusCommand implements Callable<Integer> {
             status.put("members", members(serdes));
             status.put("job", job(serdes));
             status.put("consumerLag", lag(admin));
-            status.put("uniquePrimesOnTopic", endOffsetSum(admin, Topics.PRIMES_UNIQUE));
         }
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
@@ -160,10 +159,6 @@ final class StatusCommand implements Callable<Integer> {
         return lag;
     }
 
-    private static long endOffsetSum(Admin admin, TopicSpec<?, ?> topic) throws Exception {
-        return endOffsets(admin, topic).values().stream().mapToLong(Long::longValue).sum();
-    }
-
     private static Map<TopicPartition, Long> endOffsets(Admin admin, TopicSpec<?, ?> topic) throws Exception {
         Map<TopicPartition, OffsetSpec> request = new HashMap<>();
         for (int p = 0; p < topic.partitions(); p++) {
@@ -193,8 +188,6 @@ final class StatusCommand implements Callable<Integer> {
                 + " %s rejected lines%n", job.get("jobId"), job.get("state"), job.get("files"), job.get("tasksDone"),
             job.get("tasksNotDone"), job.get("tasksTotal"), job.get("numbersTested"), job.get("primesReported"),
             job.get("rejectedLines"));
-        out.printf("unique primes on %s (all jobs): %s%n", Topics.PRIMES_UNIQUE.name(),
-            status.get("uniquePrimesOnTopic"));
         out.println();
         out.printf("%-16s %s%n", "CONSUMER GROUP", "LAG (records; a transaction marker counts as one)");
         ((Map<String, Long>) status.get("consumerLag")).forEach((g, l) -> out.printf("%-16s %d%n", g, l));

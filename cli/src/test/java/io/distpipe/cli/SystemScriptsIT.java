@@ -34,7 +34,7 @@ class SystemScriptsIT {
 
     @Test
     void shouldStayExactAcrossAKilledAndRestartedWorkerAndStopCleanly() throws Exception {
-        int basePort = twoFreePorts();
+        int basePort = freePortRun(2);
         Map<String, String> env = Map.of("DISTPIPE_HOME", home.toString(),
             "DISTPIPE_BASE_PORT", Integer.toString(basePort),
             "DISTPIPE_REGISTRY_PORT", Integer.toString(Ports.freePort()));
@@ -85,6 +85,37 @@ class SystemScriptsIT {
         for (long pid : pids) {
             assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false))
                 .as("process %d is gone", pid).isFalse();
+        }
+    }
+
+    @Test
+    void shouldStayExactWhenABrokerOfTheReplicatedSystemIsKilled() throws Exception {
+        int basePort = freePortRun(6);
+        Map<String, String> env = Map.of("DISTPIPE_HOME", home.toString(),
+            "DISTPIPE_BASE_PORT", Integer.toString(basePort),
+            "DISTPIPE_REGISTRY_PORT", Integer.toString(Ports.freePort()));
+        try {
+            Process start = run(env, "bin/start_system.sh", "replicated", "2");
+            assertThat(start.waitFor(5, TimeUnit.MINUTES)).as("start_system finished").isTrue();
+            assertThat(start.exitValue()).as("start_system exit code; see " + home.resolve("start_system.sh.out"))
+                .isZero();
+            assertThat(Files.readString(home.resolve("run/bootstrap")).split(",")).hasSize(3);
+
+            PrimesOracle oracle = new PrimesOracle(300_000);
+            oracle.writeRange(home.resolve("a.tmp"), 1, 300_000);
+            Files.move(home.resolve("a.tmp"), home.resolve("data/input/a.txt"));
+            Poll.until("the coordinator planned a.txt", Duration.ofSeconds(60),
+                () -> log("coordinator").contains("a.txt"));
+            long broker = Long.parseLong(Files.readString(home.resolve("run/broker-3.pid")).strip());
+            ProcessHandle.of(broker).ifPresent(ProcessHandle::destroyForcibly);
+
+            awaitOutput(home.resolve("primes.txt"), oracle, 300_000);
+        } finally {
+            Process stop = run(Map.of("DISTPIPE_HOME", home.toString()), "bin/stop_system.sh");
+            assertThat(stop.waitFor(2, TimeUnit.MINUTES)).as("stop_system finished").isTrue();
+        }
+        try (Stream<Path> files = Files.list(home.resolve("run"))) {
+            assertThat(files.map(p -> p.getFileName().toString())).noneMatch(n -> n.endsWith(".pid"));
         }
     }
 
@@ -164,16 +195,25 @@ class SystemScriptsIT {
         return builder.start();
     }
 
-    /** A port whose successor is free too (broker and controller listeners). */
-    private static int twoFreePorts() throws IOException {
+    /** The first of {@code count} consecutive free ports (broker and controller listeners of each node). */
+    private static int freePortRun(int count) throws IOException {
         for (int attempt = 0; attempt < 50; attempt++) {
             int port = Ports.freePort();
-            try (ServerSocket next = new ServerSocket(port + 1)) {
+            if (port + count < 65_536 && allFree(port + 1, count - 1)) {
                 return port;
-            } catch (IOException e) {
-                continue;
             }
         }
-        throw new IOException("no two adjacent free ports found");
+        throw new IOException("no " + count + " consecutive free ports found");
+    }
+
+    private static boolean allFree(int from, int count) {
+        for (int port = from; port < from + count; port++) {
+            try (ServerSocket socket = new ServerSocket(port)) {
+                continue;
+            } catch (IOException e) {
+                return false;
+            }
+        }
+        return true;
     }
 }

@@ -36,7 +36,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code distpipe bench}: measures the pipeline against a baseline run in the same process. */
-@Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks (not tests): print measured ratios.",
+@Command(name = "bench", mixinStandardHelpOptions = true,
+    description = "Benchmarks (not tests): print measured ratios.",
     subcommands = BenchCommand.Primes.class)
 final class BenchCommand {
 

@@ -3,7 +3,7 @@ package io.distpipe.cli;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 
 import io.distpipe.common.HeartbeatSender;
 import io.distpipe.primes.Coordinator;
@@ -44,29 +44,22 @@ final class CoordinatorCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        cluster.orRunningSystem();
-        if (cluster.bootstrapServers == null) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "coordinator needs --bootstrap-servers");
-        }
+        Daemon.requireCluster(cluster, spec);
         Files.createDirectories(input);
-        CountDownLatch stopped = new CountDownLatch(1);
         AvroSerdes serdes = AvroSerdes.connect(cluster.registryUrl);
-        try (SystemCoordinator coordinator = new SystemCoordinator(jobId, input, output, cluster.bootstrapServers,
-            serdes, Coordinator.CHUNK_NUMBERS_DEFAULT, NumberParser.DEFAULT_MAX_DIGITS);
+        AtomicReference<SystemCoordinator> running = new AtomicReference<>();
+        try (Daemon daemon = Daemon.start("coordinator", () -> {
+            SystemCoordinator c = running.get();
+            if (c != null) {
+                c.stop();
+            }
+        });
+             SystemCoordinator coordinator = new SystemCoordinator(jobId, input, output, cluster.bootstrapServers,
+                 serdes, Coordinator.CHUNK_NUMBERS_DEFAULT, NumberParser.DEFAULT_MAX_DIGITS);
              HeartbeatSender beats = heartbeat.start("coordinator", "coordinator", cluster.bootstrapServers, serdes)) {
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                coordinator.stop();
-                try {
-                    stopped.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }, "coordinator-shutdown"));
-            System.out.println("READY coordinator");
-            System.out.flush();
+            running.set(coordinator);
+            daemon.ready();
             coordinator.run();
-        } finally {
-            stopped.countDown();
         }
         return Main.EXIT_OK;
     }

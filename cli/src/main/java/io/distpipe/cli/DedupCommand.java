@@ -4,7 +4,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 
 import io.distpipe.common.HeartbeatSender;
 import io.distpipe.primes.DedupService;
@@ -39,22 +38,17 @@ final class DedupCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        cluster.orRunningSystem();
-        if (cluster.bootstrapServers == null) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "dedup needs --bootstrap-servers");
-        }
+        Daemon.requireCluster(cluster, spec);
         Files.createDirectories(stateDir);
-        CountDownLatch stop = new CountDownLatch(1);
         AvroSerdes serdes = AvroSerdes.connect(cluster.registryUrl);
-        try (DedupService dedup = new DedupService("dedup", cluster.bootstrapServers, replication,
-            stateDir.toAbsolutePath(), serdes);
+        try (Daemon daemon = Daemon.start("dedup", () -> { });
+             DedupService dedup = new DedupService("dedup", cluster.bootstrapServers, replication,
+                 stateDir.toAbsolutePath(), serdes);
              HeartbeatSender beats = heartbeat.start("dedup", "dedup", cluster.bootstrapServers, serdes)) {
-            Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown, "dedup-shutdown"));
             dedup.start();
             dedup.awaitRunning(Duration.ofMinutes(2));
-            System.out.println("READY dedup");
-            System.out.flush();
-            stop.await();
+            daemon.ready();
+            daemon.awaitStop();
         }
         return Main.EXIT_OK;
     }

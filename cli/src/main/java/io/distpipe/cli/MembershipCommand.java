@@ -4,7 +4,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 
 import io.distpipe.common.HeartbeatSender;
 import io.distpipe.membership.MembershipService;
@@ -51,24 +50,19 @@ final class MembershipCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        cluster.orRunningSystem();
-        if (cluster.bootstrapServers == null) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "membership needs --bootstrap-servers");
-        }
+        Daemon.requireCluster(cluster, spec);
         MembershipTopology.Config config = new MembershipTopology.Config(suspectAfter, removeAfter,
             MembershipTopology.Config.defaults().checkEvery());
         Files.createDirectories(stateDir);
-        CountDownLatch stop = new CountDownLatch(1);
         AvroSerdes serdes = AvroSerdes.connect(cluster.registryUrl);
-        try (MembershipService membership = new MembershipService("membership", cluster.bootstrapServers,
-            replication, stateDir.toAbsolutePath(), serdes, config);
+        try (Daemon daemon = Daemon.start("membership", () -> { });
+             MembershipService membership = new MembershipService("membership", cluster.bootstrapServers,
+                 replication, stateDir.toAbsolutePath(), serdes, config);
              HeartbeatSender beats = heartbeat.start("membership", "membership", cluster.bootstrapServers, serdes)) {
-            Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown, "membership-shutdown"));
             membership.start();
             membership.awaitRunning(Duration.ofMinutes(2));
-            System.out.println("READY membership");
-            System.out.flush();
-            stop.await();
+            daemon.ready();
+            daemon.awaitStop();
         }
         return Main.EXIT_OK;
     }

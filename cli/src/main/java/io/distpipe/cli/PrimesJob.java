@@ -24,7 +24,6 @@ import io.distpipe.common.KafkaClients;
 import io.distpipe.primes.Coordinator;
 import io.distpipe.primes.DedupService;
 import io.distpipe.primes.JobStatus;
-import io.distpipe.primes.NumberParser;
 import io.distpipe.primes.PrimeWorker;
 import io.distpipe.primes.PrimesOutput;
 import io.distpipe.primes.TaskCompleted;
@@ -118,7 +117,8 @@ public final class PrimesJob {
             Map<TopicPartition, Long> uniqueStart = PrimesOutput.highWatermarks(admin, Topics.PRIMES_UNIQUE);
 
             observer.phase("starting dedup processor and " + config.workers() + " workers");
-            DedupService dedup = new DedupService("dedup", bootstrap, replication, config.workDir().resolve("dedup-state"), serdes);
+            DedupService dedup = new DedupService("dedup", bootstrap, replication,
+                config.workDir().resolve("dedup-state"), serdes);
             toClose.add(dedup);
             dedup.start();
             List<Future<?>> running = new ArrayList<>();

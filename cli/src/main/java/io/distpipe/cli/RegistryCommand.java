@@ -1,7 +1,6 @@
 package io.distpipe.cli;
 
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 
 import io.distpipe.topics.registry.InMemorySchemaRegistry;
 import io.distpipe.topics.registry.SchemaRegistryServer;
@@ -20,12 +19,11 @@ final class RegistryCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        CountDownLatch stop = new CountDownLatch(1);
-        try (SchemaRegistryServer server = SchemaRegistryServer.start(new InMemorySchemaRegistry(), port)) {
-            Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
+        try (Daemon daemon = Daemon.start("registry", () -> { });
+             SchemaRegistryServer server = SchemaRegistryServer.start(new InMemorySchemaRegistry(), port)) {
             System.out.println("READY " + server.url());
             System.out.flush();
-            stop.await();
+            daemon.awaitStop();
         }
         return Main.EXIT_OK;
     }

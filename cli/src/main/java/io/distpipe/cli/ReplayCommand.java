@@ -65,11 +65,7 @@ final class ReplayCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        cluster.orRunningSystem();
-        if (cluster.bootstrapServers == null) {
-            throw new CommandLine.ParameterException(spec.commandLine(),
-                "replay needs --bootstrap-servers (or a system started by bin/start_system.sh)");
-        }
+        Daemon.requireCluster(cluster, spec);
         Instant from = null;
         if (start != null && start.time != null) {
             try {

@@ -69,11 +69,7 @@ final class StatusCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        cluster.orRunningSystem();
-        if (cluster.bootstrapServers == null) {
-            throw new CommandLine.ParameterException(spec.commandLine(),
-                "status needs --bootstrap-servers (or a system started by bin/start_system.sh)");
-        }
+        Daemon.requireCluster(cluster, spec);
         AvroSerdes serdes = AvroSerdes.connect(cluster.registryUrl);
         Map<String, Object> status = new LinkedHashMap<>();
         try (Admin admin = KafkaClients.reachableAdmin(cluster.bootstrapServers, "distpipe-status")) {
@@ -83,7 +79,8 @@ final class StatusCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
-            out.println(new ObjectMapper().disable(SerializationFeature.FAIL_ON_EMPTY_BEANS).writeValueAsString(status));
+            out.println(new ObjectMapper().disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
+                .writeValueAsString(status));
         } else {
             printTables(out, status);
         }

@@ -1,7 +1,6 @@
 package io.distpipe.cli;
 
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 
 import io.distpipe.common.HeartbeatSender;
 import io.distpipe.common.KafkaClients;
@@ -25,7 +24,8 @@ final class WorkerCommand implements Callable<Integer> {
     @Option(names = "--id", required = true, paramLabel = "ID", description = "Member id, e.g. worker-2.")
     String id;
 
-    @Option(names = "--session-timeout-ms", paramLabel = "MS", defaultValue = "" + KafkaClients.SESSION_TIMEOUT_MS_DEFAULT,
+    @Option(names = "--session-timeout-ms", paramLabel = "MS",
+        defaultValue = "" + KafkaClients.SESSION_TIMEOUT_MS_DEFAULT,
         description = "Consumer group session timeout (default ${DEFAULT-VALUE}); the broker's "
             + "group.min.session.timeout.ms must allow it.")
     int sessionTimeoutMs;
@@ -38,31 +38,17 @@ final class WorkerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        cluster.orRunningSystem();
-        if (cluster.bootstrapServers == null) {
-            throw new CommandLine.ParameterException(spec.commandLine(),
-                "worker needs --bootstrap-servers (or a system started by bin/start_system.sh)");
-        }
+        Daemon.requireCluster(cluster, spec);
         PrimeWorker.Config defaults = PrimeWorker.Config.defaults(id, cluster.bootstrapServers);
         AvroSerdes serdes = AvroSerdes.connect(cluster.registryUrl);
         PrimeWorker worker = PrimeWorker.create(new PrimeWorker.Config(id, cluster.bootstrapServers, sessionTimeoutMs,
             defaults.transactionTimeoutMs(), defaults.maxPollRecords()), serdes);
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            worker.close();
-            try {
-                stopped.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+        try (Daemon daemon = Daemon.start(id, worker::close)) {
+            worker.start();
+            try (HeartbeatSender beats = heartbeat.start(id, "worker", cluster.bootstrapServers, serdes)) {
+                daemon.ready();
+                worker.run();
             }
-        }, id + "-shutdown"));
-        worker.start();
-        try (HeartbeatSender beats = heartbeat.start(id, "worker", cluster.bootstrapServers, serdes)) {
-            System.out.println("READY " + id);
-            System.out.flush();
-            worker.run();
-        } finally {
-            stopped.countDown();
         }
         return Main.EXIT_OK;
     }

@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-/** A primes worker in its own JVM ({@code distpipe worker}) on this JVM's classpath, so it can be killed with SIGKILL. */
+/** A primes worker in its own JVM ({@code distpipe worker}) on this JVM's classpath, to be killed with SIGKILL. */
 final class WorkerProcess implements AutoCloseable {
 
     private final String id;

@@ -42,7 +42,8 @@ class SystemScriptsIT {
         try {
             Process start = run(env, "bin/start_system.sh", "simple", "2");
             assertThat(start.waitFor(5, TimeUnit.MINUTES)).as("start_system finished").isTrue();
-            assertThat(start.exitValue()).as("start_system exit code; see " + home.resolve("start_system.sh.out")).isZero();
+            assertThat(start.exitValue()).as("start_system exit code; see " + home.resolve("start_system.sh.out"))
+                .isZero();
             pids.addAll(runningPids());
             assertThat(pids).hasSize(7);
 

@@ -73,8 +73,8 @@ class DedupServiceIT {
     }
 
     /** Reads a topic (read_committed) until {@code done} holds, for at most 60 s; a few more seconds for extras. */
-    private static List<ConsumerRecord<byte[], byte[]>> readUntil(EmbeddedKafka kafka, TopicSpec<?, ?> topic,
-                                                                  Predicate<List<ConsumerRecord<byte[], byte[]>>> done) {
+    private static List<ConsumerRecord<byte[], byte[]>> readUntil(
+        EmbeddedKafka kafka, TopicSpec<?, ?> topic, Predicate<List<ConsumerRecord<byte[], byte[]>>> done) {
         List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(KafkaClients.consumer(
             kafka.bootstrapServers(), null, "it-reader", KafkaClients.SESSION_TIMEOUT_MS_DEFAULT))) {

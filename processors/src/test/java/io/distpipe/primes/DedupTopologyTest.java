@@ -147,7 +147,8 @@ class DedupTopologyTest {
 
     private TestOutputTopic<String, PrimeFound> uniqueOutput(TopologyTestDriver testDriver) {
         return testDriver.createOutputTopic(Topics.PRIMES_UNIQUE.name(),
-            serdes.keySerde(Topics.PRIMES_UNIQUE).deserializer(), serdes.valueSerde(Topics.PRIMES_UNIQUE).deserializer());
+            serdes.keySerde(Topics.PRIMES_UNIQUE).deserializer(),
+            serdes.valueSerde(Topics.PRIMES_UNIQUE).deserializer());
     }
 
     private static TestInputTopic<byte[], byte[]> rawInput(TopologyTestDriver testDriver) {

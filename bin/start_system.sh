@@ -6,7 +6,8 @@
 #
 # simple: one broker, topics with replication 1. replicated: three brokers (a KRaft quorum), replication 3,
 # min.insync.replicas 2, acks=all. Input: data/input/, output: primes.txt. Everything lives under DISTPIPE_HOME
-# (default: the project directory); DISTPIPE_BASE_PORT and DISTPIPE_REGISTRY_PORT move the ports.
+# (default: the project directory); DISTPIPE_BASE_PORT and DISTPIPE_REGISTRY_PORT move the ports;
+# DISTPIPE_SNAPSHOT_INTERVAL (default 30s) sets how often the coordinator takes a consistent snapshot.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -133,7 +134,8 @@ fi
 
 start membership 384m membership "${COMMON[@]}" --replication "$REPLICATION" --state-dir run/membership-state
 start dedup 512m dedup "${COMMON[@]}" --replication "$REPLICATION" --state-dir run/dedup-state
-start coordinator 512m coordinator "${COMMON[@]}" --input data/input --output primes.txt
+start coordinator 512m coordinator "${COMMON[@]}" --input data/input --output primes.txt \
+  --snapshots snapshots --snapshot-interval "${DISTPIPE_SNAPSHOT_INTERVAL:-30s}"
 for ((i = 1; i <= WORKERS; i++)); do
   start "worker-$i" 256m worker --id "worker-$i" "${COMMON[@]}"
 done

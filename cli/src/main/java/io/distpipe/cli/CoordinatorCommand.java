@@ -2,6 +2,7 @@ package io.distpipe.cli;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -36,6 +37,15 @@ final class CoordinatorCommand implements Callable<Integer> {
         description = "The job this system runs (default ${DEFAULT-VALUE}).")
     String jobId;
 
+    @Option(names = "--snapshots", paramLabel = "DIR", defaultValue = "snapshots",
+        description = "Where consistent snapshots are written (default ${DEFAULT-VALUE}).")
+    Path snapshotsDir;
+
+    @Option(names = "--snapshot-interval", paramLabel = "DURATION", defaultValue = "30s",
+        converter = HeartbeatOptions.DurationConverter.class,
+        description = "How often to take a consistent snapshot (default ${DEFAULT-VALUE}; 0s: never).")
+    Duration snapshotInterval;
+
     @Mixin
     ClusterOptions cluster;
 
@@ -55,7 +65,8 @@ final class CoordinatorCommand implements Callable<Integer> {
             }
         });
              SystemCoordinator coordinator = new SystemCoordinator(jobId, input, output, cluster.bootstrapServers,
-                 serdes, Coordinator.CHUNK_NUMBERS_DEFAULT, NumberParser.DEFAULT_MAX_DIGITS);
+                 serdes, Coordinator.CHUNK_NUMBERS_DEFAULT, NumberParser.DEFAULT_MAX_DIGITS, snapshotsDir,
+                 snapshotInterval);
              HeartbeatSender beats = heartbeat.start("coordinator", "coordinator", cluster.bootstrapServers, serdes)) {
             running.set(coordinator);
             daemon.ready();

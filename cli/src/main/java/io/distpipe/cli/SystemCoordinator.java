@@ -18,6 +18,7 @@ import io.distpipe.membership.MembershipEvent;
 import io.distpipe.primes.Coordinator;
 import io.distpipe.primes.JobStatus;
 import io.distpipe.primes.PrimesOutput;
+import io.distpipe.primes.SnapshotState;
 import io.distpipe.topics.Topics;
 import io.distpipe.topics.serde.AvroSerdes;
 import org.apache.kafka.clients.admin.Admin;
@@ -50,12 +51,23 @@ final class SystemCoordinator implements AutoCloseable {
     private final Map<String, Long> lastSizes = new HashMap<>();
     private final KafkaConsumer<byte[], byte[]> membership;
     private final Deserializer<MembershipEvent> membershipEvents;
+    private final Path snapshotsDir;
+    private final long snapshotEveryNs;
+    private final KafkaConsumer<byte[], byte[]> snapshots;
+    private final Deserializer<SnapshotState> snapshotStates;
+    private long snapshotStartedAt = System.nanoTime();
+    private long nextSnapshotId;
     private volatile boolean running = true;
     private long outputWrittenAt = -1;
     private long statusPublishedAt;
 
     SystemCoordinator(String jobId, Path inputDir, Path output, String bootstrap, AvroSerdes serdes, int chunkNumbers,
-                      int maxDigits) {
+                      int maxDigits, Path snapshotsDir, Duration snapshotInterval) {
+        this.snapshotsDir = snapshotsDir;
+        this.snapshotEveryNs = snapshotInterval.toNanos();
+        this.snapshots = new KafkaConsumer<>(KafkaClients.consumer(bootstrap, null, "coordinator-snapshots",
+            KafkaClients.SESSION_TIMEOUT_MS_DEFAULT));
+        this.snapshotStates = serdes.valueSerde(Topics.PRIMES_SNAPSHOTS).deserializer();
         this.jobId = jobId;
         this.inputDir = inputDir;
         this.output = output.toAbsolutePath();
@@ -75,13 +87,17 @@ final class SystemCoordinator implements AutoCloseable {
         Optional<JobStatus> previous = lastStatus();
         previous.ifPresent(s -> {
             coordinator.resume(s);
-            LOG.info("coordinator: resuming job {} with {} files and {} tasks planned.", jobId,
-                s.getPlannedFiles().size(), s.getTasksTotal());
+            LOG.info("coordinator: resuming job {} with {} files and {} tasks planned (no snapshots after a restart "
+                + "yet).", jobId, s.getPlannedFiles().size(), s.getTasksTotal());
         });
         coordinator.start();
         List<TopicPartition> eventPartitions = List.of(new TopicPartition(Topics.MEMBERSHIP_EVENTS.name(), 0));
         membership.assign(eventPartitions);
         membership.seekToEnd(eventPartitions);
+        List<TopicPartition> statePartitions = List.of(new TopicPartition(Topics.PRIMES_SNAPSHOTS.name(), 0));
+        snapshots.assign(statePartitions);
+        snapshots.seekToEnd(statePartitions);
+        nextSnapshotId = SnapshotFiles.lastId(snapshotsDir) + 1;
         LOG.info("coordinator: watching {} for input files (job {}).", inputDir, jobId);
         while (running) {
             coordinator.pollCompletions(Duration.ofMillis(500));
@@ -100,6 +116,26 @@ final class SystemCoordinator implements AutoCloseable {
             if (coordinator.isComplete() && outputWrittenAt != coordinator.status().getTasksTotal()) {
                 writeOutput();
             }
+            takeSnapshots();
+        }
+    }
+
+    /** Starts a snapshot every interval once there are tasks; writes those whose parts have all arrived. */
+    private void takeSnapshots() throws Exception {
+        for (ConsumerRecord<byte[], byte[]> record : snapshots.poll(Duration.ZERO)) {
+            if (record.value() != null) {
+                coordinator.snapshotStateArrived(snapshotStates.deserialize(record.topic(), record.value()));
+            }
+        }
+        for (Coordinator.Snapshot done : coordinator.completedSnapshots()) {
+            Path file = SnapshotFiles.write(snapshotsDir, jobId, done);
+            LOG.info("coordinator: snapshot {} complete: {}.", done.id(), file);
+        }
+        long now = System.nanoTime();
+        if (snapshotEveryNs > 0 && now - snapshotStartedAt >= snapshotEveryNs && coordinator.canSnapshot()
+            && coordinator.status().getTasksTotal() > 0) {
+            coordinator.startSnapshot(nextSnapshotId++);
+            snapshotStartedAt = now;
         }
     }
 
@@ -181,6 +217,7 @@ final class SystemCoordinator implements AutoCloseable {
         running = false;
         coordinator.close();
         membership.close();
+        snapshots.close();
         admin.close();
     }
 }

@@ -37,7 +37,8 @@ class SystemScriptsIT {
         int basePort = freePortRun(2);
         Map<String, String> env = Map.of("DISTPIPE_HOME", home.toString(),
             "DISTPIPE_BASE_PORT", Integer.toString(basePort),
-            "DISTPIPE_REGISTRY_PORT", Integer.toString(Ports.freePort()));
+            "DISTPIPE_REGISTRY_PORT", Integer.toString(Ports.freePort()),
+            "DISTPIPE_SNAPSHOT_INTERVAL", "1s");
         List<Long> pids = new ArrayList<>();
         try {
             Process start = run(env, "bin/start_system.sh", "simple", "2");
@@ -75,6 +76,15 @@ class SystemScriptsIT {
             oracle.writeRange(home.resolve("d.tmp"), 400_001, 420_000);
             Files.move(home.resolve("d.tmp"), input.resolve("d.txt"));
             awaitOutput(output, oracle, 420_000);
+
+            Poll.until("consistent snapshots were written", Duration.ofSeconds(60),
+                () -> snapshots().size() >= 2);
+            for (JsonNode snapshot : snapshots()) {
+                assertThat(snapshot.path("invariantHolds").asBoolean()).as("invariant of %s", snapshot).isTrue();
+                assertThat(snapshot.path("workers")).as("a worker state per task partition").hasSize(12);
+                assertThat(snapshot.path("atCut").path("tasksCompleted").asLong())
+                    .isEqualTo(snapshot.path("atCut").path("tasksCreated").asLong());
+            }
         } finally {
             Process stop = run(Map.of("DISTPIPE_HOME", home.toString()), "bin/stop_system.sh");
             assertThat(stop.waitFor(2, TimeUnit.MINUTES)).as("stop_system finished").isTrue();
@@ -118,6 +128,19 @@ class SystemScriptsIT {
         try (Stream<Path> files = Files.list(home.resolve("run"))) {
             assertThat(files.map(p -> p.getFileName().toString())).noneMatch(n -> n.endsWith(".pid"));
         }
+    }
+
+    private List<JsonNode> snapshots() {
+        List<JsonNode> result = new ArrayList<>();
+        try (Stream<Path> files = Files.list(home.resolve("snapshots"))) {
+            for (Path f : files.filter(p -> p.getFileName().toString().matches("snapshot_\\d+_.*\\.json"))
+                .toList()) {
+                result.add(new ObjectMapper().readTree(f.toFile()));
+            }
+        } catch (IOException e) {
+            return List.of();
+        }
+        return result;
     }
 
     private String statusJson(Map<String, String> env) {

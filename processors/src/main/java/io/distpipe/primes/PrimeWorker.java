@@ -108,7 +108,7 @@ public final class PrimeWorker implements Service {
     private final Serializer<PrimeFound> primeSerializer;
     private final Serializer<TaskCompleted> completedSerializer;
     private final LifeCycle life;
-    private volatile MarkerListener markerListener = MarkerListener.NONE;
+    private volatile MarkerListener markerListener;
 
     private final AtomicLong tasksCompleted = new AtomicLong();
     private final AtomicLong numbersTested = new AtomicLong();
@@ -126,6 +126,7 @@ public final class PrimeWorker implements Service {
         this.primeSerializer = serdes.valueSerde(Topics.PRIMES_FOUND).serializer();
         this.completedSerializer = serdes.valueSerde(Topics.PRIMES_COMPLETED).serializer();
         this.life = new LifeCycle(config.workerId());
+        this.markerListener = new SnapshotRecorder(serdes);
     }
 
     /** A worker with real Kafka clients. */
@@ -247,9 +248,16 @@ public final class PrimeWorker implements Service {
         int next = from;
         producer.beginTransaction();
         try {
-            do {
-                ConsumerRecord<byte[], byte[]> record = batch.get(next++);
+            while (true) {
+                ConsumerRecord<byte[], byte[]> record = batch.get(next);
                 TaskMessage message = decode(record);
+                boolean marker = message != null && message.getPayload() instanceof SnapshotMarker;
+                if (marker && next > from) {
+                    // A marker gets a transaction of its own, after the tasks before it have committed, so the state
+                    // it records is exactly what precedes it.
+                    break;
+                }
+                next++;
                 if (message == null) {
                     poison++;
                 } else if (message.getPayload() instanceof Task task) {
@@ -257,12 +265,16 @@ public final class PrimeWorker implements Service {
                     tasks++;
                     numbers += Numbers.packedCount(task.getPacked()) + task.getNumbers().size();
                     primes += found;
-                } else if (message.getPayload() instanceof SnapshotMarker marker) {
-                    markerListener.onMarker(this, marker, record.partition(), record.offset()).forEach(producer::send);
+                } else if (message.getPayload() instanceof SnapshotMarker snapshotMarker) {
+                    markerListener.onMarker(this, snapshotMarker, record.partition(), record.offset())
+                        .forEach(producer::send);
                 }
                 offsets.put(new TopicPartition(record.topic(), record.partition()),
                     new OffsetAndMetadata(record.offset() + 1));
-            } while (next < batch.size() && System.nanoTime() - started < budget);
+                if (marker || next >= batch.size() || System.nanoTime() - started >= budget) {
+                    break;
+                }
+            }
             producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
         } catch (ProducerFencedException | InvalidProducerEpochException | WakeupException e) {
             throw e;

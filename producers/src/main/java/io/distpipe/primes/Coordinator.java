@@ -9,9 +9,16 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
@@ -29,6 +36,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Deserializer;
@@ -91,6 +99,11 @@ public final class Coordinator implements Service {
     private final Deserializer<TaskCompleted> completedDeserializer;
 
     private final Set<String> completedTasks = new HashSet<>();
+    /** Tasks published per partition of primes.tasks (from the send callbacks). */
+    private final Map<Integer, Long> publishedPerPartition = new ConcurrentHashMap<>();
+    /** Offsets of the completed tasks per partition, to tell which completions a snapshot's cut contains. */
+    private final Map<Integer, TreeSet<Long>> completedOffsets = new HashMap<>();
+    private final List<Snapshot> pendingSnapshots = new ArrayList<>();
     private JobStatus status;
     private boolean resumed;
 
@@ -274,6 +287,9 @@ public final class Coordinator implements Service {
                 updateStatus(s -> s.setTasksCompleted(s.getTasksCompleted() + 1)
                     .setNumbersTested(s.getNumbersTested() + done.getNumbersTested())
                     .setPrimesFound(s.getPrimesFound() + done.getPrimesFound()));
+                completedOffsets.computeIfAbsent(done.getTaskPartition(), k -> new TreeSet<>())
+                    .add(done.getTaskOffset());
+                pendingSnapshots.forEach(s -> s.completionArrived(done));
                 listener.completed(done);
                 changed = true;
             }
@@ -291,6 +307,156 @@ public final class Coordinator implements Service {
                                                       Serializer<V> valueSerializer, V value) {
         return new ProducerRecord<>(topic.name(), keySerializer.serialize(topic.name(), key),
             valueSerializer.serialize(topic.name(), value));
+    }
+
+    /**
+     * Starts consistent snapshot {@code id} (Chandy–Lamport over topics): records this coordinator's state and writes
+     * a marker into every partition of primes.tasks, behind every task published so far. Call it between plannings.
+     */
+    public Snapshot startSnapshot(long id) throws ExecutionException, InterruptedException {
+        producer.flush();
+        Map<Integer, Long> published = new HashMap<>(publishedPerPartition);
+        int partitions = producer.partitionsFor(Topics.PRIMES_TASKS.name()).size();
+        List<Future<RecordMetadata>> sent = new ArrayList<>();
+        Instant now = Instant.now();
+        producer.beginTransaction();
+        for (int p = 0; p < partitions; p++) {
+            SnapshotMarker marker = SnapshotMarker.newBuilder().setSnapshotId(id).setJobId(config.jobId())
+                .setInitiator(id()).setPartition(p).setPartitions(partitions).setStartedAt(now).build();
+            String topic = Topics.PRIMES_TASKS.name();
+            sent.add(producer.send(new ProducerRecord<>(topic, p, keySerializer.serialize(topic, "snapshot-" + id),
+                taskSerializer.serialize(topic, TaskMessage.newBuilder().setPayload(marker).build()))));
+        }
+        producer.commitTransaction();
+        Map<Integer, Long> markerOffsets = new TreeMap<>();
+        for (Future<RecordMetadata> f : sent) {
+            RecordMetadata metadata = f.get();
+            markerOffsets.put(metadata.partition(), metadata.offset());
+        }
+        Snapshot snapshot = new Snapshot(id, now, status(), published, markerOffsets, completedTasks.size());
+        pendingSnapshots.add(snapshot);
+        LOG.info("{}: snapshot {} started: {} tasks created, {} completed so far, markers at {}.", id(), id,
+            snapshot.tasksCreated(), snapshot.completedAtStart(), markerOffsets);
+        return snapshot;
+    }
+
+    /**
+     * Whether snapshots can be taken: not after a restart, since the tasks an earlier incarnation published per
+     * partition are not known to this one.
+     */
+    public boolean canSnapshot() {
+        return !resumed;
+    }
+
+    /** A worker's recorded state for a snapshot this coordinator started (others are ignored). */
+    public void snapshotStateArrived(SnapshotState state) {
+        pendingSnapshots.stream().filter(s -> s.id() == state.getSnapshotId()).forEach(s -> s.stateArrived(state));
+    }
+
+    /** The snapshots whose every part has arrived; they are no longer pending. */
+    public List<Snapshot> completedSnapshots() {
+        List<Snapshot> done = pendingSnapshots.stream().filter(this::isComplete).toList();
+        pendingSnapshots.removeAll(done);
+        return done;
+    }
+
+    private boolean isComplete(Snapshot s) {
+        if (s.workerStates().size() < s.markerOffsets().size()) {
+            return false;
+        }
+        for (Map.Entry<Integer, Long> marker : s.markerOffsets().entrySet()) {
+            long below = completedOffsets.getOrDefault(marker.getKey(), new TreeSet<>()).headSet(marker.getValue())
+                .size();
+            if (below < s.publishedBefore().getOrDefault(marker.getKey(), 0L)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * One consistent snapshot: the coordinator's state when it started, the completions that were on their way to
+     * it across the cut (the channel state), and each task partition's worker state at its marker.
+     */
+    public static final class Snapshot {
+        private final long id;
+        private final Instant startedAt;
+        private final JobStatus coordinatorState;
+        private final Map<Integer, Long> publishedBefore;
+        private final Map<Integer, Long> markerOffsets;
+        private final long completedAtStart;
+        private final Map<Integer, SnapshotState> workerStates = new TreeMap<>();
+        private final List<String> inTransit = new ArrayList<>();
+        private long primesInTransit;
+        private long numbersInTransit;
+
+        Snapshot(long id, Instant startedAt, JobStatus coordinatorState, Map<Integer, Long> publishedBefore,
+                 Map<Integer, Long> markerOffsets, long completedAtStart) {
+            this.id = id;
+            this.startedAt = startedAt;
+            this.coordinatorState = coordinatorState;
+            this.publishedBefore = Map.copyOf(publishedBefore);
+            this.markerOffsets = markerOffsets;
+            this.completedAtStart = completedAtStart;
+        }
+
+        void completionArrived(TaskCompleted done) {
+            Long marker = markerOffsets.get(done.getTaskPartition());
+            if (marker != null && done.getTaskOffset() < marker) {
+                inTransit.add(done.getTaskId());
+                primesInTransit += done.getPrimesFound();
+                numbersInTransit += done.getNumbersTested();
+            }
+        }
+
+        void stateArrived(SnapshotState state) {
+            workerStates.put(state.getPartition(), state);
+        }
+
+        public long id() {
+            return id;
+        }
+
+        public Instant startedAt() {
+            return startedAt;
+        }
+
+        public JobStatus coordinatorState() {
+            return coordinatorState;
+        }
+
+        public Map<Integer, Long> publishedBefore() {
+            return publishedBefore;
+        }
+
+        public Map<Integer, Long> markerOffsets() {
+            return markerOffsets;
+        }
+
+        public long completedAtStart() {
+            return completedAtStart;
+        }
+
+        public Map<Integer, SnapshotState> workerStates() {
+            return workerStates;
+        }
+
+        /** Completions sent before the cut and received after the coordinator recorded its state. */
+        public List<String> inTransit() {
+            return inTransit;
+        }
+
+        public long primesInTransit() {
+            return primesInTransit;
+        }
+
+        public long numbersInTransit() {
+            return numbersInTransit;
+        }
+
+        public long tasksCreated() {
+            return publishedBefore.values().stream().mapToLong(Long::longValue).sum();
+        }
     }
 
     @Override
@@ -382,7 +548,11 @@ public final class Coordinator implements Service {
                 .setFirstLine(firstLine).setLastLine(lastLine).setNumbers(big)
                 .setPacked(Numbers.pack(small, smallCount)).setCreatedAt(Instant.now()).build();
             producer.send(Coordinator.this.record(Topics.PRIMES_TASKS, taskId, taskSerializer,
-                TaskMessage.newBuilder().setPayload(task).build()));
+                TaskMessage.newBuilder().setPayload(task).build()), (metadata, error) -> {
+                    if (error == null) {
+                        publishedPerPartition.merge(metadata.partition(), 1L, Long::sum);
+                    }
+                });
             tasks++;
             numbersTotal += pending();
             chunk++;

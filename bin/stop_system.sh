@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stops every process bin/start_system.sh started: SIGTERM, then SIGKILL after a bound; removes the pid files.
-# Workers, coordinator and processors go first, then the registry, then the brokers. Uses DISTPIPE_HOME like
+# Workers and coordinator go first, then the processors, then the registry, then the brokers. Uses DISTPIPE_HOME like
 # bin/start_system.sh.
 set -uo pipefail
 
@@ -41,7 +41,8 @@ stop_group() {
 }
 
 shopt -s nullglob
-stop_group run/worker-*.pid run/coordinator.pid run/dedup.pid run/membership.pid
+stop_group run/worker-*.pid run/coordinator.pid
+stop_group run/dedup.pid run/membership.pid
 stop_group run/registry.pid
 stop_group run/broker-*.pid
 leftover=(run/*.pid)

@@ -57,6 +57,7 @@ final class SystemCoordinator implements AutoCloseable {
     private final Deserializer<SnapshotState> snapshotStates;
     private long snapshotStartedAt = System.nanoTime();
     private long nextSnapshotId;
+    private String snapshotProgress = "";
     private volatile boolean running = true;
     private long outputWrittenAt = -1;
     private long statusPublishedAt;
@@ -114,7 +115,14 @@ final class SystemCoordinator implements AutoCloseable {
                 statusPublishedAt = now;
             }
             if (coordinator.isComplete() && outputWrittenAt != coordinator.status().getTasksTotal()) {
-                writeOutput();
+                try {
+                    writeOutput();
+                } catch (IllegalStateException e) {
+                    if (running) {
+                        throw e;
+                    }
+                    LOG.info("coordinator: stopped before the output was written; it is written on the next start.");
+                }
             }
             takeSnapshots();
         }
@@ -132,10 +140,14 @@ final class SystemCoordinator implements AutoCloseable {
             LOG.info("coordinator: snapshot {} complete: {}.", done.id(), file);
         }
         long now = System.nanoTime();
+        JobStatus status = coordinator.status();
+        String progress = status.getTasksTotal() + "/" + status.getTasksCompleted();
+        // One snapshot at a time, and none while nothing has changed since the last one.
         if (snapshotEveryNs > 0 && now - snapshotStartedAt >= snapshotEveryNs && coordinator.canSnapshot()
-            && coordinator.status().getTasksTotal() > 0) {
+            && status.getTasksTotal() > 0 && !coordinator.snapshotPending() && !progress.equals(snapshotProgress)) {
             coordinator.startSnapshot(nextSnapshotId++);
             snapshotStartedAt = now;
+            snapshotProgress = progress;
         }
     }
 
@@ -175,7 +187,7 @@ final class SystemCoordinator implements AutoCloseable {
         Map<TopicPartition, Long> foundEnd = PrimesOutput.highWatermarks(admin, Topics.PRIMES_FOUND);
         try (KafkaConsumer<byte[], byte[]> probe = new KafkaConsumer<>(KafkaClients.consumer(bootstrap, null,
             "coordinator-output", KafkaClients.SESSION_TIMEOUT_MS_DEFAULT))) {
-            PrimesOutput.awaitDedupCaughtUp(admin, probe, foundEnd, CATCH_UP_TIMEOUT);
+            PrimesOutput.awaitDedupCaughtUp(admin, probe, foundEnd, CATCH_UP_TIMEOUT, () -> running);
             Map<TopicPartition, Long> uniqueEnd = PrimesOutput.highWatermarks(admin, Topics.PRIMES_UNIQUE);
             PrimesOutput.Result primes = PrimesOutput.collect(probe, serdes, jobId, Map.of(), uniqueEnd,
                 CATCH_UP_TIMEOUT);

@@ -19,6 +19,7 @@ import java.util.TreeSet;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 
 import io.distpipe.topics.Numbers;
@@ -86,6 +87,13 @@ public final class PrimesOutput {
      */
     public static void awaitDedupCaughtUp(Admin admin, Consumer<byte[], byte[]> probe,
                                           Map<TopicPartition, Long> targets, Duration timeout) {
+        awaitDedupCaughtUp(admin, probe, targets, timeout, () -> true);
+    }
+
+    /** As above, giving up with an {@link IllegalStateException} as soon as {@code stillWanted} turns false. */
+    public static void awaitDedupCaughtUp(Admin admin, Consumer<byte[], byte[]> probe,
+                                          Map<TopicPartition, Long> targets, Duration timeout,
+                                          BooleanSupplier stillWanted) {
         long deadline = System.nanoTime() + timeout.toNanos();
         Map<TopicPartition, Long> pending = new HashMap<>(targets);
         pending.values().removeIf(target -> target == 0);
@@ -94,6 +102,9 @@ public final class PrimesOutput {
             pending.keySet().removeAll(consumedUpTo(probe, committed, pending));
             if (pending.isEmpty()) {
                 return;
+            }
+            if (!stillWanted.getAsBoolean()) {
+                throw new IllegalStateException("Stopped while waiting for the dedup processor to catch up");
             }
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("The dedup processor did not catch up with " + Topics.PRIMES_FOUND

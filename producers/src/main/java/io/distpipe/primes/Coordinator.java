@@ -353,6 +353,11 @@ public final class Coordinator implements Service {
         pendingSnapshots.stream().filter(s -> s.id() == state.getSnapshotId()).forEach(s -> s.stateArrived(state));
     }
 
+    /** Whether a snapshot was started and has not completed yet. */
+    public boolean snapshotPending() {
+        return !pendingSnapshots.isEmpty();
+    }
+
     /** The snapshots whose every part has arrived; they are no longer pending. */
     public List<Snapshot> completedSnapshots() {
         List<Snapshot> done = pendingSnapshots.stream().filter(this::isComplete).toList();

@@ -1,7 +1,5 @@
 package io.distpipe.cli;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 
@@ -11,7 +9,6 @@ import io.distpipe.topics.serde.AvroSerdes;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code distpipe dedup}: the dedup processor as its own process, until SIGTERM. */
@@ -22,13 +19,8 @@ final class DedupCommand implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--state-dir", paramLabel = "DIR", defaultValue = "run/dedup-state",
-        description = "Kafka Streams state directory (default ${DEFAULT-VALUE}).")
-    Path stateDir;
-
-    @Option(names = "--replication", paramLabel = "N", defaultValue = "1",
-        description = "Replication of its internal topics (default ${DEFAULT-VALUE}).")
-    int replication;
+    @Mixin
+    StreamsOptions streams;
 
     @Mixin
     ClusterOptions cluster;
@@ -39,11 +31,10 @@ final class DedupCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Daemon.requireCluster(cluster, spec);
-        Files.createDirectories(stateDir);
         AvroSerdes serdes = AvroSerdes.connect(cluster.registryUrl);
         try (Daemon daemon = Daemon.start("dedup", () -> { });
-             DedupService dedup = new DedupService("dedup", cluster.bootstrapServers, replication,
-                 stateDir.toAbsolutePath(), serdes);
+             DedupService dedup = new DedupService("dedup", cluster.bootstrapServers, streams.replication,
+                 streams.stateDir("dedup"), serdes);
              HeartbeatSender beats = heartbeat.start("dedup", "dedup", cluster.bootstrapServers, serdes)) {
             dedup.start();
             dedup.awaitRunning(Duration.ofMinutes(2));

@@ -1,7 +1,5 @@
 package io.distpipe.cli;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 
@@ -24,13 +22,8 @@ final class MembershipCommand implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--state-dir", paramLabel = "DIR", defaultValue = "run/membership-state",
-        description = "Kafka Streams state directory (default ${DEFAULT-VALUE}).")
-    Path stateDir;
-
-    @Option(names = "--replication", paramLabel = "N", defaultValue = "1",
-        description = "Replication of its internal topics (default ${DEFAULT-VALUE}).")
-    int replication;
+    @Mixin
+    StreamsOptions streams;
 
     @Option(names = "--suspect-after", paramLabel = "DURATION", defaultValue = "3s",
         converter = HeartbeatOptions.DurationConverter.class,
@@ -53,11 +46,10 @@ final class MembershipCommand implements Callable<Integer> {
         Daemon.requireCluster(cluster, spec);
         MembershipTopology.Config config = new MembershipTopology.Config(suspectAfter, removeAfter,
             MembershipTopology.Config.defaults().checkEvery());
-        Files.createDirectories(stateDir);
         AvroSerdes serdes = AvroSerdes.connect(cluster.registryUrl);
         try (Daemon daemon = Daemon.start("membership", () -> { });
              MembershipService membership = new MembershipService("membership", cluster.bootstrapServers,
-                 replication, stateDir.toAbsolutePath(), serdes, config);
+                 streams.replication, streams.stateDir("membership"), serdes, config);
              HeartbeatSender beats = heartbeat.start("membership", "membership", cluster.bootstrapServers, serdes)) {
             membership.start();
             membership.awaitRunning(Duration.ofMinutes(2));

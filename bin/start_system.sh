@@ -132,6 +132,16 @@ if ! "$DISTPIPE" topics create "${COMMON[@]}" --replication "$REPLICATION" > run
   die "could not create the topics"
 fi
 
+if [ -f run/restore ]; then
+  if ! "$DISTPIPE" restore "$(cat run/restore)" "${COMMON[@]}" > run/restore.out 2>&1; then
+    cat run/restore.out >&2
+    cleanup_on_failure
+    die "could not restore the snapshot named in run/restore"
+  fi
+  rm -f run/restore
+  cat run/restore.out
+fi
+
 start membership 384m membership "${COMMON[@]}" --replication "$REPLICATION" --state-dir run/membership-state
 start dedup 512m dedup "${COMMON[@]}" --replication "$REPLICATION" --state-dir run/dedup-state
 start coordinator 512m coordinator "${COMMON[@]}" --input data/input --output primes.txt \

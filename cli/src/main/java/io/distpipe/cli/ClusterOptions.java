@@ -24,13 +24,18 @@ final class ClusterOptions {
             + "one. Default: ${DEFAULT-VALUE}.")
     String registryUrl;
 
+    /** The run/ directory of bin/start_system.sh: under DISTPIPE_HOME, or the current directory. */
+    static Path runDirectory() {
+        String home = System.getenv("DISTPIPE_HOME");
+        return Path.of(home == null || home.isBlank() ? "." : home, "run");
+    }
+
     /**
      * Fills in what was not given from the system started by bin/start_system.sh ({@code run/bootstrap},
      * {@code run/registry-url} under DISTPIPE_HOME or the current directory).
      */
     ClusterOptions orRunningSystem() throws IOException {
-        String home = System.getenv("DISTPIPE_HOME");
-        Path run = Path.of(home == null || home.isBlank() ? "." : home, "run");
+        Path run = runDirectory();
         if (bootstrapServers == null && Files.isReadable(run.resolve("bootstrap"))) {
             bootstrapServers = Files.readString(run.resolve("bootstrap")).strip();
         }

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -85,6 +86,24 @@ class SystemScriptsIT {
                 assertThat(snapshot.path("atCut").path("tasksCompleted").asLong())
                     .isEqualTo(snapshot.path("atCut").path("tasksCreated").asLong());
             }
+
+            // A snapshot, everything stopped, the snapshot restored, the system started again: the same output.
+            Path earliest = snapshotFiles().get(0);
+            JsonNode cut = new ObjectMapper().readTree(earliest.toFile()).path("cut").path("primes.tasks");
+            Process stop = run(Map.of("DISTPIPE_HOME", home.toString()), "bin/stop_system.sh");
+            assertThat(stop.waitFor(2, TimeUnit.MINUTES)).isTrue();
+            Files.delete(output);
+            Process restore = run(env, "bin/distpipe", "restore", earliest.toString());
+            assertThat(restore.waitFor(2, TimeUnit.MINUTES)).isTrue();
+            assertThat(restore.exitValue()).isZero();
+            assertThat(home.resolve("run/restore")).exists();
+            Process again = run(env, "bin/start_system.sh", "simple", "2");
+            assertThat(again.waitFor(5, TimeUnit.MINUTES)).as("start_system finished").isTrue();
+            assertThat(again.exitValue()).isZero();
+            assertThat(home.resolve("run/restore")).doesNotExist();
+            assertThat(Files.readString(home.resolve("run/restore.out"))).contains("Restored snapshot")
+                .contains("0=" + cut.path("0").asLong() + ", 1=" + cut.path("1").asLong() + ",");
+            awaitOutput(output, oracle, 420_000);
         } finally {
             Process stop = run(Map.of("DISTPIPE_HOME", home.toString()), "bin/stop_system.sh");
             assertThat(stop.waitFor(2, TimeUnit.MINUTES)).as("stop_system finished").isTrue();
@@ -132,15 +151,23 @@ class SystemScriptsIT {
 
     private List<JsonNode> snapshots() {
         List<JsonNode> result = new ArrayList<>();
-        try (Stream<Path> files = Files.list(home.resolve("snapshots"))) {
-            for (Path f : files.filter(p -> p.getFileName().toString().matches("snapshot_\\d+_.*\\.json"))
-                .toList()) {
+        try {
+            for (Path f : snapshotFiles()) {
                 result.add(new ObjectMapper().readTree(f.toFile()));
             }
         } catch (IOException e) {
             return List.of();
         }
         return result;
+    }
+
+    /** Snapshot files, lowest snapshot number first. */
+    private List<Path> snapshotFiles() throws IOException {
+        try (Stream<Path> files = Files.list(home.resolve("snapshots"))) {
+            return files.filter(p -> p.getFileName().toString().matches("snapshot_\\d+_.*\\.json"))
+                .sorted(Comparator.comparingLong(p -> Long.parseLong(p.getFileName().toString().split("_")[1])))
+                .toList();
+        }
     }
 
     private String statusJson(Map<String, String> env) {

@@ -1,0 +1,30 @@
+package io.distpipe.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+
+/** The shell scripts pass shellcheck (skipped, and said so, where shellcheck is not installed). */
+class ScriptsLintTest {
+
+    private static final Path PROJECT = Path.of(System.getProperty("user.dir")).getParent();
+
+    @Test
+    void shouldPassShellcheck() throws IOException, InterruptedException {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/shellcheck")), "shellcheck is not installed");
+        List<String> command = List.of("/usr/bin/shellcheck", "bin/distpipe", "bin/start_system.sh",
+            "bin/stop_system.sh", ".ci/run");
+        Process shellcheck = new ProcessBuilder(command).directory(PROJECT.toFile()).redirectErrorStream(true).start();
+        String output = new String(shellcheck.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(shellcheck.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(shellcheck.exitValue()).as(output).isZero();
+    }
+}

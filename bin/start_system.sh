@@ -87,6 +87,53 @@ start() {
   done
 }
 
+APICURIO_VERSION=3.3.3
+APICURIO_HOME="${DISTPIPE_APICURIO_HOME:-$HOME/.cache/distpipe/apicurio-registry-$APICURIO_VERSION}"
+
+# A Java 21 or newer for Apicurio Registry: DISTPIPE_REGISTRY_JAVA, or the newest JDK under /usr/lib/jvm.
+registry_java() {
+  if [ -n "${DISTPIPE_REGISTRY_JAVA:-}" ]; then echo "$DISTPIPE_REGISTRY_JAVA"; return; fi
+  local java version
+  for java in /usr/lib/jvm/*/bin/java "$(command -v java)"; do
+    [ -x "$java" ] || continue
+    version="$("$java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
+    if [ "${version%%.*}" -ge 21 ] 2>/dev/null; then echo "$java"; return; fi
+  done
+}
+
+start_apicurio() {
+  local java
+  java="$(registry_java)"
+  [ -n "$java" ] || { cleanup_on_failure; die "Apicurio Registry needs Java 21+ (set DISTPIPE_REGISTRY_JAVA, or \
+DISTPIPE_REGISTRY=builtin for distpipe's in-memory registry)"; }
+  if [ ! -f "$APICURIO_HOME/quarkus-run.jar" ]; then
+    echo "Fetching Apicurio Registry $APICURIO_VERSION from the Maven registry (about 160 MB, once)..."
+    local download
+    download="$(mktemp -d)"
+    if ! (cd "$ROOT" && ./mvnw -q -B -N org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
+        -Dartifact="io.apicurio:apicurio-registry-app:$APICURIO_VERSION:tar.gz:all" -DoutputDirectory="$download" \
+        > "$download/mvn.log" 2>&1); then
+      cat "$download/mvn.log" >&2
+      cleanup_on_failure
+      die "could not fetch Apicurio Registry (or use DISTPIPE_REGISTRY=builtin)"
+    fi
+    mkdir -p "$APICURIO_HOME.tmp"
+    tar xzf "$download"/apicurio-registry-app-*.tar.gz -C "$APICURIO_HOME.tmp"
+    rm -rf "$download" "$APICURIO_HOME"
+    mv "$APICURIO_HOME.tmp" "$APICURIO_HOME"
+  fi
+  REGISTRY="http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7"
+  nohup "$java" -Xmx384m -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" \
+    -jar "$APICURIO_HOME/quarkus-run.jar" > "$DISTPIPE_LOG_DIR/registry.log" 2>&1 &
+  echo $! > run/registry.pid
+  STARTED+=("registry")
+  if ! "$DISTPIPE" registry --await "$REGISTRY" --compatibility BACKWARD > run/registry.out 2>&1; then
+    cat run/registry.out >&2
+    cleanup_on_failure
+    die "Apicurio Registry did not start; see logs/registry.log"
+  fi
+}
+
 QUORUM=""
 for ((i = 1; i <= BROKERS; i++)); do
   QUORUM+="${QUORUM:+,}$i@127.0.0.1:$((BASE_PORT + 2 * (i - 1) + 1))"
@@ -120,8 +167,14 @@ for ((i = 1; i <= BROKERS; i++)); do
 done
 echo "$BOOTSTRAP" > run/bootstrap
 
-REGISTRY="http://127.0.0.1:$REGISTRY_PORT"
-start registry 256m registry --port "$REGISTRY_PORT"
+# A real schema registry over HTTP (Apicurio's, Confluent REST API under /apis/ccompat/v7) on a Java 21+ runtime;
+# DISTPIPE_REGISTRY=builtin uses distpipe's own in-memory one instead.
+if [ "${DISTPIPE_REGISTRY:-apicurio}" = builtin ]; then
+  REGISTRY="http://127.0.0.1:$REGISTRY_PORT"
+  start registry 256m registry --port "$REGISTRY_PORT"
+else
+  start_apicurio
+fi
 echo "$REGISTRY" > run/registry-url
 
 REPLICATION=$([ "$MODE" = replicated ] && echo 3 || echo 1)

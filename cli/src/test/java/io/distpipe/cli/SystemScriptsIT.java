@@ -121,9 +121,11 @@ class SystemScriptsIT {
     @Test
     void shouldStayExactWhenABrokerOfTheReplicatedSystemIsKilled() throws Exception {
         int basePort = freePortRun(6);
+        // The broker failure is what this test is about; the other test runs the Apicurio registry.
         Map<String, String> env = Map.of("DISTPIPE_HOME", home.toString(),
             "DISTPIPE_BASE_PORT", Integer.toString(basePort),
-            "DISTPIPE_REGISTRY_PORT", Integer.toString(Ports.freePort()));
+            "DISTPIPE_REGISTRY_PORT", Integer.toString(Ports.freePort()),
+            "DISTPIPE_REGISTRY", "builtin");
         try {
             Process start = run(env, "bin/start_system.sh", "replicated", "2");
             assertThat(start.waitFor(5, TimeUnit.MINUTES)).as("start_system finished").isTrue();

@@ -53,10 +53,7 @@ class SystemScriptsIT {
         Map<String, String> env = systemEnv(freePortRun(2), "DISTPIPE_SNAPSHOT_INTERVAL", SNAPSHOT_INTERVAL);
         List<Long> pids = new ArrayList<>();
         try {
-            Process start = run(env, "bin/start_system.sh", "simple", "2");
-            assertThat(start.waitFor(5, TimeUnit.MINUTES)).as("start_system finished").isTrue();
-            assertThat(start.exitValue()).as("start_system exit code; see " + home.resolve("start_system.sh.out"))
-                .isZero();
+            startSystem(env, "simple", "2");
             pids.addAll(runningPids());
             assertThat(pids).hasSize(7);
 
@@ -141,9 +138,7 @@ class SystemScriptsIT {
             assertThat(restore.waitFor(2, TimeUnit.MINUTES)).isTrue();
             assertThat(restore.exitValue()).isZero();
             assertThat(home.resolve("run/restore")).exists();
-            Process again = run(env, "bin/start_system.sh", "simple", "2");
-            assertThat(again.waitFor(5, TimeUnit.MINUTES)).as("start_system finished").isTrue();
-            assertThat(again.exitValue()).isZero();
+            startSystem(env, "simple", "2");
             assertThat(home.resolve("run/restore")).doesNotExist();
             assertThat(Files.readString(home.resolve("run/restore.out"))).contains("Restored snapshot")
                 .contains("0=" + cut.path("0").asLong() + ", 1=" + cut.path("1").asLong() + ",");
@@ -166,10 +161,7 @@ class SystemScriptsIT {
     void shouldStayExactWhenABrokerOfTheReplicatedSystemIsKilled() throws Exception {
         Map<String, String> env = systemEnv(freePortRun(6));
         try {
-            Process start = run(env, "bin/start_system.sh", "replicated", "3");
-            assertThat(start.waitFor(5, TimeUnit.MINUTES)).as("start_system finished").isTrue();
-            assertThat(start.exitValue()).as("start_system exit code; see " + home.resolve("start_system.sh.out"))
-                .isZero();
+            startSystem(env, "replicated", "3");
             assertThat(Files.readString(home.resolve("run/bootstrap")).split(",")).hasSize(3);
 
             PrimesOracle oracle = new PrimesOracle(300_000);
@@ -200,6 +192,29 @@ class SystemScriptsIT {
             env.put(more[i], more[i + 1]);
         }
         return env;
+    }
+
+    /** Runs bin/start_system.sh; on a failure or time-out the assertion shows what it and the processes printed. */
+    private void startSystem(Map<String, String> env, String mode, String workers) throws Exception {
+        Process start = run(env, "bin/start_system.sh", mode, workers);
+        boolean finished = start.waitFor(5, TimeUnit.MINUTES);
+        if (!finished || start.exitValue() != 0) {
+            start.destroyForcibly();
+            StringBuilder report = new StringBuilder(finished ? "start_system failed" : "start_system timed out");
+            report.append("\n--- start_system.sh.out\n").append(tail(home.resolve("start_system.sh.out"), 30));
+            try (Stream<Path> outs = Files.list(home.resolve("run"))) {
+                for (Path out : outs.filter(p -> p.toString().endsWith(".out")).sorted().toList()) {
+                    report.append("--- run/").append(out.getFileName()).append('\n').append(tail(out, 5));
+                }
+            }
+            report.append("--- logs/registry.log\n").append(tail(home.resolve("logs/registry.log"), 10));
+            throw new AssertionError(report.toString());
+        }
+    }
+
+    private static String tail(Path file, int lines) {
+        List<String> all = readLines(file);
+        return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size())) + "\n";
     }
 
     /** SIGKILLs the process of run/NAME.pid. */

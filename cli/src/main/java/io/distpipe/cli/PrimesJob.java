@@ -18,6 +18,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 import io.distpipe.cluster.EmbeddedKafka;
 import io.distpipe.common.KafkaClients;
@@ -123,12 +124,13 @@ public final class PrimesJob {
             dedup.start();
             List<Future<?>> running = new ArrayList<>();
             for (int i = 1; i <= config.workers(); i++) {
-                PrimeWorker worker = PrimeWorker.create(PrimeWorker.Config.defaults("worker-" + i, bootstrap),
-                    serdes);
-                toClose.add(0, worker);
-                worker.start();
-                running.add(threads.submit(worker::run));
+                WorkerSlot slot = new WorkerSlot("worker-" + i, bootstrap, serdes);
+                toClose.add(0, slot);
+                slot.start();
+                running.add(threads.submit(slot::run));
             }
+            Supplier<String> workersGone = () -> config.workers() > 0 && running.stream().allMatch(Future::isDone)
+                ? "every in-process worker has stopped (see the log)" : null;
 
             Path rejectedReport = output.resolveSibling(output.getFileName() + ".rejected.tsv");
             JobStatus status;
@@ -140,7 +142,7 @@ public final class PrimesJob {
                 observer.phase("reading input");
                 coordinator.plan();
                 observer.phase("testing numbers");
-                status = coordinator.awaitCompletion(JOB_TIMEOUT);
+                status = coordinator.awaitCompletion(JOB_TIMEOUT, workersGone);
                 report.commit(status.getRejectedLines() > 0);
             }
 
@@ -179,6 +181,72 @@ public final class PrimesJob {
             if (embedded != null) {
                 embedded.close();
             }
+        }
+    }
+
+    /**
+     * One in-process worker, started again when an instance stops on its own: a worker whose transaction outlived its
+     * timeout on a starved machine is fenced by the broker's epoch bump and stops; without a new instance its
+     * partitions would have no one to process them. Gives up after {@link #MAX_INSTANCES} instances.
+     */
+    private static final class WorkerSlot implements AutoCloseable {
+        private static final int MAX_INSTANCES = 5;
+
+        private final String id;
+        private final String bootstrap;
+        private final AvroSerdes serdes;
+        private PrimeWorker current;
+        private boolean closing;
+
+        WorkerSlot(String id, String bootstrap, AvroSerdes serdes) {
+            this.id = id;
+            this.bootstrap = bootstrap;
+            this.serdes = serdes;
+        }
+
+        synchronized void start() {
+            current = PrimeWorker.create(PrimeWorker.Config.defaults(id, bootstrap), serdes);
+            current.start();
+        }
+
+        void run() {
+            for (int instance = 1; ; instance++) {
+                PrimeWorker worker;
+                synchronized (this) {
+                    worker = current;
+                }
+                RuntimeException failure = null;
+                try {
+                    worker.run();
+                } catch (RuntimeException e) {
+                    failure = e;
+                }
+                synchronized (this) {
+                    if (closing) {
+                        return;
+                    }
+                    if (instance >= MAX_INSTANCES) {
+                        throw new IllegalStateException(id + " stopped " + instance + " times; not starting it again",
+                            failure);
+                    }
+                    LOG.warn("{} stopped on its own ({}); starting a new instance ({} of {}).", id,
+                        failure == null ? worker.state() : failure.toString(), instance + 1, MAX_INSTANCES);
+                    start();
+                }
+            }
+        }
+
+        @Override
+        public synchronized void close() {
+            closing = true;
+            if (current != null) {
+                current.close();
+            }
+        }
+
+        @Override
+        public String toString() {
+            return id;
         }
     }
 

@@ -19,6 +19,7 @@ import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
@@ -309,8 +310,20 @@ public final class Coordinator implements Service {
 
     /** Follows completions until every task is done or {@code timeout} passes; returns the final status. */
     public JobStatus awaitCompletion(Duration timeout) {
+        return awaitCompletion(timeout, () -> null);
+    }
+
+    /**
+     * Follows completions until every task is done, {@code timeout} passes, or {@code failure} names a reason the job
+     * cannot complete (checked between polls; null while there is none); returns the final status.
+     */
+    public JobStatus awaitCompletion(Duration timeout, Supplier<String> failure) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (status().getTasksCompleted() < status().getTasksTotal()) {
+            String reason = failure.get();
+            if (reason != null) {
+                throw new IllegalStateException(id() + ": job " + config.jobId() + " cannot complete: " + reason);
+            }
             if (life.state() != State.RUNNING) {
                 throw new IllegalStateException(id() + ": stopped before job " + config.jobId() + " completed");
             }

@@ -3,15 +3,20 @@ package io.distpipe.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.math.BigInteger;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
 
@@ -32,17 +37,24 @@ import org.apache.kafka.tools.TopicCommand;
 import org.apache.kafka.tools.consumer.ConsoleConsumer;
 import org.apache.kafka.tools.consumer.group.ConsumerGroupCommand;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Kafka's own command-line tools (kafka-tools 4.3.1, run in-process) on the topics of a real primes job, with the
- * exact commands of the README's "Kafka's own tools" block, and {@code distpipe consume} printing the same lines.
+ * Other people's tools on the topics of one real primes job (embedded broker, our HTTP registry): Kafka's own
+ * command-line tools (kafka-tools 4.3.1, run in-process) with the exact commands of the README's "Kafka's own tools"
+ * block, {@code distpipe consume} printing the same lines, and a Node.js client (kafkajs with
+ * {@code @kafkajs/confluent-schema-registry}, installed by {@code npm ci} from the committed lockfile in
+ * {@code interop/}) decoding the primes through the registry.
  */
-class KafkaToolsIT {
+class EcosystemIT {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Path INTEROP = Path.of("..", "interop").toAbsolutePath().normalize();
+    private static final long NPM_TIMEOUT_S = 300;
+    private static final long NODE_TIMEOUT_S = 120;
     private static final byte[] POISON = {0, 0, 0, 0x30, 0x39, 9, 9};
 
     private static EmbeddedKafka kafka;
@@ -70,6 +82,16 @@ class KafkaToolsIT {
     private record Run(int code, String out, String err) {
     }
 
+    private static Run uniqueByConsoleConsumer;
+
+    /** The README's console-consumer command on primes.unique, run once for the tests that compare with it. */
+    private static synchronized Run uniqueByConsoleConsumer() {
+        if (uniqueByConsoleConsumer == null) {
+            uniqueByConsoleConsumer = run(readme("kafka-console-consumer.sh", "primes.unique"));
+        }
+        return uniqueByConsoleConsumer;
+    }
+
     @BeforeAll
     static void runAJob() throws Exception {
         // A tool may catch the first exit's exception and exit again (TopicCommand exits 0 in a finally block
@@ -92,8 +114,10 @@ class KafkaToolsIT {
         kafka = EmbeddedKafka.startTemporary();
         registry = SchemaRegistryServer.start(new InMemorySchemaRegistry(), 0);
         Path input = Files.createDirectories(dir.resolve("input"));
-        oracle = new PrimesOracle(3_000);
-        oracle.writeRange(input.resolve("a.txt"), 0, 3_000);
+        oracle = new PrimesOracle(2_000);
+        oracle.writeRange(input.resolve("a.txt"), 0, 2_000);
+        // Numbers beyond a long travel as BigInteger bytes: every reader must print those exactly too.
+        oracle.writeRandom(input.resolve("huge.txt"), 300, 90, 11);
         Files.createDirectories(dir.resolve("work"));
         new PrimesJob(new PrimesJob.Config(input, dir.resolve("primes.txt"), 1, kafka.bootstrapServers(),
             registry.url(), 500, NumberParser.DEFAULT_MAX_DIGITS, dir.resolve("work")), new PrimesJob.Observer() {
@@ -154,7 +178,7 @@ class KafkaToolsIT {
     private static Run run(String commandLine) {
         String[] words = commandLine.replace("$BOOTSTRAP", kafka.bootstrapServers())
             .replace("$REGISTRY", registry.url()).split("\\s+");
-        String[] args = java.util.Arrays.copyOfRange(words, 1, words.length);
+        String[] args = Arrays.copyOfRange(words, 1, words.length);
         Consumer<String[]> main = switch (words[0]) {
             case "kafka-topics.sh" -> TopicCommand::main;
             case "kafka-consumer-groups.sh" -> ConsumerGroupCommand::main;
@@ -218,7 +242,7 @@ class KafkaToolsIT {
 
     @Test
     void shouldPrintEachUniquePrimeAsJsonWithTheConsoleConsumerAndOurFormatter() throws Exception {
-        Run consumed = run(readme("kafka-console-consumer.sh", "primes.unique"));
+        Run consumed = uniqueByConsoleConsumer();
 
         assertThat(consumed.code()).as(consumed.err()).isZero();
         List<JsonNode> lines = jsonLines(consumed.out());
@@ -230,8 +254,9 @@ class KafkaToolsIT {
             assertThat(l.has("error")).isFalse();
         });
         List<String> primes = lines.stream().map(l -> l.get("value").get("number").asText()).sorted(
-            java.util.Comparator.comparing(java.math.BigInteger::new)).toList();
-        assertThat(primes).as("each prime once, exactly the sieve's").isEqualTo(oracle.expectedLines());
+            Comparator.comparing(BigInteger::new)).toList();
+        assertThat(primes).as("each prime once, exactly the oracle's").isEqualTo(oracle.expectedLines());
+        assertThat(primes).anySatisfy(p -> assertThat(new BigInteger(p).bitLength()).isEqualTo(90));
         assertThat(consumed.err()).contains("Processed a total of " + primes.size() + " messages");
     }
 
@@ -265,7 +290,7 @@ class KafkaToolsIT {
 
     @Test
     void shouldPrintTheSameLinesWithDistpipeConsume() throws Exception {
-        Run tool = run(readme("kafka-console-consumer.sh", "primes.unique"));
+        Run tool = uniqueByConsoleConsumer();
         int count = oracle.expectedLines().size();
 
         Run ours = capture(() -> assertThat(Main.run("consume", "--topic", "primes.unique", "--from-beginning",
@@ -285,5 +310,59 @@ class KafkaToolsIT {
 
         assertThat(ours.err().strip()).isEqualTo("distpipe consume: Topic no.such.topic does not exist on "
             + kafka.bootstrapServers() + ".");
+    }
+
+    private record Result(int code, String out, String err) {
+    }
+
+    private static Result exec(List<String> command, long timeoutS) throws Exception {
+        Path out = Files.createTempFile(dir, "out", ".txt");
+        Path err = Files.createTempFile(dir, "err", ".txt");
+        ProcessBuilder builder = new ProcessBuilder(command).directory(INTEROP.toFile())
+            .redirectOutput(out.toFile()).redirectError(err.toFile());
+        builder.environment().put("npm_config_update_notifier", "false");
+        Process process = builder.start();
+        if (!process.waitFor(timeoutS, TimeUnit.SECONDS)) {
+            process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            throw new AssertionError(String.join(" ", command) + " did not finish within " + timeoutS + " s; "
+                + "stderr: " + Files.readString(err));
+        }
+        return new Result(process.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
+            Files.readString(err, StandardCharsets.UTF_8));
+    }
+
+    private static boolean runs(String... command) {
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            p.getInputStream().readAllBytes();
+            return p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    @Test
+    void shouldDecodeTheUniquePrimesOfARealRunWithKafkajsThroughTheRegistry() throws Exception {
+        Assumptions.assumeTrue(runs("node", "--version"), "node is not installed (apt-get install nodejs npm): "
+            + "the foreign-client check is skipped");
+        Assumptions.assumeTrue(runs("npm", "--version"), "npm is not installed (apt-get install npm): "
+            + "the foreign-client check is skipped");
+
+        Result install = exec(List.of("npm", "ci", "--no-audit", "--no-fund"), NPM_TIMEOUT_S);
+        assertThat(install.code()).as("npm ci in %s failed:%n%s%n%s", INTEROP, install.out(), install.err())
+            .isZero();
+
+        Result read = exec(List.of("node", "consume-primes.js", "--bootstrap", kafka.bootstrapServers(),
+            "--registry", registry.url(), "--topic", "primes.unique", "--idle-ms", "3000", "--timeout-ms", "60000"),
+            NODE_TIMEOUT_S);
+
+        assertThat(read.code()).as("node consume-primes.js: %s", read.err()).isZero();
+        List<String> decoded = new ArrayList<>(read.out().lines().toList());
+        decoded.sort(Comparator.comparing(BigInteger::new));
+        assertThat(decoded).as("primes decoded by kafkajs, each once").isEqualTo(oracle.expectedLines());
+        assertThat(read.err()).contains(oracle.expectedCount() + " records from primes.unique, 0 not decodable");
     }
 }

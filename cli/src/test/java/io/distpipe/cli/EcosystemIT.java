@@ -14,6 +14,7 @@ import java.util.Arrays;
 import java.util.Base64;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
@@ -110,7 +111,8 @@ class EcosystemIT {
         // (the scripts of a Kafka install log to stderr).
         consoleAppender = ROOT.getAppender("CONSOLE");
         ROOT.detachAppender(consoleAppender);
-        readme = readmeCommands();
+        readme = readmeCommands("kafka-tools");
+        assertThat(readme).hasSizeGreaterThanOrEqualTo(6);
         kafka = EmbeddedKafka.startTemporary();
         registry = SchemaRegistryServer.start(new InMemorySchemaRegistry(), 0);
         Path input = Files.createDirectories(dir.resolve("input"));
@@ -147,11 +149,11 @@ class EcosystemIT {
         }
     }
 
-    /** The commands between the kafka-tools markers of the README, continuation lines joined. */
-    private static List<String> readmeCommands() throws Exception {
+    /** The commands between the {@code <!-- NAME:begin/end -->} markers of the README, continuation lines joined. */
+    private static List<String> readmeCommands(String name) throws Exception {
         String text = Files.readString(Path.of("..", "README.md"));
-        String block = text.substring(text.indexOf("<!-- kafka-tools:begin -->"),
-            text.indexOf("<!-- kafka-tools:end -->"));
+        String block = text.substring(text.indexOf("<!-- " + name + ":begin -->"),
+            text.indexOf("<!-- " + name + ":end -->"));
         List<String> commands = new ArrayList<>();
         StringBuilder current = new StringBuilder();
         for (String line : block.lines().toList()) {
@@ -164,7 +166,7 @@ class EcosystemIT {
                 current.setLength(0);
             }
         }
-        assertThat(commands).as("README kafka-tools block").hasSizeGreaterThanOrEqualTo(6);
+        assertThat(commands).as("README %s block", name).isNotEmpty();
         return commands;
     }
 
@@ -316,11 +318,16 @@ class EcosystemIT {
     }
 
     private static Result exec(List<String> command, long timeoutS) throws Exception {
+        return exec(command, timeoutS, Map.of());
+    }
+
+    private static Result exec(List<String> command, long timeoutS, Map<String, String> env) throws Exception {
         Path out = Files.createTempFile(dir, "out", ".txt");
         Path err = Files.createTempFile(dir, "err", ".txt");
         ProcessBuilder builder = new ProcessBuilder(command).directory(INTEROP.toFile())
             .redirectOutput(out.toFile()).redirectError(err.toFile());
         builder.environment().put("npm_config_update_notifier", "false");
+        builder.environment().putAll(env);
         Process process = builder.start();
         if (!process.waitFor(timeoutS, TimeUnit.SECONDS)) {
             process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
@@ -364,5 +371,26 @@ class EcosystemIT {
         decoded.sort(Comparator.comparing(BigInteger::new));
         assertThat(decoded).as("primes decoded by kafkajs, each once").isEqualTo(oracle.expectedLines());
         assertThat(read.err()).contains(oracle.expectedCount() + " records from primes.unique, 0 not decodable");
+    }
+
+    @Test
+    void shouldListTopicsAndReadRawBytesWithKcatWhereInstalled() throws Exception {
+        Assumptions.assumeTrue(runs("kcat", "-V"), "kcat is not installed (apt-get install kcat): the README's kcat "
+            + "lines are not checked");
+        List<String> lines = readmeCommands("kcat");
+        Map<String, String> env = Map.of("BOOTSTRAP", kafka.bootstrapServers());
+        List<Result> results = new ArrayList<>();
+        for (String line : lines) {
+            Result r = exec(List.of("bash", "-c", line), NODE_TIMEOUT_S, env);
+            assertThat(r.code()).as("%s: %s", line, r.err()).isZero();
+            results.add(r);
+        }
+
+        assertThat(results).hasSize(3);
+        assertThat(results.get(0).out()).contains("topic \"primes.unique\" with " + Topics.PRIMES_UNIQUE.partitions()
+            + " partitions");
+        assertThat(results.get(1).out().lines().toList()).hasSize(5)
+            .allMatch(l -> l.matches("p\\d+ o\\d+ key=\\d+ bytes value=\\d+ bytes"));
+        assertThat(results.get(2).out()).as("magic byte 0, then the schema id").startsWith("000000 00 00 00 00");
     }
 }

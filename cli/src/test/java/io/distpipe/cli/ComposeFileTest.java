@@ -18,6 +18,7 @@ import java.util.stream.Collectors;
 
 import io.distpipe.cluster.BrokerSettings;
 import io.distpipe.common.KafkaClients;
+import io.distpipe.topics.Topics;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.yaml.snakeyaml.Yaml;
@@ -175,6 +176,14 @@ class ComposeFileTest {
     @Test
     void shouldRunARegistryWithTheConfluentApiAndBackwardCompatibility() {
         assertThat((String) services.get("registry").get("image")).startsWith("apicurio/apicurio-registry:3.");
+        Map<String, String> env = env("registry");
+        assertThat(env.get("APICURIO_STORAGE_KIND")).isEqualTo("kafkasql");
+        assertThat(env.get("APICURIO_KAFKASQL_BOOTSTRAP_SERVERS")).isEqualTo(
+            option(COMMANDS.get("topics"), "--bootstrap-servers"));
+        assertThat(List.of(env.get("APICURIO_KAFKASQL_TOPIC"), env.get("APICURIO_KAFKASQL_SNAPSHOTS_TOPIC"),
+            env.get("APICURIO_EVENTS_KAFKA_TOPIC"))).as("its storage is on catalog topics the topics service creates")
+            .containsExactly(Topics.REGISTRY_JOURNAL.name(), Topics.REGISTRY_SNAPSHOTS.name(),
+                Topics.REGISTRY_EVENTS.name());
         assertThat(services.get("registry")).containsKey("healthcheck");
         assertThat(list("registry", "ports")).contains("8081:8080");
         ParseResult config = COMMANDS.get("registry-config");
@@ -197,9 +206,15 @@ class ComposeFileTest {
                 continue;
             }
             assertThat((String) option(c.getValue(), "--bootstrap-servers")).as(c.getKey()).isEqualTo(bootstrap);
-            assertThat((String) option(c.getValue(), "--registry-url")).as(c.getKey())
-                .isEqualTo("http://registry:8080/apis/ccompat/v7");
+            if (!c.getKey().equals("topics")) {
+                assertThat((String) option(c.getValue(), "--registry-url")).as(c.getKey())
+                    .isEqualTo("http://registry:8080/apis/ccompat/v7");
+            }
         }
+        assertThat((Boolean) option(COMMANDS.get("topics"), "--no-schemas")).as("topics before the registry").isTrue();
+        assertThat(subcommand(COMMANDS.get("schemas"))).isEqualTo("topics create");
+        assertThat((Boolean) option(COMMANDS.get("schemas"), "--no-schemas")).isNull();
+        assertThat((Integer) option(COMMANDS.get("schemas"), "--replication")).isEqualTo(3);
         assertThat((Integer) option(COMMANDS.get("topics"), "--replication")).isEqualTo(3);
         assertThat((Integer) option(COMMANDS.get("membership"), "--replication")).isEqualTo(3);
         assertThat((Integer) option(COMMANDS.get("dedup"), "--replication")).isEqualTo(3);

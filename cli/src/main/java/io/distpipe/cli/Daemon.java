@@ -1,6 +1,8 @@
 package io.distpipe.cli;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -19,6 +21,8 @@ import picocli.CommandLine;
 final class Daemon implements AutoCloseable {
 
     private static final long CLOSE_WAIT_S = 30;
+    static final String READY_FILE_ENV = "DISTPIPE_READY_FILE";
+    static final String READY_FILE_PROPERTY = "distpipe.ready.file";
 
     private final String name;
     private final CountDownLatch stopRequested = new CountDownLatch(1);
@@ -51,10 +55,23 @@ final class Daemon implements AutoCloseable {
         }
     }
 
-    /** Tells whoever started this process that it serves. */
-    void ready() {
+    /** Tells whoever started this process that it serves: a READY line, and the ready file when one is named. */
+    void ready() throws IOException {
         System.out.println("READY " + name);
         System.out.flush();
+        Path file = readyFile();
+        if (file != null) {
+            Files.writeString(file, "READY " + name + " " + ProcessHandle.current().pid() + "\n");
+        }
+    }
+
+    /**
+     * Where to say READY for a container healthcheck ({@value #READY_FILE_ENV}, or the system property
+     * {@value #READY_FILE_PROPERTY}); it should be on a tmpfs, so a restarted container is not ready before it is.
+     */
+    static Path readyFile() {
+        String file = System.getProperty(READY_FILE_PROPERTY, System.getenv(READY_FILE_ENV));
+        return file == null || file.isBlank() ? null : Path.of(file);
     }
 
     /** Blocks until SIGTERM. */

@@ -7,12 +7,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 
 import io.distpipe.cluster.EmbeddedKafka;
-import io.distpipe.cluster.MultiNodeCluster;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.RejectedRecord;
 import io.distpipe.primes.JobStatus;
@@ -29,7 +25,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The primes job end to end on real brokers, checked against an independent oracle. */
+/**
+ * The primes job end to end on a real broker, checked against an independent oracle. The fault scenarios (a worker
+ * killed, a broker stopped) are in {@link PrimesScenarios}, run on in-process nodes and on containers.
+ */
 class PrimesJobIT {
 
     private static EmbeddedKafka kafka;
@@ -92,81 +91,6 @@ class PrimesJobIT {
         run(input, output, 1, kafka.bootstrapServers(), 5_000, new PrimesJob.Observer() {
         });
         assertThat(Files.readAllBytes(output)).as("a re-run gives the same bytes").isEqualTo(first);
-    }
-
-    @Test
-    void shouldStayExactWhenAWorkerProcessIsKilledMidRun() throws Exception {
-        Path input = Files.createDirectories(dir.resolve("input"));
-        PrimesOracle oracle = new PrimesOracle(10);
-        for (int f = 0; f < 4; f++) {
-            oracle.writeRandom(input.resolve("random-" + f + ".txt"), 15_000, 80, f);
-        }
-        List<WorkerProcess> workers = new ArrayList<>();
-        AtomicBoolean killed = new AtomicBoolean();
-        AtomicLong tasksWhenKilled = new AtomicLong();
-        try {
-            for (int i = 1; i <= 3; i++) {
-                workers.add(WorkerProcess.start("worker-" + i, kafka.bootstrapServers(), registry.url(),
-                    dir.resolve("logs")));
-            }
-            WorkerProcess victim = workers.get(0);
-            Path output = dir.resolve("primes.txt");
-            PrimesJob.Result result = run(input, output, 0, kafka.bootstrapServers(), 250, new PrimesJob.Observer() {
-                @Override
-                public void progress(JobStatus s) {
-                    if (s.getTasksCompleted() >= 10 && killed.compareAndSet(false, true)) {
-                        tasksWhenKilled.set(s.getTasksCompleted());
-                        CompletableFuture.runAsync(() -> {
-                            try {
-                                victim.kill();
-                            } catch (InterruptedException e) {
-                                Thread.currentThread().interrupt();
-                            }
-                        });
-                    }
-                }
-            });
-
-            assertThat(killed).as("a worker was killed").isTrue();
-            assertThat(tasksWhenKilled.get()).as("killed before the job ended")
-                .isLessThan(result.status().getTasksTotal());
-            assertThat(victim.isAlive()).isFalse();
-            assertThat(Files.readAllLines(output)).isEqualTo(oracle.expectedLines());
-            assertThat(result.status().getNumbersTested()).as("no task counted twice").isEqualTo(60_000);
-        } finally {
-            for (WorkerProcess w : workers) {
-                w.close();
-            }
-        }
-    }
-
-    @Test
-    void shouldStayExactWhenABrokerOfThreeStopsMidRun() throws Exception {
-        Path input = Files.createDirectories(dir.resolve("input"));
-        PrimesOracle oracle = new PrimesOracle(200_000);
-        oracle.writeRange(input.resolve("a.txt"), 0, 120_000);
-        oracle.writeRange(input.resolve("b.txt"), 100_000, 200_000);
-        try (MultiNodeCluster cluster = MultiNodeCluster.start(3)) {
-            int victim = cluster.runningBrokers().stream().max(Integer::compare).orElseThrow();
-            AtomicBoolean stopped = new AtomicBoolean();
-            AtomicLong tasksWhenStopped = new AtomicLong();
-            Path output = dir.resolve("primes.txt");
-            PrimesJob.Result result = run(input, output, 2, cluster.bootstrapServers(), 2_000,
-                new PrimesJob.Observer() {
-                    @Override
-                    public void progress(JobStatus s) {
-                        if (s.getTasksCompleted() >= 5 && stopped.compareAndSet(false, true)) {
-                            tasksWhenStopped.set(s.getTasksCompleted());
-                            CompletableFuture.runAsync(() -> cluster.stopBroker(victim));
-                        }
-                    }
-                });
-
-            assertThat(stopped).isTrue();
-            assertThat(tasksWhenStopped.get()).isLessThan(result.status().getTasksTotal());
-            assertThat(cluster.runningBrokers()).doesNotContain(victim);
-            assertThat(Files.readAllLines(output)).isEqualTo(oracle.expectedLines());
-        }
     }
 
     private static List<RejectedRecord> deadLetters(String jobId) {

@@ -21,7 +21,7 @@ class ScriptsLintTest {
     void shouldPassShellcheck() throws IOException, InterruptedException {
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/shellcheck")), "shellcheck is not installed");
         List<String> command = List.of("/usr/bin/shellcheck", "bin/distpipe", "bin/start_system.sh",
-            "bin/stop_system.sh", ".ci/run");
+            "bin/stop_system.sh", ".ci/run", "docker/distpipe");
         Process shellcheck = new ProcessBuilder(command).directory(PROJECT.toFile()).redirectErrorStream(true).start();
         String output = new String(shellcheck.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(shellcheck.waitFor(60, TimeUnit.SECONDS)).isTrue();

@@ -28,6 +28,11 @@ public final class CrashApp implements MapReduceApp {
         wc.reduce(key, values, emitter);
     }
 
+    @Override
+    public boolean reduceIsCombiner() {
+        return true;
+    }
+
     /** Called by the worker before each reduce task of this app (reduce itself runs once per key). */
     void beforeReduceTask() {
         maybeCrash();

@@ -27,4 +27,13 @@ public interface MapReduceApp {
      * @param values the key's values in the order the intermediate partition holds them
      */
     void reduce(String key, List<String> values, Emitter emitter);
+
+    /**
+     * Whether {@link #reduce} may also run as a combiner on one map task's output (its values are then partial
+     * results that reduce accepts again, like partial sums); a worker then sends one pair per distinct key and map
+     * task instead of every pair. False unless an app says so.
+     */
+    default boolean reduceIsCombiner() {
+        return false;
+    }
 }

@@ -30,6 +30,7 @@ import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serializer;
@@ -137,7 +138,7 @@ public final class MrCoordinator implements Service {
     public void start() {
         life.transition(State.STARTING);
         admin = KafkaClients.reachableAdmin(config.bootstrapServers(), id() + "-admin");
-        TopicAdmin.ensureTopics(admin, topics(), config.maxReplication());
+        ensureTopics(topics());
         producer = new KafkaProducer<>(KafkaClients.transactionalProducer(config.bootstrapServers(),
             TRANSACTIONAL_ID, KafkaClients.TRANSACTION_TIMEOUT_MS_DEFAULT));
         producer.initTransactions();
@@ -282,8 +283,7 @@ public final class MrCoordinator implements Service {
             }
         }
         TopicSpec<?, ?> intermediate = Topics.mrIntermediate(job.getJobId(), job.getNReduce());
-        TopicAdmin.Outcome outcome = TopicAdmin.ensureTopics(admin, List.of(intermediate), config.maxReplication())
-            .get(0);
+        TopicAdmin.Outcome outcome = ensureTopics(List.of(intermediate)).get(0);
         if (outcome.partitions() != job.getNReduce()) {
             fail(job, "topic " + intermediate.name() + " exists with " + outcome.partitions() + " partitions, not "
                 + job.getNReduce());
@@ -294,6 +294,29 @@ public final class MrCoordinator implements Service {
             tasks.add(mapTask(job, i, 0));
         }
         persist(JobStateMachine.transition(job, MrJobState.MAPPING, null), tasks, null);
+    }
+
+    /**
+     * Creates the topics if missing. A topic just created may not be described yet (its metadata is still on its
+     * way to the broker answering), so that case is retried a few times.
+     */
+    private List<TopicAdmin.Outcome> ensureTopics(List<TopicSpec<?, ?>> specs) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return TopicAdmin.ensureTopics(admin, specs, config.maxReplication());
+            } catch (KafkaException e) {
+                if (attempt >= 10 || !(e.getCause() instanceof UnknownTopicOrPartitionException)) {
+                    throw e;
+                }
+                LOG.debug("{}: topics not visible yet ({}); retrying.", id(), e.getMessage());
+                try {
+                    TimeUnit.MILLISECONDS.sleep(200L * attempt);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
     }
 
     private ProducerRecord<byte[], byte[]> mapTask(MrJobStatus job, int index, int retry) {

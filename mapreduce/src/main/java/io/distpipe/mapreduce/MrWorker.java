@@ -142,6 +142,8 @@ public final class MrWorker implements Service {
         Map<String, Object> readerProps = KafkaClients.consumer(config.bootstrapServers(), null,
             config.workerId() + "-reader", config.sessionTimeoutMs());
         readerProps.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000);
+        // The last fetch of a partition often holds only a transaction marker; do not wait 500 ms for more.
+        readerProps.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 20);
         Map<String, Object> producerProps = KafkaClients.transactionalProducer(config.bootstrapServers(),
             TRANSACTIONAL_ID_PREFIX + config.workerId(), config.transactionTimeoutMs());
         producerProps.put(ProducerConfig.LINGER_MS_CONFIG, 20);
@@ -310,13 +312,23 @@ public final class MrWorker implements Service {
         int nReduce = task.getNReduce();
         int index = task.getIndex();
         long[] emitted = new long[1];
+        MapReduceApp.Emitter send = (key, value) -> {
+            IntermediateValue v = new IntermediateValue(index, attempt, value);
+            producer.send(new ProducerRecord<>(topic, Shuffle.partition(key, nReduce), keys.serialize(topic, key),
+                intermediateWriter.serialize(topic, v)));
+            emitted[0]++;
+        };
         try {
-            app.map(file.getFileName().toString(), content, (key, value) -> {
-                IntermediateValue v = new IntermediateValue(index, attempt, value);
-                producer.send(new ProducerRecord<>(topic, Shuffle.partition(key, nReduce), keys.serialize(topic, key),
-                    intermediateWriter.serialize(topic, v)));
-                emitted[0]++;
-            });
+            if (app.reduceIsCombiner()) {
+                Map<String, List<String>> combined = new java.util.HashMap<>();
+                app.map(file.getFileName().toString(), content,
+                    (key, value) -> combined.computeIfAbsent(key, k -> new ArrayList<>(1)).add(value));
+                for (Map.Entry<String, List<String>> e : combined.entrySet()) {
+                    app.reduce(e.getKey(), e.getValue(), send);
+                }
+            } else {
+                app.map(file.getFileName().toString(), content, send);
+            }
         } catch (KafkaException e) {
             throw e;
         } catch (RuntimeException e) {

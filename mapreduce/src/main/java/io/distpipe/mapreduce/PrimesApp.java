@@ -27,6 +27,15 @@ public final class PrimesApp implements MapReduceApp {
 
     @Override
     public void reduce(String key, List<String> values, Emitter emitter) {
-        emitter.emit(key, Integer.toString(values.size()));
+        long total = 0;
+        for (String v : values) {
+            total += Long.parseLong(v);
+        }
+        emitter.emit(key, Long.toString(total));
+    }
+
+    @Override
+    public boolean reduceIsCombiner() {
+        return true;
     }
 }

@@ -18,4 +18,9 @@ public final class WordCount implements MapReduceApp {
         }
         emitter.emit(key, Long.toString(total));
     }
+
+    @Override
+    public boolean reduceIsCombiner() {
+        return true;
+    }
 }

@@ -46,7 +46,7 @@ final class MrCommand {
     /** Prints each state transition (and progress within a phase) of one job. */
     static final class Follower implements java.util.function.Consumer<MrJobStatus> {
         private final PrintWriter out;
-        private final long started = System.nanoTime();
+        private long started;
         private MrJobStatus last;
 
         Follower(PrintWriter out) {
@@ -55,6 +55,9 @@ final class MrCommand {
 
         @Override
         public void accept(MrJobStatus s) {
+            if (last == null) {
+                started = System.nanoTime();
+            }
             double t = (System.nanoTime() - started) / 1e9;
             if (last == null || last.getState() != s.getState() || last.getOutcome() != s.getOutcome()) {
                 out.printf("[%6.1f s] %-12s%s%n", t, s.getState(), s.getState().name().equals("ERROR")

@@ -26,6 +26,7 @@ final class MrRun implements AutoCloseable {
     private final AvroSerdes serdes;
     private final List<AutoCloseable> parts = new ArrayList<>();
     private final Path logDir;
+    private int workers;
 
     private MrRun(EmbeddedKafka kafka, SchemaRegistryServer registry, Path logDir) {
         this.kafka = kafka;
@@ -65,10 +66,10 @@ final class MrRun implements AutoCloseable {
         return serdes;
     }
 
-    /** Adds {@code count} workers named worker-1.., as threads here or as child JVMs. */
+    /** Adds {@code count} more workers (worker-1, worker-2, ...), as threads here or as child JVMs. */
     void addWorkers(int count, boolean childJvms) throws Exception {
-        for (int i = 1; i <= count; i++) {
-            String id = "worker-" + i;
+        for (int i = 0; i < count; i++) {
+            String id = "worker-" + ++workers;
             if (childJvms) {
                 parts.add(WorkerProcess.start(id, List.of("mr", "worker", "--id", id, "--bootstrap-servers",
                     kafka.bootstrapServers(), "--registry-url", registry.url()), logDir));

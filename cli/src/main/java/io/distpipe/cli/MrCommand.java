@@ -18,6 +18,7 @@ import org.apache.kafka.common.TopicPartition;
 import io.distpipe.common.HeartbeatSender;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.mapreduce.Apps;
+import io.distpipe.mapreduce.CrashApp;
 import io.distpipe.mapreduce.JobWatcher;
 import io.distpipe.mapreduce.MrClient;
 import io.distpipe.mapreduce.MrCoordinator;
@@ -109,7 +110,7 @@ final class MrCommand {
             description = "Workers to start for an embedded run (default: number of cores).")
         Integer workers;
 
-        @Option(names = "--worker-jvms", description = "Run the workers as child JVMs instead of threads.")
+        @Option(names = "--worker-jvms", description = "Run the workers as child JVMs instead of threads; one that dies is started again.")
         boolean workerJvms;
 
         @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "30m",
@@ -134,6 +135,10 @@ final class MrCommand {
             int workerCount = workers == null ? Runtime.getRuntime().availableProcessors() : workers;
             if (workerCount < 0 || (workerCount == 0 && cluster.bootstrapServers == null)) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--workers must be at least 1");
+            }
+            if (CrashApp.enabled() && cluster.bootstrapServers == null && !workerJvms) {
+                throw new CommandLine.ParameterException(spec.commandLine(), CrashApp.SWITCH_ENV + "=1 makes "
+                    + "crash-app tasks halt their JVM: use --worker-jvms (crashed workers are restarted)");
             }
             List<String> files = MrClient.inputFiles(input, glob);
             prepareOutput();

@@ -71,14 +71,48 @@ final class MrRun implements AutoCloseable {
         for (int i = 0; i < count; i++) {
             String id = "worker-" + ++workers;
             if (childJvms) {
-                parts.add(WorkerProcess.start(id, List.of("mr", "worker", "--id", id, "--bootstrap-servers",
-                    kafka.bootstrapServers(), "--registry-url", registry.url()), logDir));
+                supervise(id);
             } else {
                 MrWorker worker = MrWorker.create(MrWorker.Config.defaults(id, kafka.bootstrapServers()), serdes);
                 worker.start();
                 background(id, worker::run, worker::close);
             }
         }
+    }
+
+    /**
+     * Starts a worker JVM and keeps it running: one that dies (a crash app halting it, a SIGKILL) is started again
+     * with the same id, which also aborts the transaction it left open.
+     */
+    private void supervise(String id) throws Exception {
+        List<String> args = List.of("mr", "worker", "--id", id, "--bootstrap-servers", kafka.bootstrapServers(),
+            "--registry-url", registry.url());
+        java.util.concurrent.atomic.AtomicReference<WorkerProcess> current = new java.util.concurrent.atomic
+            .AtomicReference<>(WorkerProcess.start(id, args, logDir));
+        java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread supervisor = new Thread(() -> {
+            while (!stopping.get()) {
+                try {
+                    if (!current.get().isAlive() && !stopping.get()) {
+                        org.slf4j.LoggerFactory.getLogger(MrRun.class).warn("{} died; starting it again.", id);
+                        current.set(WorkerProcess.start(id, args, logDir));
+                    }
+                    java.util.concurrent.TimeUnit.MILLISECONDS.sleep(200);
+                } catch (InterruptedException e) {
+                    return;
+                } catch (Exception e) {
+                    org.slf4j.LoggerFactory.getLogger(MrRun.class).warn("Cannot restart {}: {}", id, e.toString());
+                }
+            }
+        }, id + "-supervisor");
+        supervisor.setDaemon(true);
+        supervisor.start();
+        parts.add(() -> {
+            stopping.set(true);
+            supervisor.interrupt();
+            supervisor.join(10_000);
+            current.get().close();
+        });
     }
 
     /** Submits a job and follows it until it finishes. */

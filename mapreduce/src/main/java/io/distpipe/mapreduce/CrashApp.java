@@ -38,7 +38,7 @@ public final class CrashApp implements MapReduceApp {
         maybeCrash();
     }
 
-    static boolean enabled() {
+    public static boolean enabled() {
         return Boolean.getBoolean(SWITCH_PROPERTY) || "1".equals(System.getenv(SWITCH_ENV));
     }
 

@@ -146,7 +146,7 @@ final class MrCommand {
             out.printf("Job %s: %s on %d files of %s, %d reduces, output in %s%n", jobId, app, files.size(), input,
                 reduces, output.toAbsolutePath());
             out.flush();
-            long t0 = System.nanoTime();
+            long[] jobNanos = new long[2];
             MrJobStatus end;
             Follower follower = new Follower(out);
             if (cluster.bootstrapServers == null) {
@@ -155,16 +155,22 @@ final class MrCommand {
                 out.flush();
                 try (MrRun run = MrRun.start(Path.of(System.getProperty(Logs.DIR_PROPERTY, "logs")))) {
                     run.addWorkers(workerCount, workerJvms);
+                    jobNanos[0] = System.nanoTime();
                     end = run.runJob(jobId, app, files, reduces, output, timeout, follower);
+                    jobNanos[1] = System.nanoTime();
+                    out.println("Stopping the workers, the coordinator and the broker...");
+                    out.flush();
                 }
             } else {
                 AvroSerdes serdes = AvroSerdes.connect(cluster.registryUrl);
                 try (MrClient client = new MrClient(cluster.bootstrapServers, "mr-submit", serdes)) {
+                    jobNanos[0] = System.nanoTime();
                     client.submit(jobId, app, files, reduces, output);
                     end = client.await(jobId, timeout, follower);
+                    jobNanos[1] = System.nanoTime();
                 }
             }
-            double seconds = (System.nanoTime() - t0) / 1e9;
+            double seconds = (jobNanos[1] - jobNanos[0]) / 1e9;
             if (end.getOutcome() != MrJobOutcome.SUCCEEDED) {
                 spec.commandLine().getErr().println("distpipe mr submit: job " + jobId + " failed: "
                     + end.getReason());
@@ -176,7 +182,7 @@ final class MrCommand {
                     lines += l.count();
                 }
             }
-            out.printf("Job %s SUCCEEDED in %.1f s: %d map tasks, %d reduce tasks, %d output lines in %d files "
+            out.printf("Job %s SUCCEEDED in %.1f s (submit to done): %d map tasks, %d reduce tasks, %d output lines in %d files "
                 + "%s/mr-out-0..%d%n", jobId, seconds, files.size(), reduces, lines, reduces, output.toAbsolutePath(),
                 reduces - 1);
             out.flush();

@@ -107,6 +107,8 @@ class MapReduceCrashIT {
             }
         }
 
+        org.slf4j.LoggerFactory.getLogger(MapReduceCrashIT.class).info("Crash test: {} worker starts, {} deaths "
+            + "restarted, {} of them SIGKILLs from the test.", starts.get(), crashes.get(), externalKills.get());
         assertThat(end.getOutcome()).as("reason: %s", end.getReason()).isEqualTo(MrJobOutcome.SUCCEEDED);
         assertThat(MrTestSystem.mergedOutput(dir.resolve("out"))).isEqualTo(reference);
         assertThat(crashes.get()).as("workers that died (halted by the crash app or killed) and were restarted; "

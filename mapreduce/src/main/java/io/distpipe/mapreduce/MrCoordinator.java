@@ -213,14 +213,15 @@ public final class MrCoordinator implements Service {
                 continue;
             }
             Instant now = Instant.now();
+            String invalid = validate(command);
             MrJobStatus queued = MrJobStatus.newBuilder().setJobId(command.getJobId()).setApp(command.getApp())
                 .setState(MrJobState.IDLE).setPreviousState(null).setOutcome(MrJobOutcome.PENDING).setReason(null)
                 .setSubmitSequence(r.offset()).setInputFiles(command.getInputFiles()).setNReduce(command.getNReduce())
                 .setOutputDir(command.getOutputDir())
-                .setIntermediateTopic(Topics.mrIntermediate(command.getJobId(), 1).name()).setMapDone(0)
+                .setIntermediateTopic(invalid == null ? Topics.mrIntermediate(command.getJobId(), 1).name() : "")
+                .setMapDone(0)
                 .setReduceDone(0).setTaskFailures(0).setTransitions(0).setSubmittedAt(command.getSubmittedAt())
                 .setUpdatedAt(now).build();
-            String invalid = validate(command);
             List<MrJobStatus> writes = new ArrayList<>(List.of(queued));
             if (invalid != null) {
                 MrJobStatus error = JobStateMachine.transition(queued, MrJobState.ERROR, invalid);

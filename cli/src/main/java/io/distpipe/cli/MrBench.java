@@ -21,11 +21,11 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code distpipe bench mr} (also {@code mr bench}): word count with 1, 2, 4 workers against the sequential one. */
-@Command(name = "mr", aliases = "bench", mixinStandardHelpOptions = true, description = {
+@Command(name = "mr", mixinStandardHelpOptions = true, description = {
     "Run wc on the MIT texts with 1, 2 and 4 worker threads (one embedded broker for all runs) and, in the same run, "
         + "the sequential in-process word count; print each time, the ratio to sequential and whether the outputs "
         + "are equal."})
-final class MrBench implements Callable<Integer> {
+class MrBench implements Callable<Integer> {
 
     @Spec
     CommandLine.Model.CommandSpec spec;

@@ -41,8 +41,14 @@ import picocli.CommandLine.Spec;
 @Command(name = "mr", mixinStandardHelpOptions = true,
     description = "MapReduce over topics: map and reduce tasks on Kafka, the shuffle is Kafka partitioning.",
     subcommands = {MrCommand.Submit.class, MrCommand.Status.class, MrCommand.Worker.class,
-        MrCommand.Coordinator.class, MrBench.class})
+        MrCommand.Coordinator.class, MrCommand.Bench.class})
 final class MrCommand {
+
+    /** {@code mr bench}: the same as {@code bench mr}. */
+    @Command(name = "bench", mixinStandardHelpOptions = true, description = "The same as distpipe bench mr: wc on the "
+        + "MIT texts with 1, 2 and 4 workers against the sequential word count.")
+    static final class Bench extends MrBench {
+    }
 
     /** Prints each state transition (and progress within a phase) of one job. */
     static final class Follower implements java.util.function.Consumer<MrJobStatus> {

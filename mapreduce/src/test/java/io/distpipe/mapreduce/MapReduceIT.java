@@ -197,10 +197,12 @@ class MapReduceIT {
         client.submit(flaky, "flaky", files, 2, dir.resolve("flaky"));
         client.submit(failing, "always-fails", files, 2, dir.resolve("failing"));
         client.submit(missing, "wc", List.of(input.resolve("nope.txt").toString()), 2, dir.resolve("missing"));
+        client.submit("bad id!", "wc", files, 2, dir.resolve("bad"));
         List<MrJobStatus> seen = Collections.synchronizedList(new ArrayList<>());
         MrJobStatus flakyEnd = client.await(flaky, MrTestSystem.JOB_TIMEOUT, seen::add);
         MrJobStatus failingEnd = client.await(failing, MrTestSystem.JOB_TIMEOUT, seen::add);
         MrJobStatus missingEnd = client.await(missing, MrTestSystem.JOB_TIMEOUT, seen::add);
+        MrJobStatus badEnd = client.await("bad id!", MrTestSystem.JOB_TIMEOUT, seen::add);
 
         assertThat(flakyEnd.getOutcome()).isEqualTo(MrJobOutcome.SUCCEEDED);
         assertThat(MrTestSystem.mergedOutput(dir.resolve("flaky"))).containsExactly("one 1", "three 4", "two 3");
@@ -213,6 +215,8 @@ class MapReduceIT {
         assertThat(missingEnd.getOutcome()).isEqualTo(MrJobOutcome.FAILED);
         assertThat(missingEnd.getReason()).contains("nope.txt", "not a readable file");
         assertThat(missingEnd.getSubmitSequence()).isGreaterThan(failingEnd.getSubmitSequence());
+        assertThat(badEnd.getOutcome()).isEqualTo(MrJobOutcome.FAILED);
+        assertThat(badEnd.getReason()).contains("job id must be");
         assertThat(failingEnd.getSubmittedAt()).isBeforeOrEqualTo(failingEnd.getUpdatedAt());
     }
 

@@ -88,6 +88,12 @@ public final class MrClient implements AutoCloseable {
      */
     public MrJobStatus await(String jobId, Duration timeout, Consumer<MrJobStatus> onUpdate) {
         long deadline = System.nanoTime() + timeout.toNanos();
+        // Statuses read while following another job are kept: this one may have finished meanwhile.
+        java.util.Optional<MrJobStatus> known = watcher.latest(jobId);
+        if (known.isPresent() && JobStateMachine.finished(known.get())) {
+            onUpdate.accept(known.get());
+            return known.get();
+        }
         while (System.nanoTime() < deadline) {
             for (MrJobStatus s : watcher.poll(Duration.ofMillis(200))) {
                 if (s.getJobId().equals(jobId)) {

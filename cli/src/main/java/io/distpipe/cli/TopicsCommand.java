@@ -38,7 +38,9 @@ final class TopicsCommand {
                     t.minInsyncReplicas(), t.cleanup().policy(), typeName(t.keyType()), typeName(t.valueType()),
                     t.writer());
             }
-            out.println("* created by Kafka Streams. Replication and min ISR are capped to the brokers available.");
+            out.println("* not created by topics create: Kafka Streams creates its changelogs, the MapReduce "
+                + "coordinator one mr.intermediate.<job> per job. Replication and min ISR are capped to the brokers "
+                + "available.");
             out.flush();
             return Main.EXIT_OK;
         }

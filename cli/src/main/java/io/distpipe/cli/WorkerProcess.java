@@ -21,10 +21,17 @@ final class WorkerProcess implements AutoCloseable {
     }
 
     static WorkerProcess start(String id, String bootstrap, String registryUrl, Path logDir) throws Exception {
+        return start(id, List.of("worker", "--id", id, "--bootstrap-servers", bootstrap, "--registry-url",
+            registryUrl), logDir);
+    }
+
+    /** A child JVM running {@code distpipe <arguments>}, which must print READY when it serves. */
+    static WorkerProcess start(String id, List<String> arguments, Path logDir) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> command = List.of(java, "-Xmx256m", "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.distpipe",
-            "-Ddistpipe.log.dir=" + logDir, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-            "worker", "--id", id, "--bootstrap-servers", bootstrap, "--registry-url", registryUrl);
+        List<String> command = new java.util.ArrayList<>(List.of(java, "-Xmx256m",
+            "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.distpipe", "-Ddistpipe.log.dir=" + logDir, "-cp",
+            System.getProperty("java.class.path"), Main.class.getName()));
+        command.addAll(arguments);
         Process process = new ProcessBuilder(command).redirectErrorStream(true)
             .redirectOutput(ProcessBuilder.Redirect.PIPE).start();
         BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(),

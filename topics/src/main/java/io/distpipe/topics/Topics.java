@@ -7,6 +7,12 @@ import java.util.function.Function;
 import java.util.stream.Collectors;
 
 import io.distpipe.common.RejectedRecord;
+import io.distpipe.mapreduce.IntermediateValue;
+import io.distpipe.mapreduce.MapTask;
+import io.distpipe.mapreduce.MrJobCommand;
+import io.distpipe.mapreduce.MrJobStatus;
+import io.distpipe.mapreduce.MrTaskStatus;
+import io.distpipe.mapreduce.ReduceTask;
 import io.distpipe.membership.Heartbeat;
 import io.distpipe.membership.MemberRecord;
 import io.distpipe.membership.MembershipEvent;
@@ -122,11 +128,46 @@ public final class Topics {
         byte[].class, byte[].class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, WEEK_MS,
         "schema registry", "Apicurio Registry's change events (JSON).", false);
 
+    /** SubmitJob commands for the MapReduce coordinator, in submission order (one partition). */
+    public static final TopicSpec<String, MrJobCommand> MR_COMMANDS = new TopicSpec<>("mr.jobs.commands",
+        String.class, MrJobCommand.class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, WEEK_MS,
+        "mr submit (clients)", "SubmitJob commands, keyed by job id.", false);
+
+    /** Each MapReduce job's state-machine state; compacted, so a restarted coordinator resumes from the latest. */
+    public static final TopicSpec<String, MrJobStatus> MR_JOBS = new TopicSpec<>("mr.jobs.status",
+        String.class, MrJobStatus.class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.COMPACT, FOREVER,
+        "mr coordinator", "Job status (state, counts, reason), keyed by job id.", false);
+
+    /** Map tasks, consumed by the MapReduce worker group; one input file each. */
+    public static final TopicSpec<String, MapTask> MR_MAP_TASKS = new TopicSpec<>("mr.map.tasks",
+        String.class, MapTask.class, 12, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, WEEK_MS,
+        "mr coordinator", "Map tasks, keyed by task id.", false);
+
+    /** Reduce tasks, consumed by the same worker group; one intermediate partition each. */
+    public static final TopicSpec<String, ReduceTask> MR_REDUCE_TASKS = new TopicSpec<>("mr.reduce.tasks",
+        String.class, ReduceTask.class, 12, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, WEEK_MS,
+        "mr coordinator", "Reduce tasks, keyed by task id.", false);
+
+    /** Task attempts that finished or failed, written in the attempt's transaction; one partition keeps them ordered. */
+    public static final TopicSpec<String, MrTaskStatus> MR_TASK_STATUS = new TopicSpec<>("mr.task.status",
+        String.class, MrTaskStatus.class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, WEEK_MS,
+        "mr worker", "Task status updates, keyed by task id.", false);
+
+    /**
+     * The shuffle: one topic per job, {@code mr.intermediate.<jobId>} ({@link #mrIntermediate}), with nReduce
+     * partitions; map output keyed by the reduce key lands in partition hash(key) mod nReduce. Created by the
+     * coordinator, hence not among {@link #external()}.
+     */
+    public static final TopicSpec<String, IntermediateValue> MR_INTERMEDIATE = new TopicSpec<>("mr.intermediate",
+        String.class, IntermediateValue.class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, WEEK_MS,
+        "mr worker", "Template of the per-job intermediate topics mr.intermediate.<job>.", true);
+
     public static final List<TopicSpec<?, ?>> ALL = List.of(PRIMES_TASKS, PRIMES_FOUND, PRIMES_COMPLETED,
         PRIMES_UNIQUE, PRIMES_JOBS, PRIMES_REJECTED, PRIMES_TASKS_DLQ, PRIMES_FOUND_DLQ, PRIMES_DEDUP_CHANGELOG,
         PRIMES_SNAPSHOTS, MEMBERSHIP_HEARTBEATS, MEMBERSHIP_EVENTS, MEMBERSHIP_MEMBERS_CHANGELOG,
         MEMBERSHIP_EPOCH_CHANGELOG, REPLICAS_CHECKPOINTS, REGISTRY_JOURNAL, REGISTRY_SNAPSHOTS,
-        REGISTRY_EVENTS);
+        REGISTRY_EVENTS, MR_COMMANDS, MR_JOBS, MR_MAP_TASKS, MR_REDUCE_TASKS, MR_TASK_STATUS,
+        MR_INTERMEDIATE);
 
     private static final Map<String, TopicSpec<?, ?>> BY_NAME = ALL.stream()
         .collect(Collectors.toUnmodifiableMap(TopicSpec::name, Function.identity()));
@@ -136,6 +177,14 @@ public final class Topics {
 
     public static Optional<TopicSpec<?, ?>> byName(String name) {
         return Optional.ofNullable(BY_NAME.get(name));
+    }
+
+    /** The intermediate topic of one MapReduce job: {@link #MR_INTERMEDIATE} with nReduce partitions. */
+    public static TopicSpec<String, IntermediateValue> mrIntermediate(String jobId, int nReduce) {
+        TopicSpec<String, IntermediateValue> t = MR_INTERMEDIATE;
+        return new TopicSpec<>(t.name() + "." + jobId, t.keyType(), t.valueType(), nReduce, t.replicationFactor(),
+            t.minInsyncReplicas(), t.cleanup(), t.retentionMs(), t.writer(), "Intermediate records of job " + jobId,
+            false);
     }
 
     /**

@@ -7,6 +7,16 @@ import java.util.Map;
 
 import io.distpipe.common.PartitionOffset;
 import io.distpipe.common.RejectedRecord;
+import io.distpipe.mapreduce.IntermediateValue;
+import io.distpipe.mapreduce.MapTask;
+import io.distpipe.mapreduce.MrJobCommand;
+import io.distpipe.mapreduce.MrJobOutcome;
+import io.distpipe.mapreduce.MrJobState;
+import io.distpipe.mapreduce.MrJobStatus;
+import io.distpipe.mapreduce.MrTaskPhase;
+import io.distpipe.mapreduce.MrTaskState;
+import io.distpipe.mapreduce.MrTaskStatus;
+import io.distpipe.mapreduce.ReduceTask;
 import io.distpipe.membership.Heartbeat;
 import io.distpipe.membership.MemberRecord;
 import io.distpipe.membership.MemberState;
@@ -84,5 +94,26 @@ public final class Samples {
         Map.entry(Checkpoint.class, Checkpoint.newBuilder().setReplicaId("S1").setEpoch(2).setCheckpointNum(7)
             .setState("state-7").setLastRequests(Map.of("C1", 10L, "C2", 4L)).setRequestsApplied(14)
             .setPosition(new PartitionOffset("replicas.requests", 0, 15L)).setStateHash("ab12")
-            .setCreatedAt(NOW).build()));
+            .setCreatedAt(NOW).build()),
+        Map.entry(MrJobCommand.class, MrJobCommand.newBuilder().setJobId("mr-1").setApp("wc")
+            .setInputFiles(List.of("/data/pg-grimm.txt")).setNReduce(10).setOutputDir("/tmp/out")
+            .setSubmittedBy("client-1").setSubmittedAt(NOW).build()),
+        Map.entry(MrJobStatus.class, MrJobStatus.newBuilder().setJobId("mr-1").setApp("wc")
+            .setState(MrJobState.ERROR).setPreviousState(MrJobState.MAPPING).setOutcome(MrJobOutcome.PENDING)
+            .setReason("map task 0 failed").setSubmitSequence(3).setInputFiles(List.of("/data/pg-grimm.txt"))
+            .setNReduce(2).setOutputDir("/tmp/out").setIntermediateTopic("mr.intermediate.mr-1").setMapDone(0)
+            .setReduceDone(0).setTaskFailures(1).setAcceptedAttempts(List.of(77L)).setIntermediateEnd(List.of(5L, 9L))
+            .setTransitions(4).setSubmittedAt(NOW).setUpdatedAt(NOW).build()),
+        Map.entry(MapTask.class, MapTask.newBuilder().setJobId("mr-1").setTaskId("mr-1/map-0").setIndex(0)
+            .setApp("wc").setFile("/data/pg-grimm.txt").setNReduce(2).setIntermediateTopic("mr.intermediate.mr-1")
+            .setRetry(0).setCreatedAt(NOW).build()),
+        Map.entry(ReduceTask.class, ReduceTask.newBuilder().setJobId("mr-1").setTaskId("mr-1/reduce-1").setIndex(1)
+            .setApp("wc").setIntermediateTopic("mr.intermediate.mr-1").setEndOffset(9)
+            .setAcceptedAttempts(List.of(77L)).setOutputDir("/tmp/out").setRetry(0).setCreatedAt(NOW).build()),
+        Map.entry(IntermediateValue.class, IntermediateValue.newBuilder().setMapIndex(0).setAttempt(77L)
+            .setValue("1").build()),
+        Map.entry(MrTaskStatus.class, MrTaskStatus.newBuilder().setJobId("mr-1").setTaskId("mr-1/map-0")
+            .setPhase(MrTaskPhase.MAP).setIndex(0).setRetry(0).setAttempt(77L).setWorkerId("worker-1")
+            .setState(MrTaskState.DONE).setReason(null).setRecordsIn(540174).setRecordsOut(100000).setOutput(null)
+            .setStartedAt(NOW).setFinishedAt(NOW).build()));
 }

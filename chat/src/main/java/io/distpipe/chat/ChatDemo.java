@@ -369,16 +369,27 @@ public final class ChatDemo implements AutoCloseable {
         node.kill();
         out.printf("node %d (pid %d) killed with SIGKILL%s%n", id, pid,
                 leaderBefore.isPresent() && leaderBefore.getAsInt() == id ? "; it was the controller leader" : "");
-        if (leaderBefore.isPresent() && leaderBefore.getAsInt() == id) {
+        if (live() * 2 <= ChatNodes.NODES) {
+            awaitQuorumLoss(killNanos);
+        } else if (leaderBefore.isPresent() && leaderBefore.getAsInt() == id) {
             awaitNewLeader(id, killNanos);
         }
     }
 
-    private void awaitNewLeader(int old, long killNanos) {
-        if (live() * 2 <= ChatNodes.NODES) {
-            out.println("only " + live() + " nodes are online: no new controller leader can be elected");
-            return;
+    /** A leader without a majority keeps its title until it misses the followers' fetches; show when it gives up. */
+    private void awaitQuorumLoss(long killNanos) {
+        out.println("only " + live() + " of " + ChatNodes.NODES + " nodes are online: the controller quorum has no "
+                + "majority; waiting for it to notice ...");
+        try {
+            Poll.until("the controller quorum to report no leader", ELECTION_TIMEOUT,
+                    () -> nodes.status().leader().isEmpty());
+            out.printf("controller quorum lost: no leader %.1f s after the kill%n", elapsed(killNanos) / 1000.0);
+        } catch (Poll.PollTimeoutException e) {
+            out.println("the quorum still names a leader: " + e.getMessage());
         }
+    }
+
+    private void awaitNewLeader(int old, long killNanos) {
         try {
             int leader = Poll.untilPresent("a controller leader other than node " + old, ELECTION_TIMEOUT, () -> {
                 OptionalInt now = nodes.status().leader();

@@ -26,7 +26,7 @@ import io.distpipe.topics.registry.SchemaRegistryServer;
 
 /**
  * The chat console: five KRaft node JVMs, a schema registry and a chat server in this JVM, driven by the commands
- * {@code status}, {@code test}, {@code fail N|leader}, {@code start N}, {@code expect ok|fail} and {@code exit}, typed
+ * {@code status}, {@code test}, {@code fail N|leader}, {@code start N|all}, {@code expect ok|fail} and {@code exit}, typed
  * or read from a script.
  */
 public final class ChatDemo implements AutoCloseable {
@@ -42,6 +42,7 @@ public final class ChatDemo implements AutoCloseable {
     /** How long {@code fail leader} waits for the quorum to elect another leader. */
     public static final Duration ELECTION_TIMEOUT = Duration.ofSeconds(30);
 
+    private static final Duration TOPIC_TIMEOUT = Duration.ofSeconds(60);
     private static final Logger LOG = LoggerFactory.getLogger(ChatDemo.class);
 
     /** Settings of the demo. */
@@ -99,7 +100,11 @@ public final class ChatDemo implements AutoCloseable {
             out.printf("Cluster of %d nodes ready in %.1f s at %s%n", ChatNodes.NODES, nodes.startMillis() / 1000.0,
                     nodes.bootstrapServers());
             try (Admin admin = KafkaClients.reachableAdmin(nodes.bootstrapServers(), "chat-demo-setup")) {
-                TopicAdmin.ensureTopics(admin, List.of(Topics.CHAT_EVENTS), ChatNodes.NODES);
+                // ensureTopics describes the topic right after creating it, which can race the metadata
+                // propagation (UnknownTopicOrPartition); it is idempotent, so try again.
+                Poll.untilPresent("topic " + Topics.CHAT_EVENTS.name() + " to be created and described",
+                        TOPIC_TIMEOUT, () -> Optional.of(
+                                TopicAdmin.ensureTopics(admin, List.of(Topics.CHAT_EVENTS), ChatNodes.NODES)));
             }
             registry = SchemaRegistryServer.start(new InMemorySchemaRegistry(), 0);
             long serverStart = System.nanoTime();
@@ -184,7 +189,7 @@ public final class ChatDemo implements AutoCloseable {
 
     /** Reads commands until {@code exit} or the end of input; returns like {@link #runScript}. */
     public int interactive(BufferedReader in) throws IOException {
-        out.println("Commands: status, test, fail N|leader, start N, expect ok|fail, help, exit");
+        out.println("Commands: status, test, fail N|leader, start N|all, expect ok|fail, help, exit");
         boolean commandFailed = false;
         while (true) {
             out.print("chat> ");
@@ -221,12 +226,12 @@ public final class ChatDemo implements AutoCloseable {
         boolean valid = switch (words[0]) {
             case "status", "test", "exit", "help" -> words.length == 1;
             case "fail" -> words.length == 2 && (words[1].equals("leader") || isNodeId(words[1]));
-            case "start" -> words.length == 2 && isNodeId(words[1]);
+            case "start" -> words.length == 2 && (words[1].equals("all") || isNodeId(words[1]));
             case "expect" -> words.length == 2 && (words[1].equals("ok") || words[1].equals("fail"));
             default -> false;
         };
         if (!valid) {
-            throw new UsageException("'" + stripped + "' is not a command; use status, test, fail N|leader, start N "
+            throw new UsageException("'" + stripped + "' is not a command; use status, test, fail N|leader, start N|all "
                     + "(N = 1.." + ChatNodes.NODES + "), expect ok|fail, help or exit.");
         }
         return Optional.of(words);
@@ -241,9 +246,15 @@ public final class ChatDemo implements AutoCloseable {
             case "status" -> printStatus(nodes.status());
             case "test" -> test();
             case "fail" -> fail(words[1]);
-            case "start" -> start(Integer.parseInt(words[1]));
+            case "start" -> {
+                if (words[1].equals("all")) {
+                    startAll();
+                } else {
+                    start(Integer.parseInt(words[1]));
+                }
+            }
             case "expect" -> expectOk = words[1].equals("ok");
-            case "help" -> out.println("status | test | fail N | fail leader | start N | expect ok|fail | exit");
+            case "help" -> out.println("status | test | fail N | fail leader | start N | start all | expect ok|fail | exit");
             case "exit" -> {
                 return false;
             }
@@ -402,15 +413,41 @@ public final class ChatDemo implements AutoCloseable {
         }
     }
 
+    private void startAll() {
+        List<Integer> stopped = java.util.stream.IntStream.rangeClosed(1, ChatNodes.NODES)
+                .filter(id -> !nodes.node(id).isAlive()).boxed().toList();
+        if (stopped.isEmpty()) {
+            out.println("all nodes are running");
+            return;
+        }
+        // Launch them all before waiting: alone, none of them may make a majority.
+        long startNanos = System.nanoTime();
+        stopped.forEach(this::launch);
+        stopped.forEach(id -> awaitStarted(id, startNanos));
+    }
+
     private void start(int id) {
         BrokerProcess node = nodes.node(id);
-        if (node.isReady()) {
+        if (node.isReady() && nodes.status().caughtUp(id)) {
             out.printf("node %d is already online%n", id);
             return;
         }
         long startNanos = System.nanoTime();
+        if (!node.isAlive()) {
+            launch(id);
+        }
+        awaitStarted(id, startNanos);
+    }
+
+    private void launch(int id) {
+        BrokerProcess node = nodes.node(id);
         node.launchIfStopped();
-        out.printf("node %d launched (pid %d) on its old data directory; waiting for it ...%n", id, node.pid());
+        out.printf("node %d launched (pid %d) on its old data directory%n", id, node.pid());
+    }
+
+    /** Waits until the node serves and is in the ISR of every partition it replicates, i.e. has caught up. */
+    private void awaitStarted(int id, long startNanos) {
+        BrokerProcess node = nodes.node(id);
         try {
             Poll.until("node " + id + " to serve", START_TIMEOUT, () -> {
                 if (!node.isAlive()) {

@@ -358,7 +358,7 @@ public final class ChatServer implements AutoCloseable {
         String outcome = step.equals("commit")
                 ? "the commit was not confirmed, so its outcome is in doubt"
                 : "nothing was committed";
-        LOG.warn("{}: {} (event {}) refused after {} ms at step '{}'; {}: {}", id, what, eventId, millis, step,
+        LOG.info("{}: {} (event {}) refused after {} ms at step '{}'; {}: {}", id, what, eventId, millis, step,
                 outcome, reason);
         return new ChatException(ChatException.Reason.NO_QUORUM, "no quorum: " + what
                 + " was not acknowledged by a quorum within " + millis + " ms (" + step + " failed: " + reason + "); "

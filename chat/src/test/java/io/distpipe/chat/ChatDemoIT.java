@@ -10,10 +10,17 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.stream.IntStream;
 
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.Deserializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -23,6 +30,9 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.distpipe.cluster.Poll;
+import io.distpipe.common.KafkaClients;
+import io.distpipe.topics.Topics;
+import io.distpipe.topics.serde.AvroSerdes;
 
 /**
  * The chat console against five real node JVMs: the issue's scenario as a script (two failures survived, a lost
@@ -129,6 +139,37 @@ class ChatDemoIT {
                     .as("refused event %s is visible", event).isFalse());
             assertThat(verifier.poisonRecords()).isZero();
         }
+        List<String> inLog = uncommittedLogEventIds();
+        long appended = refusedEvents.stream().filter(inLog::contains).count();
+        // Whether a refused write reached a leader's log depends on which node led its partition when the
+        // majority went; when it did, only its aborted transaction keeps it from read_committed readers.
+        System.out.printf("Refused events appended to the log (read_uncommitted) but invisible to read_committed "
+                + "readers: %d of %d%n", appended, refusedEvents.size());
+    }
+
+    /** Every event id in the topic's log, aborted transactions included. */
+    private static List<String> uncommittedLogEventIds() {
+        Map<String, Object> props = KafkaClients.consumer(demo.nodes().bootstrapServers(), null, "chat-it-raw", 0);
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted");
+        Deserializer<ChatEvent> values = AvroSerdes.connect(demo.registryUrl()).valueSerde(Topics.CHAT_EVENTS)
+                .deserializer();
+        List<String> ids = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props)) {
+            List<TopicPartition> partitions = IntStream.range(0, Topics.CHAT_EVENTS.partitions())
+                    .mapToObj(p -> new TopicPartition(Topics.CHAT_EVENTS.name(), p)).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Map<TopicPartition, Long> ends = consumer.endOffsets(partitions, Duration.ofSeconds(30));
+            Poll.until("the raw log of " + Topics.CHAT_EVENTS.name() + " to be read", Duration.ofSeconds(60), () -> {
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                    if (record.value() != null) {
+                        ids.add(values.deserialize(record.topic(), record.headers(), record.value()).getEventId());
+                    }
+                }
+                return partitions.stream().allMatch(p -> consumer.position(p) >= ends.get(p));
+            });
+        }
+        return ids;
     }
 
     private static List<String> script(String name) throws IOException {

@@ -82,6 +82,10 @@ public final class ChatServer implements AutoCloseable {
             return new Config(bootstrapServers, registryUrl, serverId, timeout, hashIterations, catchUpTimeout);
         }
 
+        public Config withCatchUpTimeout(Duration timeout) {
+            return new Config(bootstrapServers, registryUrl, serverId, writeTimeout, hashIterations, timeout);
+        }
+
         public Config withHashIterations(int iterations) {
             return new Config(bootstrapServers, registryUrl, serverId, writeTimeout, iterations, catchUpTimeout);
         }

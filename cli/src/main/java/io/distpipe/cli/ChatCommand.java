@@ -134,7 +134,7 @@ final class ChatCommand implements Runnable {
         ChatServer connect() throws ChatException {
             return ChatServer.start(ChatServer.Config.of(bootstrapServers, registryUrl,
                 "client-" + ProcessHandle.current().pid() + "-" + Long.toHexString(System.nanoTime()))
-                .withWriteTimeout(writeTimeout));
+                .withWriteTimeout(writeTimeout).withCatchUpTimeout(writeTimeout.plus(writeTimeout)));
         }
     }
 

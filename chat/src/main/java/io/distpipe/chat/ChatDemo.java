@@ -5,12 +5,14 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.slf4j.Logger;
@@ -287,7 +289,7 @@ public final class ChatDemo implements AutoCloseable {
     }
 
     private long live() {
-        return java.util.stream.IntStream.rangeClosed(1, ChatNodes.NODES)
+        return IntStream.rangeClosed(1, ChatNodes.NODES)
                 .filter(id -> nodes.processState(id).equals("online")).count();
     }
 
@@ -303,7 +305,7 @@ public final class ChatDemo implements AutoCloseable {
             step = "log in as alice";
             String alice = server.login(ALICE, ALICE_PASSWORD);
             step = "send from alice to bob";
-            String text = "hello bob, test " + (testsRun + 1) + " at " + java.time.Instant.now();
+            String text = "hello bob, test " + (testsRun + 1) + " at " + Instant.now();
             String messageId = server.send(alice, BOB, text);
             step = "log in as bob";
             String bob = server.login(BOB, BOB_PASSWORD);
@@ -414,7 +416,7 @@ public final class ChatDemo implements AutoCloseable {
     }
 
     private void startAll() {
-        List<Integer> stopped = java.util.stream.IntStream.rangeClosed(1, ChatNodes.NODES)
+        List<Integer> stopped = IntStream.rangeClosed(1, ChatNodes.NODES)
                 .filter(id -> !nodes.node(id).isAlive()).boxed().toList();
         if (stopped.isEmpty()) {
             out.println("all nodes are running");

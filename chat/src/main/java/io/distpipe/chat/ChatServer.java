@@ -161,7 +161,8 @@ public final class ChatServer implements AutoCloseable {
             ends = consumer.endOffsets(partitions, config.catchUpTimeout());
         } catch (org.apache.kafka.common.errors.TimeoutException e) {
             throw new ChatException(ChatException.Reason.NO_QUORUM, "Cannot read " + TOPIC + " from "
-                    + config.bootstrapServers() + " within " + config.catchUpTimeout().toSeconds() + " s.", e);
+                    + config.bootstrapServers() + " within " + config.catchUpTimeout().toSeconds()
+                    + " s; a partition has no leader that answers (are most nodes down?).", e);
         }
         reader.start();
         long deadline = System.nanoTime() + config.catchUpTimeout().toNanos();
@@ -170,7 +171,8 @@ public final class ChatServer implements AutoCloseable {
                 long waitMs = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
                 if (waitMs <= 0) {
                     throw new ChatException(ChatException.Reason.NO_QUORUM, "Could not read " + TOPIC
-                            + " to its end within " + config.catchUpTimeout().toSeconds() + " s.");
+                            + " to its end within " + config.catchUpTimeout().toSeconds()
+                            + " s; a partition has no leader that answers (are most nodes down?).");
                 }
                 waitQuietly(waitMs);
             }

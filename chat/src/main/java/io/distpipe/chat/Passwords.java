@@ -1,5 +1,6 @@
 package io.distpipe.chat;
 
+import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
@@ -51,7 +52,7 @@ public final class Passwords {
     public static String sessionHash(String token) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(
-                    token.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+                    token.getBytes(StandardCharsets.UTF_8)));
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("SHA-256 is not available in this JVM.", e);
         }

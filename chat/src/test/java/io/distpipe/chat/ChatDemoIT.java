@@ -14,6 +14,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.stream.IntStream;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -36,7 +38,8 @@ import io.distpipe.topics.serde.AvroSerdes;
 
 /**
  * The chat console against five real node JVMs: the issue's scenario as a script (two failures survived, a lost
- * majority refused without losing or half-writing anything, recovery), then a killed controller leader.
+ * majority refused without losing or half-writing anything, recovery with every node caught up), then a killed
+ * controller leader (left down: the first test already restarts nodes).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ChatDemoIT {
@@ -90,10 +93,10 @@ class ChatDemoIT {
     @Test
     @Order(2)
     void shouldElectANewControllerLeaderAndKeepChattingWhenTheLeaderIsKilled() throws Exception {
-        int oldLeader = Poll.untilPresent("a controller leader", Duration.ofSeconds(30),
-                () -> demo.nodes().status().leader().isPresent()
-                        ? java.util.Optional.of(demo.nodes().status().leader().getAsInt())
-                        : java.util.Optional.empty());
+        int oldLeader = Poll.untilPresent("a controller leader", Duration.ofSeconds(30), () -> {
+            OptionalInt leader = demo.nodes().status().leader();
+            return leader.isPresent() ? Optional.of(leader.getAsInt()) : Optional.empty();
+        });
 
         demo.execute("fail leader");
 
@@ -104,8 +107,6 @@ class ChatDemoIT {
         ChatDemo.TestResult result = demo.test();
         assertThat(result.ok()).as("test after the leader was killed: %s", result.detail()).isTrue();
 
-        demo.execute("start " + oldLeader);
-        assertEveryNodeOnlineAndCaughtUp();
         List<String> acknowledged = demo.results().stream().map(ChatDemo.TestResult::messageId)
                 .filter(Objects::nonNull).toList();
         List<String> refused = demo.results().stream().flatMap(r -> r.unacknowledgedEventIds().stream()).toList();

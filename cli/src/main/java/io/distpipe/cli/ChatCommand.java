@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 
 import io.distpipe.chat.ChatDemo;
@@ -156,7 +157,7 @@ final class ChatCommand implements Runnable {
                 return Main.EXIT_OK;
             } catch (ChatException e) {
                 spec.commandLine().getErr().println("distpipe chat client " + spec.name() + ": "
-                    + e.reason().name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ') + ": " + e.getMessage());
+                    + e.reason().name().toLowerCase(Locale.ROOT).replace('_', ' ') + ": " + e.getMessage());
                 return Main.EXIT_FAILURE;
             }
         }

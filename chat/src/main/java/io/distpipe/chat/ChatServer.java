@@ -12,6 +12,7 @@ import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 
 import org.apache.kafka.clients.CommonClientConfigs;
@@ -105,6 +106,7 @@ public final class ChatServer implements AutoCloseable {
     private final Serializer<ChatEvent> valueSerializer;
     private final Deserializer<ChatEvent> valueDeserializer;
     private final Consumer<byte[], byte[]> consumer;
+    private final Function<ChatServer, Producer<String, ChatEvent>> producers;
     private final Object writeLock = new Object();
     /** Guarded by {@code this}: the state and how far into each partition it reflects. */
     private final ChatState state = new ChatState();
@@ -114,19 +116,38 @@ public final class ChatServer implements AutoCloseable {
     private volatile boolean closing;
     private long poisonRecords;
 
-    private ChatServer(Config config) {
+    private ChatServer(Config config, AvroSerdes serdes, Consumer<byte[], byte[]> consumer,
+                       Function<ChatServer, Producer<String, ChatEvent>> producers) {
         this.config = config;
         this.id = "chat-" + config.serverId();
-        AvroSerdes serdes = AvroSerdes.connect(config.registryUrl());
         this.keySerializer = serdes.keySerde(Topics.CHAT_EVENTS).serializer();
         this.valueSerializer = serdes.valueSerde(Topics.CHAT_EVENTS).serializer();
         this.valueDeserializer = serdes.valueSerde(Topics.CHAT_EVENTS).deserializer();
-        Map<String, Object> props = KafkaClients.consumer(config.bootstrapServers(), null, id + "-reader", 0);
-        props.put(CommonClientConfigs.REQUEST_TIMEOUT_MS_CONFIG, 3000);
-        props.put(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 5000);
-        this.consumer = new KafkaConsumer<>(props);
+        this.consumer = consumer;
+        this.producers = producers;
         this.reader = new Thread(this::readLoop, id + "-reader");
         this.reader.setDaemon(true);
+    }
+
+    private static Consumer<byte[], byte[]> kafkaConsumer(Config config) {
+        Map<String, Object> props = KafkaClients.consumer(config.bootstrapServers(), null,
+                "chat-" + config.serverId() + "-reader", 0);
+        props.put(CommonClientConfigs.REQUEST_TIMEOUT_MS_CONFIG, 3000);
+        props.put(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 5000);
+        return new KafkaConsumer<>(props);
+    }
+
+    /** A transactional, idempotent acks=all producer whose every wait is bounded by the write timeout. */
+    private Producer<String, ChatEvent> kafkaProducer() {
+        int timeoutMs = (int) config.writeTimeout().toMillis();
+        Map<String, Object> props = KafkaClients.transactionalProducer(config.bootstrapServers(), "distpipe-" + id,
+                KafkaClients.TRANSACTION_TIMEOUT_MS_DEFAULT);
+        props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.min(3000, timeoutMs / 2));
+        props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, timeoutMs);
+        props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, timeoutMs);
+        props.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+        props.put(ProducerConfig.RETRY_BACKOFF_MAX_MS_CONFIG, 500);
+        return new KafkaProducer<>(props, keySerializer, valueSerializer);
     }
 
     /**
@@ -135,7 +156,14 @@ public final class ChatServer implements AutoCloseable {
      * @throws ChatException with {@link ChatException.Reason#NO_QUORUM} if the topic cannot be read in time
      */
     public static ChatServer start(Config config) throws ChatException {
-        ChatServer server = new ChatServer(config);
+        return start(config, AvroSerdes.connect(config.registryUrl()), kafkaConsumer(config),
+                ChatServer::kafkaProducer);
+    }
+
+    /** Starts a server on the given clients; {@code producers} makes a new producer each time one is needed. */
+    static ChatServer start(Config config, AvroSerdes serdes, Consumer<byte[], byte[]> consumer,
+                            Function<ChatServer, Producer<String, ChatEvent>> producers) throws ChatException {
+        ChatServer server = new ChatServer(config, serdes, consumer, producers);
         try {
             server.catchUp();
         } catch (ChatException | RuntimeException e) {
@@ -388,15 +416,7 @@ public final class ChatServer implements AutoCloseable {
 
     private Producer<String, ChatEvent> producer() {
         if (producer == null) {
-            int timeoutMs = (int) config.writeTimeout().toMillis();
-            Map<String, Object> props = KafkaClients.transactionalProducer(config.bootstrapServers(),
-                    "distpipe-" + id, KafkaClients.TRANSACTION_TIMEOUT_MS_DEFAULT);
-            props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.min(3000, timeoutMs / 2));
-            props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, timeoutMs);
-            props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, timeoutMs);
-            props.put(ProducerConfig.LINGER_MS_CONFIG, 0);
-            props.put(ProducerConfig.RETRY_BACKOFF_MAX_MS_CONFIG, 500);
-            KafkaProducer<String, ChatEvent> created = new KafkaProducer<>(props, keySerializer, valueSerializer);
+            Producer<String, ChatEvent> created = producers.apply(this);
             try {
                 // Fences an earlier producer of this server and aborts a transaction it left open.
                 created.initTransactions();
@@ -407,6 +427,15 @@ public final class ChatServer implements AutoCloseable {
             producer = created;
         }
         return producer;
+    }
+
+    /** The serializers a producer of this server must use. */
+    Serializer<String> keySerializer() {
+        return keySerializer;
+    }
+
+    Serializer<ChatEvent> valueSerializer() {
+        return valueSerializer;
     }
 
     private void discardProducer() {

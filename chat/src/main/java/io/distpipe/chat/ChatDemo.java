@@ -276,13 +276,16 @@ public final class ChatDemo implements AutoCloseable {
         }
         if (status.quorumError() != null) {
             out.println("controller quorum: NO QUORUM - " + status.quorumError());
+        } else if (status.leader().isEmpty()) {
+            out.println("controller quorum: NO QUORUM - the voters answered but have no leader (epoch "
+                    + status.leaderEpoch() + ")");
         } else {
             out.println("controller quorum: leader node " + status.leader().orElse(-1) + ", epoch "
                     + status.leaderEpoch() + ", " + live() + " of " + ChatNodes.NODES + " nodes online");
         }
         if (status.partitionError() != null) {
             out.println("partitions: " + status.partitionError());
-        } else if (status.quorumError() != null) {
+        } else if (status.quorumError() != null || status.leader().isEmpty()) {
             out.println("(partition leaders and ISRs are the brokers' last known metadata: without a quorum they "
                     + "cannot change)");
         }

@@ -177,8 +177,8 @@ public final class ChatNodes implements AutoCloseable {
             for (int id = 1; id <= NODES; id++) {
                 String process = processState(id);
                 String role;
-                if (quorumError != null) {
-                    role = "unknown";
+                if (quorumError != null || leader.isEmpty()) {
+                    role = process.equals("online") ? "unknown" : "-";
                 } else if (!process.equals("online")) {
                     role = "-";
                 } else if (leader.isPresent() && leader.getAsInt() == id) {

@@ -66,6 +66,15 @@ class ChatStateTest {
     }
 
     @Test
+    void shouldDeliverAMessageBeforeTheSendersAccountFromAnotherPartitionIsRead() {
+        state.apply(event(account("bob", (byte) 1)));
+        state.apply(event(message("m1", "alice", "bob")));
+        state.apply(event(account("alice", (byte) 1)));
+
+        assertThat(state.inbox("bob")).extracting(ChatState.Message::messageId).containsExactly("m1");
+    }
+
+    @Test
     void shouldIgnoreALoginOfAnUnknownUser() {
         assertThat(state.apply(event(LoggedIn.newBuilder().setUser("ghost").setSessionHash("h").build()))).isFalse();
         assertThat(state.sessionUser("h")).isEmpty();

@@ -6,8 +6,10 @@
 #
 # simple: one broker, topics with replication 1. replicated: three brokers (a KRaft quorum), replication 3,
 # min.insync.replicas 2, acks=all. Input: data/input/, output: primes.txt. Everything lives under DISTPIPE_HOME
-# (default: the project directory); DISTPIPE_BASE_PORT and DISTPIPE_REGISTRY_PORT move the ports;
-# DISTPIPE_SNAPSHOT_INTERVAL (default 30s) sets how often the coordinator takes a consistent snapshot.
+# (default: the project directory); DISTPIPE_BASE_PORT, DISTPIPE_REGISTRY_PORT and DISTPIPE_REGISTRY_MANAGEMENT_PORT
+# (Apicurio's health/metrics port, default registry port + 1) move the ports; DISTPIPE_SNAPSHOT_INTERVAL (default
+# 30s) sets how often the coordinator takes a consistent snapshot. DISTPIPE_REGISTRY=builtin runs distpipe's own
+# in-memory registry instead of Apicurio Registry (which keeps its schemas in the registry.journal topic).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,6 +23,7 @@ MODE="${1:-simple}"
 WORKERS="${2:-3}"
 BASE_PORT="${DISTPIPE_BASE_PORT:-19092}"
 REGISTRY_PORT="${DISTPIPE_REGISTRY_PORT:-18081}"
+REGISTRY_MANAGEMENT_PORT="${DISTPIPE_REGISTRY_MANAGEMENT_PORT:-$((REGISTRY_PORT + 1))}"
 READY_TIMEOUT="${DISTPIPE_READY_TIMEOUT:-120}"
 
 die() { echo "start_system: $*" >&2; exit 1; }
@@ -44,9 +47,12 @@ done
 
 port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 PORTS=("$REGISTRY_PORT")
+[ "${DISTPIPE_REGISTRY:-apicurio}" = builtin ] || PORTS+=("$REGISTRY_MANAGEMENT_PORT")
 for ((i = 0; i < BROKERS; i++)); do PORTS+=($((BASE_PORT + 2 * i)) $((BASE_PORT + 2 * i + 1))); done
 for port in "${PORTS[@]}"; do
-  if port_taken "$port"; then die "port $port is taken (set DISTPIPE_BASE_PORT / DISTPIPE_REGISTRY_PORT)"; fi
+  if port_taken "$port"; then
+    die "port $port is taken (set DISTPIPE_BASE_PORT / DISTPIPE_REGISTRY_PORT / DISTPIPE_REGISTRY_MANAGEMENT_PORT)"
+  fi
 done
 
 mkdir -p logs run data/input snapshots
@@ -123,12 +129,17 @@ DISTPIPE_REGISTRY=builtin for distpipe's in-memory registry)"; }
     mv "$APICURIO_HOME.tmp" "$APICURIO_HOME"
   fi
   REGISTRY="http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7"
-  # Note: this Apicurio build also opens its management port 9000 on every interface (fixed at its build time).
+  # Storage: the registry.* topics of the catalog (created above), so schemas and ids survive a restart.
   nohup "$java" -Xmx384m -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" \
+    -Dquarkus.management.host=127.0.0.1 -Dquarkus.management.port="$REGISTRY_MANAGEMENT_PORT" \
+    -Dapicurio.storage.kind=kafkasql -Dapicurio.kafkasql.bootstrap.servers="$BOOTSTRAP" \
+    -Dapicurio.kafkasql.topic=registry.journal -Dapicurio.kafkasql.snapshots.topic=registry.snapshots \
+    -Dapicurio.events.kafka.topic=registry.events \
     -jar "$APICURIO_HOME/quarkus-run.jar" > "$DISTPIPE_LOG_DIR/registry.log" 2>&1 &
   echo $! > run/registry.pid
   STARTED+=("registry")
-  if ! "$DISTPIPE" registry --await "$REGISTRY" --compatibility BACKWARD > run/registry.out 2>&1; then
+  if ! "$DISTPIPE" registry --await "$REGISTRY" --pid "$(cat run/registry.pid)" --compatibility BACKWARD \
+      > run/registry.out 2>&1; then
     cat run/registry.out >&2
     cleanup_on_failure
     die "Apicurio Registry did not start; see logs/registry.log"
@@ -168,6 +179,15 @@ for ((i = 1; i <= BROKERS; i++)); do
 done
 echo "$BOOTSTRAP" > run/bootstrap
 
+REPLICATION=$([ "$MODE" = replicated ] && echo 3 || echo 1)
+# The topics first (the registry keeps its storage in one of them); the schemas once the registry is up.
+if ! "$DISTPIPE" topics create --bootstrap-servers "$BOOTSTRAP" --replication "$REPLICATION" --no-schemas \
+    > run/topics.out 2>&1; then
+  cat run/topics.out >&2
+  cleanup_on_failure
+  die "could not create the topics"
+fi
+
 # A real schema registry over HTTP (Apicurio's, Confluent REST API under /apis/ccompat/v7) on a Java 21+ runtime;
 # DISTPIPE_REGISTRY=builtin uses distpipe's own in-memory one instead.
 if [ "${DISTPIPE_REGISTRY:-apicurio}" = builtin ]; then
@@ -178,12 +198,11 @@ else
 fi
 echo "$REGISTRY" > run/registry-url
 
-REPLICATION=$([ "$MODE" = replicated ] && echo 3 || echo 1)
 COMMON=(--bootstrap-servers "$BOOTSTRAP" --registry-url "$REGISTRY")
-if ! "$DISTPIPE" topics create "${COMMON[@]}" --replication "$REPLICATION" > run/topics.out 2>&1; then
-  cat run/topics.out >&2
+if ! "$DISTPIPE" topics create "${COMMON[@]}" --replication "$REPLICATION" > run/schemas.out 2>&1; then
+  cat run/schemas.out >&2
   cleanup_on_failure
-  die "could not create the topics"
+  die "could not register the schemas"
 fi
 
 if [ -f run/restore ]; then

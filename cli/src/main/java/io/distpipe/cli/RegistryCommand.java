@@ -39,6 +39,10 @@ final class RegistryCommand implements Callable<Integer> {
         description = "With --await: how long to wait (default ${DEFAULT-VALUE}).")
     Duration timeout;
 
+    @Option(names = "--pid", paramLabel = "PID",
+        description = "With --await: the registry's process; stop waiting at once if it exits.")
+    Long pid;
+
     @Override
     public Integer call() throws Exception {
         if (await != null) {
@@ -61,6 +65,10 @@ final class RegistryCommand implements Callable<Integer> {
                 registry.subjects();
                 break;
             } catch (SchemaRegistryException e) {
+                if (pid != null && !ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+                    throw new IllegalStateException("The schema registry's process " + pid + " exited before "
+                        + await + " answered", e);
+                }
                 if (System.nanoTime() > deadline) {
                     throw new IllegalStateException("The schema registry at " + await + " did not answer within "
                         + timeout.toSeconds() + " s: " + e.getMessage(), e);

@@ -39,6 +39,8 @@ final class SystemCoordinator implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SystemCoordinator.class);
     private static final Duration CATCH_UP_TIMEOUT = Duration.ofMinutes(5);
     private static final long STATUS_EVERY_NS = Duration.ofSeconds(2).toNanos();
+    /** A snapshot pending this long gets a log line saying what it still waits for (then again every period). */
+    private static final long SNAPSHOT_SLOW_NS = Duration.ofSeconds(10).toNanos();
 
     private final String jobId;
     private final Path inputDir;
@@ -57,6 +59,7 @@ final class SystemCoordinator implements AutoCloseable {
     private final Deserializer<SnapshotState> snapshotStates;
     private long snapshotStartedAt = System.nanoTime();
     private long nextSnapshotId;
+    private long snapshotWaitLoggedAt;
     private String snapshotProgress = "";
     private volatile boolean running = true;
     private long outputWrittenAt = -1;
@@ -88,8 +91,8 @@ final class SystemCoordinator implements AutoCloseable {
         Optional<JobStatus> previous = lastStatus();
         previous.ifPresent(s -> {
             coordinator.resume(s);
-            LOG.info("coordinator: resuming job {} with {} files and {} tasks planned (no snapshots after a restart "
-                + "yet).", jobId, s.getPlannedFiles().size(), s.getTasksTotal());
+            LOG.info("coordinator: resuming job {} with {} files and {} tasks planned.", jobId,
+                s.getPlannedFiles().size(), s.getTasksTotal());
         });
         coordinator.start();
         List<TopicPartition> eventPartitions = List.of(new TopicPartition(Topics.MEMBERSHIP_EVENTS.name(), 0));
@@ -98,7 +101,9 @@ final class SystemCoordinator implements AutoCloseable {
         List<TopicPartition> statePartitions = List.of(new TopicPartition(Topics.PRIMES_SNAPSHOTS.name(), 0));
         snapshots.assign(statePartitions);
         snapshots.seekToEnd(statePartitions);
-        nextSnapshotId = SnapshotFiles.lastId(snapshotsDir) + 1;
+        // Resolve the end now: seekToEnd is lazy, and a state written before the first poll would be skipped.
+        statePartitions.forEach(snapshots::position);
+        nextSnapshotId = Math.max(SnapshotFiles.lastId(snapshotsDir), coordinator.highestMarkerId()) + 1;
         LOG.info("coordinator: watching {} for input files (job {}).", inputDir, jobId);
         while (running) {
             coordinator.pollCompletions(Duration.ofMillis(500));
@@ -140,10 +145,15 @@ final class SystemCoordinator implements AutoCloseable {
             LOG.info("coordinator: snapshot {} complete: {}.", done.id(), file);
         }
         long now = System.nanoTime();
+        if (coordinator.snapshotPending() && now - snapshotStartedAt > SNAPSHOT_SLOW_NS
+            && now - snapshotWaitLoggedAt > SNAPSHOT_SLOW_NS) {
+            LOG.info("coordinator: still waiting for {}.", coordinator.pendingSnapshotsWaitFor());
+            snapshotWaitLoggedAt = now;
+        }
         JobStatus status = coordinator.status();
         String progress = status.getTasksTotal() + "/" + status.getTasksCompleted();
         // One snapshot at a time, and none while nothing has changed since the last one.
-        if (snapshotEveryNs > 0 && now - snapshotStartedAt >= snapshotEveryNs && coordinator.canSnapshot()
+        if (snapshotEveryNs > 0 && now - snapshotStartedAt >= snapshotEveryNs
             && status.getTasksTotal() > 0 && !coordinator.snapshotPending() && !progress.equals(snapshotProgress)) {
             coordinator.startSnapshot(nextSnapshotId++);
             snapshotStartedAt = now;

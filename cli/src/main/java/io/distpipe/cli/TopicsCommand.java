@@ -57,6 +57,10 @@ final class TopicsCommand {
             description = "Highest replication factor to use (capped to the brokers; default ${DEFAULT-VALUE}).")
         int replication;
 
+        @Option(names = "--no-schemas", description = "Only create the topics; register the schemas later (used "
+            + "before a registry that keeps its storage in a topic is started).")
+        boolean noSchemas;
+
         @Override
         public Integer call() {
             if (cluster.bootstrapServers == null) {
@@ -65,7 +69,9 @@ final class TopicsCommand {
             }
             try (Admin admin = KafkaClients.reachableAdmin(cluster.bootstrapServers, "distpipe-topics")) {
                 List<TopicAdmin.Outcome> outcomes = TopicAdmin.ensureTopics(admin, Topics.external(), replication);
-                TopicAdmin.registerSchemas(AvroSerdes.connect(cluster.registryUrl).registry(), Topics.ALL);
+                if (!noSchemas) {
+                    TopicAdmin.registerSchemas(AvroSerdes.connect(cluster.registryUrl).registry(), Topics.ALL);
+                }
                 PrintWriter out = spec.commandLine().getOut();
                 for (TopicAdmin.Outcome o : outcomes) {
                     out.printf("%-8s %-30s partitions %d, replication %d%n", o.created() ? "created" : "exists",

@@ -54,6 +54,14 @@ final class PrimesOracle {
         Files.write(file, lines);
     }
 
+    /** Whether {@code n} is prime: the sieve within its range, isProbablePrime(100) beyond. */
+    boolean isPrime(BigInteger n) {
+        if (n.signum() <= 0 || n.compareTo(BigInteger.valueOf(composite.length - 1)) > 0) {
+            return n.signum() > 0 && n.isProbablePrime(100);
+        }
+        return !composite[n.intValueExact()];
+    }
+
     List<String> expectedLines() {
         return expected.stream().map(BigInteger::toString).toList();
     }

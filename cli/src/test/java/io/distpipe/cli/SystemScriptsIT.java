@@ -3,14 +3,17 @@ package io.distpipe.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.math.BigInteger;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -18,6 +21,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.distpipe.cluster.Poll;
 import io.distpipe.cluster.Ports;
+import io.distpipe.common.KafkaClients;
+import io.distpipe.primes.TaskMessage;
+import io.distpipe.topics.Numbers;
+import io.distpipe.topics.Topics;
+import io.distpipe.topics.serde.AvroSerdes;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.Deserializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,29 +41,25 @@ import org.junit.jupiter.api.io.TempDir;
 class SystemScriptsIT {
 
     private static final Path PROJECT = Path.of(System.getProperty("user.dir")).getParent();
+    /** Snapshots as often as the coordinator can take them, one at a time, while the input is processed. */
+    private static final String SNAPSHOT_INTERVAL = "200ms";
+    private static final int MANY_SNAPSHOTS = 10;
 
     @TempDir
     Path home;
 
     @Test
     void shouldStayExactAcrossAKilledAndRestartedWorkerAndStopCleanly() throws Exception {
-        int basePort = freePortRun(2);
-        Map<String, String> env = Map.of("DISTPIPE_HOME", home.toString(),
-            "DISTPIPE_BASE_PORT", Integer.toString(basePort),
-            "DISTPIPE_REGISTRY_PORT", Integer.toString(Ports.freePort()),
-            "DISTPIPE_SNAPSHOT_INTERVAL", "1s");
+        Map<String, String> env = systemEnv(freePortRun(2), "DISTPIPE_SNAPSHOT_INTERVAL", SNAPSHOT_INTERVAL);
         List<Long> pids = new ArrayList<>();
         try {
-            Process start = run(env, "bin/start_system.sh", "simple", "2");
-            assertThat(start.waitFor(5, TimeUnit.MINUTES)).as("start_system finished").isTrue();
-            assertThat(start.exitValue()).as("start_system exit code; see " + home.resolve("start_system.sh.out"))
-                .isZero();
+            startSystem(env, "simple", "2");
             pids.addAll(runningPids());
             assertThat(pids).hasSize(7);
 
             Path input = home.resolve("data/input");
             Path output = home.resolve("primes.txt");
-            PrimesOracle oracle = new PrimesOracle(420_000);
+            PrimesOracle oracle = new PrimesOracle(520_000);
             oracle.writeRange(home.resolve("a.tmp"), 1, 20_000);
             Files.move(home.resolve("a.tmp"), input.resolve("a.txt"));
             oracle.writeRange(home.resolve("b.tmp"), 15_000, 30_000);
@@ -65,8 +73,7 @@ class SystemScriptsIT {
             Files.move(home.resolve("c.tmp"), input.resolve("c.txt"));
             Poll.until("the coordinator planned c.txt", Duration.ofSeconds(60),
                 () -> log("coordinator").contains("c.txt"));
-            long victim = Long.parseLong(Files.readString(home.resolve("run/worker-1.pid")).strip());
-            ProcessHandle.of(victim).ifPresent(ProcessHandle::destroyForcibly);
+            kill("worker-1");
             awaitOutput(output, oracle, 400_000);
 
             Process restarted = run(env, "bin/distpipe", "worker", "--id", "worker-1");
@@ -74,17 +81,51 @@ class SystemScriptsIT {
             pids.add(restarted.pid());
             Poll.until("the restarted worker joined", Duration.ofSeconds(60),
                 () -> log("worker-1").lines().filter(l -> l.contains("started, group")).count() == 2);
-            oracle.writeRange(home.resolve("d.tmp"), 400_001, 420_000);
-            Files.move(home.resolve("d.tmp"), input.resolve("d.txt"));
-            awaitOutput(output, oracle, 420_000);
 
-            Poll.until("consistent snapshots were written", Duration.ofSeconds(60),
-                () -> snapshots().size() >= 2);
-            for (JsonNode snapshot : snapshots()) {
+            // The coordinator killed and started again by hand resumes its job, snapshots included.
+            Poll.until("a consistent snapshot was written", Duration.ofSeconds(60), () -> snapshots().size() >= 1);
+            long lastBeforeRestart = snapshotIds().get(snapshotIds().size() - 1);
+            kill("coordinator");
+            Process coordinator = run(env, "bin/distpipe", "coordinator", "--snapshot-interval", SNAPSHOT_INTERVAL);
+            Files.writeString(home.resolve("run/coordinator.pid"), Long.toString(coordinator.pid()));
+            pids.add(coordinator.pid());
+            Poll.until("the restarted coordinator resumed the job", Duration.ofSeconds(60),
+                () -> log("coordinator").contains("resumed:"));
+            oracle.writeRange(home.resolve("d.tmp"), 400_001, 520_000);
+            Files.move(home.resolve("d.tmp"), input.resolve("d.txt"));
+            awaitOutput(output, oracle, 520_000);
+            Poll.until("snapshots were taken after the coordinator's restart", Duration.ofSeconds(60),
+                () -> snapshotIds().stream().anyMatch(id -> id > lastBeforeRestart));
+
+            List<JsonNode> snapshots = snapshots();
+            assertThat(snapshots).as("snapshots taken under load").hasSizeGreaterThanOrEqualTo(MANY_SNAPSHOTS);
+            Map<Integer, List<Task>> tasks = committedTasks();
+            for (JsonNode snapshot : snapshots) {
                 assertThat(snapshot.path("invariantHolds").asBoolean()).as("invariant of %s", snapshot).isTrue();
                 assertThat(snapshot.path("workers")).as("a worker state per task partition").hasSize(12);
-                assertThat(snapshot.path("atCut").path("tasksCompleted").asLong())
-                    .isEqualTo(snapshot.path("atCut").path("tasksCreated").asLong());
+                JsonNode atCut = snapshot.path("atCut");
+                assertThat(atCut.path("tasksCompleted").asLong()).isEqualTo(atCut.path("tasksCreated").asLong());
+                // Independently of the processes: the tasks in primes.tasks before the cut, tested by the oracle.
+                long numbers = 0;
+                long primes = 0;
+                long created = 0;
+                JsonNode cut = snapshot.path("cut").path(Topics.PRIMES_TASKS.name());
+                for (Map.Entry<Integer, List<Task>> partition : tasks.entrySet()) {
+                    long cutOffset = cut.path(Integer.toString(partition.getKey())).asLong();
+                    for (Task task : partition.getValue()) {
+                        if (task.offset() < cutOffset) {
+                            created++;
+                            numbers += task.numbers().size();
+                            primes += task.numbers().stream().filter(oracle::isPrime).count();
+                        }
+                    }
+                }
+                assertThat(atCut.path("tasksCreated").asLong()).as("tasks before the cut of %s", snapshot)
+                    .isEqualTo(created);
+                assertThat(atCut.path("numbersTested").asLong()).as("numbers before the cut of %s", snapshot)
+                    .isEqualTo(numbers);
+                assertThat(atCut.path("primesReported").asLong()).as("primes before the cut of %s", snapshot)
+                    .isEqualTo(primes);
             }
 
             // A snapshot, everything stopped, the snapshot restored, the system started again: the same output.
@@ -97,9 +138,7 @@ class SystemScriptsIT {
             assertThat(restore.waitFor(2, TimeUnit.MINUTES)).isTrue();
             assertThat(restore.exitValue()).isZero();
             assertThat(home.resolve("run/restore")).exists();
-            Process again = run(env, "bin/start_system.sh", "simple", "2");
-            assertThat(again.waitFor(5, TimeUnit.MINUTES)).as("start_system finished").isTrue();
-            assertThat(again.exitValue()).isZero();
+            startSystem(env, "simple", "2");
             assertThat(home.resolve("run/restore")).doesNotExist();
             assertThat(Files.readString(home.resolve("run/restore.out"))).contains("Restored snapshot")
                 .contains("0=" + cut.path("0").asLong() + ", 1=" + cut.path("1").asLong() + ",");
@@ -120,17 +159,9 @@ class SystemScriptsIT {
 
     @Test
     void shouldStayExactWhenABrokerOfTheReplicatedSystemIsKilled() throws Exception {
-        int basePort = freePortRun(6);
-        // The broker failure is what this test is about; the other test runs the Apicurio registry.
-        Map<String, String> env = Map.of("DISTPIPE_HOME", home.toString(),
-            "DISTPIPE_BASE_PORT", Integer.toString(basePort),
-            "DISTPIPE_REGISTRY_PORT", Integer.toString(Ports.freePort()),
-            "DISTPIPE_REGISTRY", "builtin");
+        Map<String, String> env = systemEnv(freePortRun(6));
         try {
-            Process start = run(env, "bin/start_system.sh", "replicated", "2");
-            assertThat(start.waitFor(5, TimeUnit.MINUTES)).as("start_system finished").isTrue();
-            assertThat(start.exitValue()).as("start_system exit code; see " + home.resolve("start_system.sh.out"))
-                .isZero();
+            startSystem(env, "replicated", "3");
             assertThat(Files.readString(home.resolve("run/bootstrap")).split(",")).hasSize(3);
 
             PrimesOracle oracle = new PrimesOracle(300_000);
@@ -138,8 +169,7 @@ class SystemScriptsIT {
             Files.move(home.resolve("a.tmp"), home.resolve("data/input/a.txt"));
             Poll.until("the coordinator planned a.txt", Duration.ofSeconds(60),
                 () -> log("coordinator").contains("a.txt"));
-            long broker = Long.parseLong(Files.readString(home.resolve("run/broker-3.pid")).strip());
-            ProcessHandle.of(broker).ifPresent(ProcessHandle::destroyForcibly);
+            kill("broker-3");
 
             awaitOutput(home.resolve("primes.txt"), oracle, 300_000);
         } finally {
@@ -148,6 +178,90 @@ class SystemScriptsIT {
         }
         try (Stream<Path> files = Files.list(home.resolve("run"))) {
             assertThat(files.map(p -> p.getFileName().toString())).noneMatch(n -> n.endsWith(".pid"));
+        }
+    }
+
+    /** DISTPIPE_* settings for a system of its own under the test's home, and {@code more} name/value pairs. */
+    private Map<String, String> systemEnv(int basePort, String... more) throws IOException {
+        int registryPort = freePortRun(2);
+        Map<String, String> env = new HashMap<>(Map.of("DISTPIPE_HOME", home.toString(),
+            "DISTPIPE_BASE_PORT", Integer.toString(basePort),
+            "DISTPIPE_REGISTRY_PORT", Integer.toString(registryPort),
+            "DISTPIPE_REGISTRY_MANAGEMENT_PORT", Integer.toString(registryPort + 1)));
+        for (int i = 0; i + 1 < more.length; i += 2) {
+            env.put(more[i], more[i + 1]);
+        }
+        return env;
+    }
+
+    /** Runs bin/start_system.sh; on a failure or time-out the assertion shows what it and the processes printed. */
+    private void startSystem(Map<String, String> env, String mode, String workers) throws Exception {
+        Process start = run(env, "bin/start_system.sh", mode, workers);
+        boolean finished = start.waitFor(5, TimeUnit.MINUTES);
+        if (!finished || start.exitValue() != 0) {
+            start.destroyForcibly();
+            StringBuilder report = new StringBuilder(finished ? "start_system failed" : "start_system timed out");
+            report.append("\n--- start_system.sh.out\n").append(tail(home.resolve("start_system.sh.out"), 30));
+            try (Stream<Path> outs = Files.list(home.resolve("run"))) {
+                for (Path out : outs.filter(p -> p.toString().endsWith(".out")).sorted().toList()) {
+                    report.append("--- run/").append(out.getFileName()).append('\n').append(tail(out, 5));
+                }
+            }
+            report.append("--- logs/registry.log\n").append(tail(home.resolve("logs/registry.log"), 10));
+            throw new AssertionError(report.toString());
+        }
+    }
+
+    private static String tail(Path file, int lines) {
+        List<String> all = readLines(file);
+        return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size())) + "\n";
+    }
+
+    /** SIGKILLs the process of run/NAME.pid. */
+    private void kill(String name) throws IOException {
+        long pid = Long.parseLong(Files.readString(home.resolve("run/" + name + ".pid")).strip());
+        ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+        Poll.until(name + " is gone", Duration.ofSeconds(30),
+            () -> ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true));
+    }
+
+    /** A task as committed to primes.tasks: where it is and the numbers it carries. */
+    private record Task(long offset, List<BigInteger> numbers) {
+    }
+
+    /** Every committed task of primes.tasks per partition, read with read_committed through the system's registry. */
+    private Map<Integer, List<Task>> committedTasks() throws IOException {
+        String bootstrap = Files.readString(home.resolve("run/bootstrap")).strip();
+        AvroSerdes serdes = AvroSerdes.connect(Files.readString(home.resolve("run/registry-url")).strip());
+        Deserializer<TaskMessage> values = serdes.valueSerde(Topics.PRIMES_TASKS).deserializer();
+        Map<Integer, List<Task>> tasks = new TreeMap<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(KafkaClients.consumer(bootstrap, null,
+            "system-it-tasks", KafkaClients.SESSION_TIMEOUT_MS_DEFAULT))) {
+            List<TopicPartition> partitions = consumer.partitionsFor(Topics.PRIMES_TASKS.name()).stream()
+                .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Map<TopicPartition, Long> ends = consumer.endOffsets(partitions);
+            Poll.until("primes.tasks read to its end", Duration.ofSeconds(60), () -> {
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                    if (values.deserialize(record.topic(), record.value()).getPayload()
+                        instanceof io.distpipe.primes.Task task) {
+                        tasks.computeIfAbsent(record.partition(), p -> new ArrayList<>()).add(new Task(
+                            record.offset(), Numbers.all(task.getPacked(), task.getNumbers())));
+                    }
+                }
+                return partitions.stream().allMatch(p -> consumer.position(p) >= ends.get(p));
+            });
+        }
+        return tasks;
+    }
+
+    private List<Long> snapshotIds() {
+        try {
+            return snapshotFiles().stream().map(p -> Long.parseLong(p.getFileName().toString().split("_")[1]))
+                .toList();
+        } catch (IOException e) {
+            return List.of();
         }
     }
 

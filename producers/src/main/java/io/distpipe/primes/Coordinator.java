@@ -55,6 +55,9 @@ public final class Coordinator implements Service {
     public static final int CHUNK_BYTES_DEFAULT = 64 * 1024;
     /** While planning, commit about this often so workers see tasks early, but not per task (commits cost). */
     static final long COMMIT_EVERY_NS = 300_000_000L;
+    /** Key of the snapshot markers in primes.tasks: this prefix and the snapshot id. */
+    static final String MARKER_KEY_PREFIX = "snapshot-";
+    private static final Duration RESUME_SCAN_TIMEOUT = Duration.ofMinutes(2);
 
     private static final Logger LOG = LoggerFactory.getLogger(Coordinator.class);
 
@@ -93,6 +96,7 @@ public final class Coordinator implements Service {
     private final Listener listener;
     private final LifeCycle life;
     private final Serializer<String> keySerializer;
+    private final Deserializer<String> keyDeserializer;
     private final Serializer<TaskMessage> taskSerializer;
     private final Serializer<RejectedRecord> rejectedSerializer;
     private final Serializer<JobStatus> statusSerializer;
@@ -106,6 +110,8 @@ public final class Coordinator implements Service {
     private final List<Snapshot> pendingSnapshots = new ArrayList<>();
     private JobStatus status;
     private boolean resumed;
+    /** The highest snapshot id found in the markers of primes.tasks when the job was resumed (0 if none). */
+    private long highestMarkerId;
 
     public Coordinator(Config config, Producer<byte[], byte[]> producer, Consumer<byte[], byte[]> completions,
                        AvroSerdes serdes, Listener listener) {
@@ -115,6 +121,7 @@ public final class Coordinator implements Service {
         this.listener = listener;
         this.life = new LifeCycle(config.id());
         this.keySerializer = serdes.keySerde(Topics.PRIMES_TASKS).serializer();
+        this.keyDeserializer = serdes.keySerde(Topics.PRIMES_TASKS).deserializer();
         this.taskSerializer = serdes.valueSerde(Topics.PRIMES_TASKS).serializer();
         this.rejectedSerializer = serdes.valueSerde(Topics.PRIMES_REJECTED).serializer();
         this.statusSerializer = serdes.valueSerde(Topics.PRIMES_JOBS).serializer();
@@ -181,6 +188,9 @@ public final class Coordinator implements Service {
         producer.initTransactions();
         List<TopicPartition> partitions = completions.partitionsFor(Topics.PRIMES_COMPLETED.name()).stream()
             .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+        if (resumed) {
+            countPublishedTasks();
+        }
         completions.assign(partitions);
         if (resumed) {
             completions.seekToBeginning(partitions);
@@ -189,6 +199,53 @@ public final class Coordinator implements Service {
             completions.endOffsets(partitions).forEach(completions::seek);
         }
         life.transition(State.RUNNING);
+    }
+
+    /**
+     * Rebuilds what an earlier incarnation knew of its published tasks: the committed tasks of this job per partition
+     * of primes.tasks (read with read_committed, keys only), so snapshots of a resumed job have their cut counts, and
+     * the highest snapshot id of the markers there, so a new snapshot never reuses the id of one still in flight.
+     */
+    private void countPublishedTasks() {
+        String topic = Topics.PRIMES_TASKS.name();
+        List<TopicPartition> partitions = completions.partitionsFor(topic).stream()
+            .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+        completions.assign(partitions);
+        completions.seekToBeginning(partitions);
+        Map<TopicPartition, Long> ends = new HashMap<>(completions.endOffsets(partitions));
+        ends.entrySet().removeIf(e -> e.getValue() == 0L);
+        String taskPrefix = config.jobId() + "/";
+        long counted = 0;
+        long deadline = System.nanoTime() + RESUME_SCAN_TIMEOUT.toNanos();
+        while (!ends.isEmpty()) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException(id() + ": could not read " + topic + " to its end within "
+                    + RESUME_SCAN_TIMEOUT.toSeconds() + " s to resume job " + config.jobId());
+            }
+            for (ConsumerRecord<byte[], byte[]> record : completions.poll(Duration.ofMillis(200))) {
+                String key = record.key() == null ? "" : keyDeserializer.deserialize(topic, record.key());
+                if (key.startsWith(taskPrefix)) {
+                    publishedPerPartition.merge(record.partition(), 1L, Long::sum);
+                    counted++;
+                } else if (key.startsWith(MARKER_KEY_PREFIX)) {
+                    try {
+                        highestMarkerId = Math.max(highestMarkerId,
+                            Long.parseLong(key.substring(MARKER_KEY_PREFIX.length())));
+                    } catch (NumberFormatException e) {
+                        LOG.warn("{}: marker with an unexpected key '{}' at {}-{}@{}", id(), key, topic,
+                            record.partition(), record.offset());
+                    }
+                }
+            }
+            ends.entrySet().removeIf(e -> completions.position(e.getKey()) >= e.getValue());
+        }
+        LOG.info("{}: job {} resumed: {} tasks published earlier ({} per partition), last snapshot marker {}.", id(),
+            config.jobId(), counted, new TreeMap<>(publishedPerPartition), highestMarkerId);
+    }
+
+    /** The highest snapshot id whose markers an earlier incarnation wrote (0 for a new job). */
+    public long highestMarkerId() {
+        return highestMarkerId;
     }
 
     /** Publishes the current status to the jobs topic (compacted: the latest per job stays). */
@@ -324,7 +381,7 @@ public final class Coordinator implements Service {
             SnapshotMarker marker = SnapshotMarker.newBuilder().setSnapshotId(id).setJobId(config.jobId())
                 .setInitiator(id()).setPartition(p).setPartitions(partitions).setStartedAt(now).build();
             String topic = Topics.PRIMES_TASKS.name();
-            sent.add(producer.send(new ProducerRecord<>(topic, p, keySerializer.serialize(topic, "snapshot-" + id),
+            sent.add(producer.send(new ProducerRecord<>(topic, p, keySerializer.serialize(topic, MARKER_KEY_PREFIX + id),
                 taskSerializer.serialize(topic, TaskMessage.newBuilder().setPayload(marker).build()))));
         }
         producer.commitTransaction();
@@ -341,16 +398,40 @@ public final class Coordinator implements Service {
     }
 
     /**
-     * Whether snapshots can be taken: not after a restart, since the tasks an earlier incarnation published per
-     * partition are not known to this one.
+     * A worker's recorded state for a snapshot this coordinator started; others are ignored, as is a state answering
+     * another marker with the same id (one an earlier incarnation wrote).
      */
-    public boolean canSnapshot() {
-        return !resumed;
+    public void snapshotStateArrived(SnapshotState state) {
+        for (Snapshot s : pendingSnapshots) {
+            if (s.id() != state.getSnapshotId()) {
+                continue;
+            }
+            if (s.answersMarker(state)) {
+                s.stateArrived(state);
+            } else {
+                LOG.info("{}: ignoring a state for snapshot {} from {} at {} (this snapshot's marker there is at {}).",
+                    id(), s.id(), state.getMemberId(), state.getOffsets(), s.markerOffsets().get(state.getPartition()));
+            }
+        }
     }
 
-    /** A worker's recorded state for a snapshot this coordinator started (others are ignored). */
-    public void snapshotStateArrived(SnapshotState state) {
-        pendingSnapshots.stream().filter(s -> s.id() == state.getSnapshotId()).forEach(s -> s.stateArrived(state));
+    /** What the pending snapshots still wait for, for a log line. */
+    public String pendingSnapshotsWaitFor() {
+        List<String> waiting = new ArrayList<>();
+        for (Snapshot s : pendingSnapshots) {
+            List<Integer> noState = new ArrayList<>(s.markerOffsets().keySet());
+            noState.removeAll(s.workerStates().keySet());
+            Map<Integer, String> completions = new TreeMap<>();
+            s.markerOffsets().forEach((partition, marker) -> {
+                long below = completedOffsets.getOrDefault(partition, new TreeSet<>()).headSet(marker).size();
+                long published = s.publishedBefore().getOrDefault(partition, 0L);
+                if (below < published) {
+                    completions.put(partition, below + "/" + published);
+                }
+            });
+            waiting.add("snapshot " + s.id() + ": states of partitions " + noState + ", completions " + completions);
+        }
+        return String.join("; ", waiting);
     }
 
     /** Whether a snapshot was started and has not completed yet. */
@@ -412,6 +493,13 @@ public final class Coordinator implements Service {
                 primesInTransit += done.getPrimesFound();
                 numbersInTransit += done.getNumbersTested();
             }
+        }
+
+        /** Whether the state was recorded at this snapshot's marker (its position is just past the marker). */
+        boolean answersMarker(SnapshotState state) {
+            Long marker = markerOffsets.get(state.getPartition());
+            return marker != null && state.getOffsets().stream().anyMatch(o -> o.getPartition() == state.getPartition()
+                && o.getTopic().equals(Topics.PRIMES_TASKS.name()) && o.getOffset() == marker + 1);
         }
 
         void stateArrived(SnapshotState state) {

@@ -106,6 +106,24 @@ public final class Topics {
         "primary replica", "Checkpoints, keyed by service name.", false);
 
     /**
+     * The schema registry's own storage when bin/start_system.sh runs Apicurio Registry (its kafkasql storage): a
+     * journal of every registry change, kept forever, so schemas and their ids survive a registry restart.
+     */
+    public static final TopicSpec<byte[], byte[]> REGISTRY_JOURNAL = new TopicSpec<>("registry.journal",
+        byte[].class, byte[].class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, FOREVER,
+        "schema registry", "Apicurio Registry's kafkasql journal (its own record format).", false);
+
+    /** Snapshots of the registry's journal, written by the registry itself (Apicurio's format). */
+    public static final TopicSpec<byte[], byte[]> REGISTRY_SNAPSHOTS = new TopicSpec<>("registry.snapshots",
+        byte[].class, byte[].class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, FOREVER,
+        "schema registry", "Apicurio Registry's kafkasql journal snapshots (its own record format).", false);
+
+    /** The registry's change events (artifact created, rule changed…), written by the registry itself. */
+    public static final TopicSpec<byte[], byte[]> REGISTRY_EVENTS = new TopicSpec<>("registry.events",
+        byte[].class, byte[].class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, WEEK_MS,
+        "schema registry", "Apicurio Registry's change events (JSON).", false);
+
+    /**
      * Every change of the chat state (accounts, logins, messages), keyed by the user it concerns (the recipient of a
      * message). Replicated on all five nodes of the chat quorum and acknowledged by at least three, so it survives
      * two failures and refuses writes when a majority is gone.
@@ -117,7 +135,8 @@ public final class Topics {
     public static final List<TopicSpec<?, ?>> ALL = List.of(PRIMES_TASKS, PRIMES_FOUND, PRIMES_COMPLETED,
         PRIMES_UNIQUE, PRIMES_JOBS, PRIMES_REJECTED, PRIMES_TASKS_DLQ, PRIMES_FOUND_DLQ, PRIMES_DEDUP_CHANGELOG,
         PRIMES_SNAPSHOTS, MEMBERSHIP_HEARTBEATS, MEMBERSHIP_EVENTS, MEMBERSHIP_MEMBERS_CHANGELOG,
-        MEMBERSHIP_EPOCH_CHANGELOG, REPLICAS_CHECKPOINTS, CHAT_EVENTS);
+        MEMBERSHIP_EPOCH_CHANGELOG, REPLICAS_CHECKPOINTS, REGISTRY_JOURNAL, REGISTRY_SNAPSHOTS,
+        REGISTRY_EVENTS, CHAT_EVENTS);
 
     private static final Map<String, TopicSpec<?, ?>> BY_NAME = ALL.stream()
         .collect(Collectors.toUnmodifiableMap(TopicSpec::name, Function.identity()));
@@ -129,7 +148,10 @@ public final class Topics {
         return Optional.ofNullable(BY_NAME.get(name));
     }
 
-    /** Whether records of this topic are Avro (false for dead-letter topics, which keep the original bytes). */
+    /**
+     * Whether records of this topic are Avro (false for dead-letter topics, which keep the original bytes, and the
+     * registry's own storage).
+     */
     public static boolean isAvro(TopicSpec<?, ?> topic) {
         return topic.keyType() != byte[].class;
     }

@@ -46,8 +46,12 @@ public final class BrokerProcess implements KafkaCluster {
                 () -> LIVE.forEach(BrokerProcess::terminateOnExit), "distpipe-broker-process-reaper"));
     }
 
+    /** JVM options of a child when the caller names none. */
+    public static final List<String> DEFAULT_JVM_OPTIONS = List.of("-Xmx512m");
+
     private final String id;
     private final NodeConfig config;
+    private final List<String> jvmOptions;
     private final Path logFile;
     private volatile Process process;
     private long launchOffset;
@@ -55,8 +59,13 @@ public final class BrokerProcess implements KafkaCluster {
     private boolean closed;
 
     private BrokerProcess(NodeConfig config) {
+        this(config, DEFAULT_JVM_OPTIONS);
+    }
+
+    private BrokerProcess(NodeConfig config, List<String> jvmOptions) {
         this.id = "broker-process-" + config.nodeId();
         this.config = config;
+        this.jvmOptions = List.copyOf(jvmOptions);
         this.logFile = config.dataDir().resolve(LOG_FILE_NAME);
     }
 
@@ -84,6 +93,15 @@ public final class BrokerProcess implements KafkaCluster {
 
     /** Like {@link #startQuorum(Path, int)} with server property {@code overrides} for every node. */
     public static List<BrokerProcess> startQuorum(Path dir, int nodes, Map<String, String> overrides) {
+        return startQuorum(dir, nodes, overrides, DEFAULT_JVM_OPTIONS);
+    }
+
+    /**
+     * Like {@link #startQuorum(Path, int, Map)}, each child JVM started with {@code jvmOptions} (heap, GC) instead of
+     * {@link #DEFAULT_JVM_OPTIONS}; restarts keep them.
+     */
+    public static List<BrokerProcess> startQuorum(Path dir, int nodes, Map<String, String> overrides,
+                                                  List<String> jvmOptions) {
         if (nodes < 1) {
             throw new IllegalArgumentException("nodes must be at least 1, got " + nodes);
         }
@@ -98,7 +116,7 @@ public final class BrokerProcess implements KafkaCluster {
             for (int nodeId = 1; nodeId <= nodes; nodeId++) {
                 NodeConfig config = new NodeConfig(nodeId, dir.resolve("node-" + nodeId), Ports.LOOPBACK,
                         ports.get(2 * nodeId - 2), ports.get(2 * nodeId - 1), voters, clusterId, overrides);
-                BrokerProcess broker = new BrokerProcess(config);
+                BrokerProcess broker = new BrokerProcess(config, jvmOptions);
                 brokers.add(broker);
                 broker.launch();
             }
@@ -193,6 +211,25 @@ public final class BrokerProcess implements KafkaCluster {
         awaitReady();
     }
 
+    /**
+     * Launches the child again on the same data directory and ports if it is not running, without waiting for it:
+     * a node that cannot reach a quorum majority stays {@linkplain #isReady() not ready} until enough others run.
+     */
+    public synchronized void launchIfStopped() {
+        if (closed) {
+            throw new IllegalStateException(id + " is closed and cannot be started.");
+        }
+        if (!isAlive()) {
+            LIVE.remove(this);
+            launch();
+        }
+    }
+
+    /** Whether the current child runs and has printed its READY line since it was launched. */
+    public synchronized boolean isReady() {
+        return isAlive() && readyLine().isPresent();
+    }
+
     /** Stops the child cleanly; calling it again does nothing. */
     @Override
     public synchronized void close() {
@@ -285,7 +322,7 @@ public final class BrokerProcess implements KafkaCluster {
     private List<String> command() {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.add("-Xmx512m");
+        command.addAll(jvmOptions);
         command.add("-Dlogback.configurationFile=" + CHILD_LOGBACK_CONFIG);
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));

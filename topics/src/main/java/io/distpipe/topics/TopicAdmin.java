@@ -19,6 +19,7 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
 /** Creates the catalog's topics on a cluster (idempotently) and registers their key and value schemas. */
 public final class TopicAdmin {
@@ -62,9 +63,8 @@ public final class TopicAdmin {
                     throw failure("create topic " + name, e);
                 }
             });
-            Map<String, TopicDescription> descriptions = admin.describeTopics(
-                    specs.stream().map(TopicSpec::name).collect(Collectors.toList()))
-                .allTopicNames().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            Map<String, TopicDescription> descriptions = describeCreated(admin,
+                specs.stream().map(TopicSpec::name).collect(Collectors.toList()));
             List<Outcome> outcomes = new ArrayList<>();
             for (TopicSpec<?, ?> spec : specs) {
                 TopicDescription d = descriptions.get(spec.name());
@@ -76,6 +76,25 @@ public final class TopicAdmin {
             throw new KafkaException("Cannot set up topics: " + e.getCause().getMessage(), e.getCause());
         } catch (InterruptedException | TimeoutException e) {
             throw failure("set up topics", e);
+        }
+    }
+
+    /**
+     * Describes topics that were just created: the broker that answers may not have their metadata yet
+     * (UnknownTopicOrPartition), so that answer is retried until {@link #TIMEOUT_SECONDS} have passed.
+     */
+    private static Map<String, TopicDescription> describeCreated(Admin admin, List<String> names)
+        throws ExecutionException, InterruptedException, TimeoutException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_SECONDS);
+        while (true) {
+            try {
+                return admin.describeTopics(names).allTopicNames().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof UnknownTopicOrPartitionException) || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                TimeUnit.MILLISECONDS.sleep(100);
+            }
         }
     }
 

@@ -6,6 +6,7 @@ import java.util.Optional;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
+import io.distpipe.chat.ChatEvent;
 import io.distpipe.common.RejectedRecord;
 import io.distpipe.mapreduce.IntermediateValue;
 import io.distpipe.mapreduce.MapTask;
@@ -162,12 +163,21 @@ public final class Topics {
         String.class, IntermediateValue.class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, WEEK_MS,
         "mr worker", "Template of the per-job intermediate topics mr.intermediate.<job>.", true);
 
+    /**
+     * Every change of the chat state (accounts, logins, messages), keyed by the user it concerns (the recipient of a
+     * message). Replicated on all five nodes of the chat quorum and acknowledged by at least three, so it survives
+     * two failures and refuses writes when a majority is gone.
+     */
+    public static final TopicSpec<String, ChatEvent> CHAT_EVENTS = new TopicSpec<>("chat.events",
+        String.class, ChatEvent.class, 3, (short) 5, 3, TopicSpec.Cleanup.DELETE, FOREVER,
+        "chat server", "Chat events, keyed by the user they concern; written in transactions.", false);
+
     public static final List<TopicSpec<?, ?>> ALL = List.of(PRIMES_TASKS, PRIMES_FOUND, PRIMES_COMPLETED,
         PRIMES_UNIQUE, PRIMES_JOBS, PRIMES_REJECTED, PRIMES_TASKS_DLQ, PRIMES_FOUND_DLQ, PRIMES_DEDUP_CHANGELOG,
         PRIMES_SNAPSHOTS, MEMBERSHIP_HEARTBEATS, MEMBERSHIP_EVENTS, MEMBERSHIP_MEMBERS_CHANGELOG,
         MEMBERSHIP_EPOCH_CHANGELOG, REPLICAS_CHECKPOINTS, REGISTRY_JOURNAL, REGISTRY_SNAPSHOTS,
         REGISTRY_EVENTS, MR_COMMANDS, MR_JOBS, MR_MAP_TASKS, MR_REDUCE_TASKS, MR_TASK_STATUS,
-        MR_INTERMEDIATE);
+        MR_INTERMEDIATE, CHAT_EVENTS);
 
     private static final Map<String, TopicSpec<?, ?>> BY_NAME = ALL.stream()
         .collect(Collectors.toUnmodifiableMap(TopicSpec::name, Function.identity()));

@@ -5,6 +5,8 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
+import io.distpipe.chat.ChatEvent;
+import io.distpipe.chat.MessageSent;
 import io.distpipe.common.PartitionOffset;
 import io.distpipe.common.RejectedRecord;
 import io.distpipe.mapreduce.IntermediateValue;
@@ -63,6 +65,9 @@ public final class Samples {
     private static final Map<Class<?>, Object> SAMPLES = Map.ofEntries(
         Map.entry(String.class, "job-1/a.txt#0"),
         Map.entry(Long.class, 42L),
+        Map.entry(ChatEvent.class, ChatEvent.newBuilder().setEventId("e-1").setServer("chat-server-1").setAt(NOW)
+            .setPayload(MessageSent.newBuilder().setMessageId("m-1").setFrom("alice").setTo("bob").setText("hi")
+                .build()).build()),
         Map.entry(TaskMessage.class, TaskMessage.newBuilder().setPayload(task()).build()),
         Map.entry(PrimeFound.class, PrimeFound.newBuilder().setNumber(Numbers.toBytes(HUGE)).setJobId("job-1")
             .setTaskId("job-1/a.txt#0").setWorkerId("worker-1").setProbable(true).build()),

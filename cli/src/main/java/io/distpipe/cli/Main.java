@@ -12,6 +12,7 @@ import picocli.CommandLine.Option;
     subcommands = {PrimesCommand.class, TopicsCommand.class, WorkerCommand.class, RegistryCommand.class,
         BenchCommand.class, BrokerCommand.class, CoordinatorCommand.class, DedupCommand.class,
         MembershipCommand.class, StatusCommand.class, ReplayCommand.class, RestoreCommand.class,
+        ReplicaCommand.class, ReplicaManagerCommand.class, ReplicaClientCommand.class, ReplicasCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main {
 

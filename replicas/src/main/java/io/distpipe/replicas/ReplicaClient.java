@@ -94,6 +94,13 @@ public final class ReplicaClient implements AutoCloseable {
     private long duplicates;
     private long divergent;
     private volatile boolean stopped;
+    private volatile AckListener listener = (reply, nanos) -> { };
+
+    /** Told of each acknowledged request (the first reply to it), with the {@link System#nanoTime} it arrived. */
+    @FunctionalInterface
+    public interface AckListener {
+        void acknowledged(ReplicaReply reply, long nanoTime);
+    }
 
     public ReplicaClient(Config cfg, AvroSerdes serdes, Consumer<String> out) throws IOException {
         this.cfg = cfg;
@@ -119,6 +126,10 @@ public final class ReplicaClient implements AutoCloseable {
         consumer.seekToEnd(List.of(repliesTp));
         consumer.position(repliesTp);
         consumer.seekToBeginning(List.of(rolesTp));
+    }
+
+    public void onAck(AckListener listener) {
+        this.listener = listener;
     }
 
     public String primary() {
@@ -176,6 +187,7 @@ public final class ReplicaClient implements AutoCloseable {
             while (System.nanoTime() < deadline) {
                 ReplicaReply reply = drain(POLL, n);
                 if (reply != null) {
+                    listener.acknowledged(reply, System.nanoTime());
                     Map<String, Object> extra = new LinkedHashMap<>();
                     extra.put("applied", reply.getRequestsApplied());
                     extra.put("hash", reply.getStateHash());

@@ -90,6 +90,9 @@ public final class Replica implements Service {
     private final Consumer<String> out;
     private final LifeCycle life;
     private final KafkaConsumer<byte[], byte[]> consumer;
+    /** Reads the checkpoints topic only when promoted; kept connected so a failover does not wait for a new one. */
+    private final KafkaConsumer<byte[], byte[]> checkpointReader;
+    private Checkpoint latestPrimaryCheckpoint;
     private final Producer<byte[], byte[]> plainProducer;
     private final TopicPartition requestsTp = new TopicPartition(Topics.REPLICAS_REQUESTS.name(), 0);
     private final TopicPartition rolesTp = new TopicPartition(Topics.REPLICAS_ROLES.name(), 0);
@@ -128,6 +131,8 @@ public final class Replica implements Service {
         this.life = new LifeCycle(cfg.id());
         this.consumer = new KafkaConsumer<>(KafkaClients.consumer(cfg.bootstrapServers(), null, cfg.id() + "-replica",
             KafkaClients.SESSION_TIMEOUT_MS_DEFAULT));
+        this.checkpointReader = new KafkaConsumer<>(KafkaClients.consumer(cfg.bootstrapServers(), null,
+            cfg.id() + "-checkpoints", KafkaClients.SESSION_TIMEOUT_MS_DEFAULT));
         Map<String, Object> producerProps = KafkaClients.producer(cfg.bootstrapServers(), cfg.id() + "-replies");
         producerProps.put(ProducerConfig.LINGER_MS_CONFIG, 0);
         this.plainProducer = new KafkaProducer<>(producerProps);
@@ -165,6 +170,11 @@ public final class Replica implements Service {
         life.transition(State.STARTING);
         startEpoch = readTopic(rolesTp, roleDe).values().stream().filter(Objects::nonNull)
             .mapToLong(RoleAssignment::getEpoch).max().orElse(0);
+        checkpointReader.assign(List.of(checkpointsTp));
+        checkpointReader.seekToBeginning(List.of(checkpointsTp));
+        if (cfg.mode() == Mode.PASSIVE) {
+            latestPrimaryCheckpoint = catchUpCheckpoints();
+        }
         consumer.assign(List.of(rolesTp, checkpointsTp, requestsTp));
         consumer.seekToBeginning(List.of(rolesTp, checkpointsTp));
         consumer.pause(List.of(requestsTp));
@@ -181,11 +191,13 @@ public final class Replica implements Service {
                 try {
                     handle(records);
                     afterBatch();
-                } catch (ProducerFencedException | InvalidProducerEpochException e) {
-                    stepDown("fenced by a newer primary (" + e.getClass().getSimpleName() + ")");
                 } catch (WakeupException e) {
                     throw e;
                 } catch (KafkaException e) {
+                    if (fenced(e)) {
+                        stepDown("fenced by a newer primary (" + e + ")");
+                        continue;
+                    }
                     if (txProducer == null) {
                         throw e;
                     }
@@ -194,8 +206,11 @@ public final class Replica implements Service {
                         e.toString());
                     try {
                         promote();
-                    } catch (ProducerFencedException | InvalidProducerEpochException fenced) {
-                        stepDown("fenced by a newer primary (" + fenced.getClass().getSimpleName() + ")");
+                    } catch (KafkaException again) {
+                        if (!fenced(again)) {
+                            throw again;
+                        }
+                        stepDown("fenced by a newer primary (" + again + ")");
                     }
                 }
             }
@@ -289,15 +304,19 @@ public final class Replica implements Service {
             PRIMARY_TRANSACTIONAL_ID, KafkaClients.TRANSACTION_TIMEOUT_MS_DEFAULT);
         props.put(ProducerConfig.CLIENT_ID_CONFIG, cfg.id() + "-primary");
         props.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+        long t0 = System.nanoTime();
         txProducer = new KafkaProducer<>(props);
         // Fences the previous primary and aborts its open transaction, so the checkpoint read next is the last one.
         txProducer.initTransactions();
-        Checkpoint latest = readTopic(checkpointsTp, checkpointDe).get(PRIMARY_CHECKPOINT);
+        long fenced = System.nanoTime();
+        latestPrimaryCheckpoint = catchUpCheckpoints();
+        Checkpoint latest = latestPrimaryCheckpoint;
         state = latest == null ? ReplicaState.initial() : ReplicaState.fromCheckpoint(latest);
         checkpointNum = latest == null ? 0 : latest.getCheckpointNum();
         lastCheckpointPosition = state.position();
         lastCheckpointNanos = System.nanoTime();
-        say("%s: promoted to primary at epoch %d; %s.", cfg.id(), roleEpoch, latest == null
+        say("%s: promoted to primary at epoch %d in %d ms (fencing the old primary %d ms); %s.", cfg.id(), roleEpoch,
+            (System.nanoTime() - t0) / 1_000_000, (fenced - t0) / 1_000_000, latest == null
             ? "no checkpoint yet, starting from the empty state"
             : "loaded checkpoint #" + latest.getCheckpointNum() + " of " + latest.getReplicaId() + ": " + state);
         startReplay(state.position(), "replaying the requests after the checkpoint");
@@ -374,6 +393,16 @@ public final class Replica implements Service {
                     + " buffered requests; replaying the request log after it");
             }
         }
+    }
+
+    /** Whether a producer failure means another replica took over the primary's transactional id. */
+    static boolean fenced(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof ProducerFencedException || t instanceof InvalidProducerEpochException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     static String transferKey(String target) {
@@ -495,6 +524,26 @@ public final class Replica implements Service {
         return latest;
     }
 
+    /** Reads the checkpoints topic on from where the last call stopped to its end; the latest primary checkpoint. */
+    private Checkpoint catchUpCheckpoints() {
+        Checkpoint latest = latestPrimaryCheckpoint;
+        long end = checkpointReader.endOffsets(List.of(checkpointsTp)).get(checkpointsTp);
+        long deadline = System.nanoTime() + READ_TIMEOUT.toNanos();
+        while (checkpointReader.position(checkpointsTp) < end) {
+            if (System.nanoTime() > deadline) {
+                throw new KafkaException(cfg.id() + ": could not read the checkpoints to their end within "
+                    + READ_TIMEOUT.toSeconds() + " s");
+            }
+            for (ConsumerRecord<byte[], byte[]> r : checkpointReader.poll(Duration.ofMillis(20))) {
+                if (r.key() != null && r.value() != null
+                    && PRIMARY_CHECKPOINT.equals(keyDe.deserialize(r.topic(), r.headers(), r.key()))) {
+                    latest = checkpointDe.deserialize(r.topic(), r.headers(), r.value());
+                }
+            }
+        }
+        return latest;
+    }
+
     private void say(String format, Object... args) {
         String line = String.format(format, args);
         LOG.info(line);
@@ -521,6 +570,7 @@ public final class Replica implements Service {
         closeTxProducer();
         plainProducer.close(Duration.ofSeconds(5));
         consumer.close();
+        checkpointReader.close();
         life.transition(State.CLOSED);
     }
 

@@ -79,8 +79,7 @@ final class ReplicasCommand {
             step("launch GFD, RM and replicas S1, S2, S3");
             s.startReplica("S1");
             s.awaitRoles();
-            s.startReplica("S2");
-            s.startReplica("S3");
+            s.startReplicas("S2", "S3");
             s.awaitRoles();
             say("  roles: %s", s.describeRoles());
 

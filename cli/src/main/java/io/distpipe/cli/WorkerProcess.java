@@ -29,18 +29,20 @@ final class WorkerProcess implements AutoCloseable {
 
     /** A primes worker ({@code distpipe worker}). */
     static WorkerProcess start(String id, String bootstrap, String registryUrl, Path logDir) throws Exception {
-        return launch(id, logDir, line -> { }, "worker", "--id", id, "--bootstrap-servers", bootstrap,
+        return launch(id, logDir, List.of(), line -> { }, "worker", "--id", id, "--bootstrap-servers", bootstrap,
             "--registry-url", registryUrl);
     }
 
     /**
      * Any {@code distpipe} command line in a child JVM with its log under {@code logDir}; waits until it printed
-     * READY. Every line it prints (before READY and after) goes to {@code lines}, from a reader thread.
+     * READY. {@code jvmOptions} come before the class path. Every line it prints (before READY and after) goes to {@code lines}, from a reader thread.
      */
-    static WorkerProcess launch(String id, Path logDir, Consumer<String> lines, String... args) throws Exception {
+    static WorkerProcess launch(String id, Path logDir, List<String> jvmOptions, Consumer<String> lines,
+                                String... args) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> command = new ArrayList<>(List.of(java, "-Xmx256m",
-            "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.distpipe",
+        List<String> command = new ArrayList<>(List.of(java, "-Xmx256m"));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.distpipe",
             "-Ddistpipe.log.dir=" + logDir, "-cp", System.getProperty("java.class.path"), Main.class.getName()));
         command.addAll(List.of(args));
         Process process = new ProcessBuilder(command).redirectErrorStream(true)

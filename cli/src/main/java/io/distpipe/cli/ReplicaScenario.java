@@ -257,8 +257,13 @@ final class ReplicaScenario implements AutoCloseable {
 
     /** Starts {@code n} clients C1..Cn on threads, each sending until stopped at most {@code rate} requests/s. */
     void startClients(int n, double rate) throws IOException {
+        startClients("C", n, rate);
+    }
+
+    /** Starts clients {@code prefix}1..{@code prefix}n; a new prefix gives new clients, numbering from 1. */
+    void startClients(String prefix, int n, double rate) throws IOException {
         for (int i = 1; i <= n; i++) {
-            String id = "C" + i;
+            String id = prefix + i;
             Path history = settings.dir().resolve("histories").resolve(id + ".jsonl");
             histories.add(history);
             ReplicaClient client = new ReplicaClient(new ReplicaClient.Config(id, kafka.bootstrapServers(),
@@ -302,6 +307,8 @@ final class ReplicaScenario implements AutoCloseable {
             results.add(f.get(WAIT.toSeconds() * 2, TimeUnit.SECONDS));
         }
         running.clear();
+        clients.values().forEach(ReplicaClient::close);
+        clients.clear();
         return results;
     }
 

@@ -37,19 +37,35 @@ final class ReplicasBench implements Callable<Integer> {
         description = "Length of each throughput run (default ${DEFAULT-VALUE}).")
     int seconds;
 
+    @Option(names = "--heartbeat-interval", paramLabel = "DURATION", defaultValue = "200ms",
+        converter = HeartbeatOptions.DurationConverter.class,
+        description = "Replicas' heartbeat interval (default ${DEFAULT-VALUE}).")
+    Duration heartbeat;
+
+    @Option(names = "--suspect-after", paramLabel = "DURATION", defaultValue = "800ms",
+        converter = HeartbeatOptions.DurationConverter.class,
+        description = "Silence after which the GFD suspects a replica, checked every quarter of it (default "
+            + "${DEFAULT-VALUE}).")
+    Duration suspectAfter;
+
     private PrintWriter out;
 
     @Override
     public Integer call() throws Exception {
         out = spec.commandLine().getOut();
         Path dir = Files.createTempDirectory("distpipe-bench-replicas-");
+        if (suspectAfter.compareTo(heartbeat.multipliedBy(2)) < 0) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                "--suspect-after must be at least twice --heartbeat-interval");
+        }
         try {
             List<Double> failovers = new ArrayList<>();
             double passive;
             boolean consistent = true;
-            say("Passive: 3 replicas, 3 clients at 20 requests/s each, SIGKILL the primary %d times...", kills);
-            try (ReplicaScenario s = ReplicaScenario.start(ReplicaScenario.Settings.fast(Mode.PASSIVE,
-                dir.resolve("passive"), Duration.ofSeconds(1)), line -> { })) {
+            say("Passive: 3 replicas, 3 clients at 20 requests/s each, SIGKILL the primary %d times (heartbeats every "
+                + "%d ms, suspected after %d ms)...", kills, heartbeat.toMillis(), suspectAfter.toMillis());
+            try (ReplicaScenario s = ReplicaScenario.start(new ReplicaScenario.Settings(Mode.PASSIVE,
+                dir.resolve("passive"), heartbeat, suspectAfter, Duration.ofSeconds(1)), line -> { })) {
                 s.startReplica("S1");
                 s.awaitRoles();
                 s.startReplicas("S2", "S3");
@@ -85,8 +101,8 @@ final class ReplicasBench implements Callable<Integer> {
             double baseline;
             double active;
             say("Active: one replica (the baseline), then three; 3 clients as fast as replies come...");
-            try (ReplicaScenario s = ReplicaScenario.start(ReplicaScenario.Settings.fast(Mode.ACTIVE,
-                dir.resolve("active"), Duration.ofSeconds(1)), line -> { })) {
+            try (ReplicaScenario s = ReplicaScenario.start(new ReplicaScenario.Settings(Mode.ACTIVE,
+                dir.resolve("active"), heartbeat, suspectAfter, Duration.ofSeconds(1)), line -> { })) {
                 s.startReplica("S1");
                 s.awaitRoles();
                 baseline = throughput(s, "B");

@@ -17,7 +17,7 @@ import java.util.function.Consumer;
  */
 final class WorkerProcess implements AutoCloseable {
 
-    private static final long READY_TIMEOUT_S = 60;
+    private static final long READY_TIMEOUT_S = 120;
 
     private final String id;
     private final Process process;

@@ -171,10 +171,15 @@ final class ReplicaScenario implements AutoCloseable {
 
     /** Starts several replicas at once (each in its own JVM), waiting until every one printed READY. */
     void startReplicas(String... ids) throws Exception {
+        startReplicas(List.of(ids));
+    }
+
+    /** Starts several replicas at once with the same extra options, waiting until every one printed READY. */
+    void startReplicas(List<String> ids, String... extra) throws Exception {
         List<Future<?>> starts = new ArrayList<>();
         for (String id : ids) {
             starts.add(threads.submit(() -> {
-                startReplica(id);
+                startReplica(id, extra);
                 return null;
             }));
         }

@@ -17,6 +17,7 @@ import io.distpipe.replicas.ReplicaManagerTopology.Mode;
 import io.distpipe.topics.TopicSpec;
 import io.distpipe.topics.Topics;
 import io.distpipe.topics.serde.AvroSerdes;
+import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -58,6 +59,7 @@ public final class Replica implements Service {
     private static final Logger LOG = LoggerFactory.getLogger(Replica.class);
     private static final Duration POLL = Duration.ofMillis(20);
     private static final Duration READ_TIMEOUT = Duration.ofSeconds(30);
+    private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(3);
 
     /**
      * @param checkpointInterval passive primary: how often to publish a checkpoint
@@ -568,9 +570,10 @@ public final class Replica implements Service {
 
     private void closeClients() {
         closeTxProducer();
-        plainProducer.close(Duration.ofSeconds(5));
-        consumer.close();
-        checkpointReader.close();
+        // Bounded: a replica stopped after the cluster is gone must not wait 30 s per client.
+        plainProducer.close(CLOSE_TIMEOUT);
+        consumer.close(CloseOptions.timeout(CLOSE_TIMEOUT));
+        checkpointReader.close(CloseOptions.timeout(CLOSE_TIMEOUT));
         life.transition(State.CLOSED);
     }
 

@@ -20,6 +20,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.topics.Topics;
 import io.distpipe.topics.serde.AvroSerdes;
+import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -311,8 +312,8 @@ public final class ReplicaClient implements AutoCloseable {
 
     @Override
     public void close() {
-        producer.close(Duration.ofSeconds(5));
-        consumer.close();
+        producer.close(Duration.ofSeconds(3));
+        consumer.close(CloseOptions.timeout(Duration.ofSeconds(3)));
         if (history != null) {
             try {
                 history.close();

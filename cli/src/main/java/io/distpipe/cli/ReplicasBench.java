@@ -118,7 +118,8 @@ final class ReplicasBench implements Callable<Integer> {
             say("");
             say("Results (%d cores):", Runtime.getRuntime().availableProcessors());
             say("  passive failover, primary SIGKILL -> first reply from the new primary: median %.2f s, max %.2f s "
-                + "over %d kills (goal <= 2 s)", failovers.get(failovers.size() / 2), failovers.get(failovers.size() - 1),
+                + "over %d kills (goal <= 2 s)", failovers.get(failovers.size() / 2),
+                failovers.get(failovers.size() - 1),
                 failovers.size());
             say("  requests/s with 3 clients: 1 active replica %,.0f (baseline); 3 active %,.0f (%.2f x); 3 passive "
                 + "%,.0f (%.2f x)", baseline, active, active / baseline, passive, passive / baseline);

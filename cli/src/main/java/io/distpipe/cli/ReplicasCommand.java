@@ -6,6 +6,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import io.distpipe.replicas.HistoryChecker;
 import io.distpipe.replicas.ReplicaManagerTopology.Mode;
@@ -110,7 +112,7 @@ final class ReplicasCommand {
             s.startReplica(victim);
             if (passive) {
                 s.awaitRole(victim, ReplicaRole.BACKUP, epoch);
-                s.awaitLine(victim, "to receive a checkpoint", l -> l.contains("checkpoint #") && l.contains("received"));
+                sameStateAsPrimary(s, victim);
             } else {
                 s.awaitRole(victim, ReplicaRole.READY, epoch);
                 List<ReplicaReply> states = s.probe(3);
@@ -142,6 +144,29 @@ final class ReplicasCommand {
             s.stopClients();
             say("  clients stopped after %d acknowledged requests; checking the histories...", s.ackCount());
             return s.check();
+        }
+
+        private static final Pattern RECEIVED = Pattern.compile(
+            "checkpoint #(\\d+) received from (\\S+): .*hash (\\w+)\\)");
+
+        /** Passive: waits until the restarted backup holds a checkpoint and compares it with what the primary sent. */
+        private void sameStateAsPrimary(ReplicaScenario s, String backup) {
+            String primary = s.primary().orElseThrow();
+            String received = s.awaitLine(backup, "to receive a checkpoint from " + primary, l -> {
+                Matcher m = RECEIVED.matcher(l);
+                return m.find() && m.group(2).equals(primary);
+            });
+            Matcher m = RECEIVED.matcher(received);
+            if (!m.find()) {
+                throw new IllegalStateException("unreadable checkpoint line: " + received);
+            }
+            String sent = s.awaitLine(primary, "to have sent checkpoint #" + m.group(1),
+                l -> l.contains("checkpoint #" + m.group(1) + " sent"));
+            if (!sent.contains("hash " + m.group(3) + ")")) {
+                throw new IllegalStateException(backup + "'s state from checkpoint #" + m.group(1) + " (hash "
+                    + m.group(3) + ") differs from what " + primary + " sent: " + sent);
+            }
+            say("  %s holds checkpoint #%s of %s: the same state hash %s", backup, m.group(1), primary, m.group(3));
         }
 
         private void step(String format, Object... args) {

@@ -124,7 +124,8 @@ public final class HistoryChecker {
         });
         applied.forEach((client, n) -> {
             if (maxInvoked.containsKey(client) && n > maxInvoked.get(client)) {
-                problems.add("the final state has " + client + "#" + n + " applied, but " + client + " sent only up to #"
+                problems.add("the final state has " + client + "#" + n + " applied, but " + client
+                    + " sent only up to #"
                     + maxInvoked.get(client));
             }
         });

@@ -40,7 +40,8 @@ class HistoryCheckerTest {
         ok("C2", 1, 2);
         invoke("C1", 2);
         HistoryChecker.Verdict v = HistoryChecker.check(events, List.of(
-            finalState("S1", Map.of("C1", 2L, "C2", 1L), 3, "h"), finalState("S2", Map.of("C1", 2L, "C2", 1L), 3, "h")));
+            finalState("S1", Map.of("C1", 2L, "C2", 1L), 3, "h"),
+            finalState("S2", Map.of("C1", 2L, "C2", 1L), 3, "h")));
         assertThat(v.problems()).isEmpty();
         assertThat(v.acknowledged()).isEqualTo(2);
     }

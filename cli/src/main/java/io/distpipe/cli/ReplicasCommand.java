@@ -107,7 +107,9 @@ final class ReplicasCommand {
             }
             say("  %d requests acknowledged; roles: %s", s.ackCount(), s.describeRoles());
 
-            step("restart %s: it recovers from a checkpoint and replays the requests after it", victim);
+            step("restart %s: %s", victim, passive
+                ? "it rejoins as a backup holding the primary's latest checkpoint (replayed from if it is promoted)"
+                : "it gets a checkpoint from a live replica, replays the requests after it, then serves");
             long epoch = s.maxEpoch();
             s.startReplica(victim);
             if (passive) {

@@ -246,6 +246,11 @@ final class ReplicaScenario implements AutoCloseable {
         });
     }
 
+    /** Waits until the RM dropped replica {@code id} (its role record is deleted once the GFD suspects it). */
+    void awaitGone(String id) {
+        Poll.until("the replica manager to drop " + id, WAIT, () -> !roles.containsKey(id));
+    }
+
     String awaitPrimaryOtherThan(String old) {
         return Poll.untilPresent("a primary other than " + old, WAIT,
             () -> primary().filter(p -> !p.equals(old) && replicas.containsKey(p)));

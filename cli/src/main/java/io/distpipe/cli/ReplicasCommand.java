@@ -104,6 +104,7 @@ final class ReplicasCommand {
             } else {
                 step("clients continue on the other replicas");
                 s.awaitAcks(15, null);
+                s.awaitGone(victim);
             }
             say("  %d requests acknowledged; roles: %s", s.ackCount(), s.describeRoles());
 

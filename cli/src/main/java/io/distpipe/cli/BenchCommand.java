@@ -38,7 +38,7 @@ import picocli.CommandLine.Spec;
 /** {@code distpipe bench}: measures the pipeline against a baseline run in the same process. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = "Benchmarks (not tests): print measured ratios.",
-    subcommands = {BenchCommand.Primes.class, MrBench.class})
+    subcommands = {BenchCommand.Primes.class, MrBench.class, ReplicasBench.class})
 final class BenchCommand {
 
     @Command(name = "primes", mixinStandardHelpOptions = true, description = {

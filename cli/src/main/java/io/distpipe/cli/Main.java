@@ -13,6 +13,7 @@ import picocli.CommandLine.Option;
         BenchCommand.class, BrokerCommand.class, CoordinatorCommand.class, DedupCommand.class,
         MembershipCommand.class, StatusCommand.class, ReplayCommand.class, RestoreCommand.class, ConsumeCommand.class,
         MrCommand.class, ChatCommand.class,
+        ReplicaCommand.class, ReplicaManagerCommand.class, ReplicaClientCommand.class, ReplicasCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main {
 

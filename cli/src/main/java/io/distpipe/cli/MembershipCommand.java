@@ -35,6 +35,11 @@ final class MembershipCommand implements Callable<Integer> {
         description = "Silence after which a member is removed (default ${DEFAULT-VALUE}).")
     Duration removeAfter;
 
+    @Option(names = "--check-every", paramLabel = "DURATION", defaultValue = "500ms",
+        converter = HeartbeatOptions.DurationConverter.class,
+        description = "How often silence is checked; at most half of --suspect-after (default ${DEFAULT-VALUE}).")
+    Duration checkEvery;
+
     @Mixin
     ClusterOptions cluster;
 
@@ -44,8 +49,12 @@ final class MembershipCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Daemon.requireCluster(cluster, spec);
-        MembershipTopology.Config config = new MembershipTopology.Config(suspectAfter, removeAfter,
-            MembershipTopology.Config.defaults().checkEvery());
+        MembershipTopology.Config config;
+        try {
+            config = new MembershipTopology.Config(suspectAfter, removeAfter, checkEvery);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
         AvroSerdes serdes = AvroSerdes.connect(cluster.registryUrl);
         try (Daemon daemon = Daemon.start("membership", () -> { });
              MembershipService membership = new MembershipService("membership", cluster.bootstrapServers,

@@ -65,6 +65,26 @@ class MainTest {
     }
 
     @Test
+    void shouldOfferTheReplicatedServerCommands() {
+        for (String[] command : new String[][] {{"replica"}, {"replica-manager"}, {"replica-client"},
+            {"replicas", "demo"}, {"bench", "replicas"}}) {
+            out.reset();
+            assertThat(Main.run(String.join(" ", command).concat(" --help").split(" "))).isEqualTo(Main.EXIT_OK);
+            assertThat(out()).as(String.join(" ", command)).startsWith("Usage: distpipe " + String.join(" ", command));
+        }
+    }
+
+    @Test
+    void shouldRejectAnUnknownReplicationMode() {
+        assertThat(Main.run("replica", "--id", "S1", "--mode", "sideways", "--bootstrap-servers", "localhost:1"))
+            .isEqualTo(Main.EXIT_USAGE);
+        assertThat(err()).contains("'sideways' is not a mode: use active or passive");
+        err.reset();
+        assertThat(Main.run("replicas", "demo")).isEqualTo(Main.EXIT_USAGE);
+        assertThat(err()).contains("MODE");
+    }
+
+    @Test
     void shouldPrintTheVersion() {
         assertThat(Main.run("--version")).isEqualTo(Main.EXIT_OK);
         assertThat(out()).startsWith("distpipe ").contains("Kafka clients 4.3.1");

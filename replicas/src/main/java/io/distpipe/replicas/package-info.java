@@ -1,5 +1,8 @@
 /**
- * Replicated servers over topics (active and passive replication, fault detectors, replica manager). The replica
- * code arrives with the replicas issue; the module exists now so the layout shows the architecture.
+ * A replicated server over topics in the style of CMU 18-749: {@link io.distpipe.replicas.ReplicaState} (the
+ * deterministic state machine), {@link io.distpipe.replicas.Replica} (one server replica, active or passive),
+ * {@link io.distpipe.replicas.ReplicaManagerTopology} (the RM: membership events to roles),
+ * {@link io.distpipe.replicas.ReplicaClient} and {@link io.distpipe.replicas.HistoryChecker}. The LFD is each replica's
+ * {@link io.distpipe.common.HeartbeatSender}; the GFD is the membership processor.
  */
 package io.distpipe.replicas;

@@ -23,6 +23,9 @@ import io.distpipe.primes.SnapshotState;
 import io.distpipe.primes.TaskCompleted;
 import io.distpipe.primes.TaskMessage;
 import io.distpipe.replicas.Checkpoint;
+import io.distpipe.replicas.ReplicaReply;
+import io.distpipe.replicas.ReplicaRequest;
+import io.distpipe.replicas.RoleAssignment;
 
 /** The topic catalog: every topic distpipe uses is declared here once, and nothing else spells a topic name. */
 public final class Topics {
@@ -109,7 +112,30 @@ public final class Topics {
     /** Replica checkpoints: state plus the request-log position it reflects; compacted per replica group. */
     public static final TopicSpec<String, Checkpoint> REPLICAS_CHECKPOINTS = new TopicSpec<>("replicas.checkpoints",
         String.class, Checkpoint.class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.COMPACT, FOREVER,
-        "primary replica", "Checkpoints, keyed by service name.", false);
+        "primary replica; a ready replica ordered to transfer its state",
+        "Checkpoints, keyed 'primary' (passive) or 'transfer-<replica>' (active state transfer).", false);
+
+    /** Client requests to the replicated server; one partition, so its order is the total order every replica uses. */
+    public static final TopicSpec<String, ReplicaRequest> REPLICAS_REQUESTS = new TopicSpec<>("replicas.requests",
+        String.class, ReplicaRequest.class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, WEEK_MS,
+        "replica clients", "Requests, keyed by client id; the request log replayed on recovery.", false);
+
+    /** Replies of the replicas; clients keep those of their own id and discard duplicates. */
+    public static final TopicSpec<String, ReplicaReply> REPLICAS_REPLIES = new TopicSpec<>("replicas.replies",
+        String.class, ReplicaReply.class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, DAY_MS,
+        "replicas (passive: the primary, transactionally)", "Replies, keyed by client id.", false);
+
+    /** Roles the replica manager assigns, the latest per replica; a recovered replica confirms its own READY. */
+    public static final TopicSpec<String, RoleAssignment> REPLICAS_ROLES = new TopicSpec<>("replicas.roles",
+        String.class, RoleAssignment.class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.COMPACT, FOREVER,
+        "replica-manager (a recovered replica confirms its own READY)", "Role assignments, keyed by replica id.",
+        false);
+
+    /** The replica manager's store of roles (a Kafka Streams changelog). */
+    public static final TopicSpec<String, RoleAssignment> REPLICAS_ROLES_CHANGELOG = new TopicSpec<>(
+        "replica-manager-roles-changelog", String.class, RoleAssignment.class, 1, REPLICATED, MIN_ISR,
+        TopicSpec.Cleanup.COMPACT, FOREVER, "replica-manager", "Changelog of the replica manager store 'roles'.",
+        true);
 
     /**
      * The schema registry's own storage when bin/start_system.sh runs Apicurio Registry (its kafkasql storage): a
@@ -177,7 +203,8 @@ public final class Topics {
         PRIMES_SNAPSHOTS, MEMBERSHIP_HEARTBEATS, MEMBERSHIP_EVENTS, MEMBERSHIP_MEMBERS_CHANGELOG,
         MEMBERSHIP_EPOCH_CHANGELOG, REPLICAS_CHECKPOINTS, REGISTRY_JOURNAL, REGISTRY_SNAPSHOTS,
         REGISTRY_EVENTS, MR_COMMANDS, MR_JOBS, MR_MAP_TASKS, MR_REDUCE_TASKS, MR_TASK_STATUS,
-        MR_INTERMEDIATE, CHAT_EVENTS);
+        MR_INTERMEDIATE, CHAT_EVENTS, REPLICAS_REQUESTS,
+        REPLICAS_REPLIES, REPLICAS_ROLES, REPLICAS_ROLES_CHANGELOG);
 
     private static final Map<String, TopicSpec<?, ?>> BY_NAME = ALL.stream()
         .collect(Collectors.toUnmodifiableMap(TopicSpec::name, Function.identity()));

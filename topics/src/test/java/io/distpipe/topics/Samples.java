@@ -34,6 +34,10 @@ import io.distpipe.primes.Task;
 import io.distpipe.primes.TaskCompleted;
 import io.distpipe.primes.TaskMessage;
 import io.distpipe.replicas.Checkpoint;
+import io.distpipe.replicas.ReplicaReply;
+import io.distpipe.replicas.ReplicaRequest;
+import io.distpipe.replicas.ReplicaRole;
+import io.distpipe.replicas.RoleAssignment;
 
 /** One filled-in instance of every value type in the catalog, for round-trip tests. */
 public final class Samples {
@@ -120,5 +124,13 @@ public final class Samples {
         Map.entry(MrTaskStatus.class, MrTaskStatus.newBuilder().setJobId("mr-1").setTaskId("mr-1/map-0")
             .setPhase(MrTaskPhase.MAP).setIndex(0).setRetry(0).setAttempt(77L).setWorkerId("worker-1")
             .setState(MrTaskState.DONE).setReason(null).setRecordsIn(540174).setRecordsOut(100000).setOutput(null)
-            .setStartedAt(NOW).setFinishedAt(NOW).build()));
+            .setStartedAt(NOW).setFinishedAt(NOW).build()),
+        Map.entry(ReplicaRequest.class, ReplicaRequest.newBuilder().setClient("C1").setRequestNum(11)
+            .setPayload("add 3").setSentAt(NOW).build()),
+        Map.entry(ReplicaReply.class, ReplicaReply.newBuilder().setClient("C1").setServer("S2").setRequestNum(11)
+            .setState("9f2c").setRequestsApplied(15).setLastRequests(Map.of("C1", 11L, "C2", 4L))
+            .setStateHash("ab12").setDuplicate(false).setRequestOffset(15).setRepliedAt(NOW).build()),
+        Map.entry(RoleAssignment.class, RoleAssignment.newBuilder().setMember("S2").setRole(ReplicaRole.RECOVERING)
+            .setEpoch(8).setMode("active").setTransferFrom("S1").setPrimary(null).setMembers(List.of("S1", "S2"))
+            .setAssignedBy("RM").setAt(NOW).build()));
 }

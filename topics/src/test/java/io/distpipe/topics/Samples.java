@@ -7,6 +7,15 @@ import java.util.Map;
 
 import io.distpipe.common.PartitionOffset;
 import io.distpipe.common.RejectedRecord;
+import io.distpipe.kv.Decision;
+import io.distpipe.kv.KvLogEntry;
+import io.distpipe.kv.KvOp;
+import io.distpipe.kv.KvReply;
+import io.distpipe.kv.KvRequest;
+import io.distpipe.kv.KvWrite;
+import io.distpipe.kv.Outcome;
+import io.distpipe.kv.Vote;
+import io.distpipe.kv.WorkerMessage;
 import io.distpipe.membership.Heartbeat;
 import io.distpipe.membership.MemberRecord;
 import io.distpipe.membership.MemberState;
@@ -84,5 +93,14 @@ public final class Samples {
         Map.entry(Checkpoint.class, Checkpoint.newBuilder().setReplicaId("S1").setEpoch(2).setCheckpointNum(7)
             .setState("state-7").setLastRequests(Map.of("C1", 10L, "C2", 4L)).setRequestsApplied(14)
             .setPosition(new PartitionOffset("replicas.requests", 0, 15L)).setStateHash("ab12")
-            .setCreatedAt(NOW).build()));
+            .setCreatedAt(NOW).build()),
+        Map.entry(KvRequest.class, KvRequest.newBuilder().setRequestId("c1-7").setClientId("c1").setOp(KvOp.WRITE)
+            .setWrites(List.of(new KvWrite("k1", "v1"), new KvWrite("k2", "v2"))).setSentAt(NOW).build()),
+        Map.entry(KvLogEntry.class, KvLogEntry.newBuilder().setPayload(Decision.newBuilder().setTxId("tx-1")
+            .setRequestId("c1-7").setClientId("c1").setOutcome(Outcome.ABORT).setReason("k1 is locked by tx-0")
+            .setCoordinator("kv-coordinator-1").build()).setWrittenAt(NOW).build()),
+        Map.entry(WorkerMessage.class, WorkerMessage.newBuilder().setWorker("W2").setLogOffset(41)
+            .setPayload(new Vote("tx-1", false, "k1 is locked by tx-0")).setSentAt(NOW).build()),
+        Map.entry(KvReply.class, KvReply.newBuilder().setRequestId("c1-7").setClientId("c1").setOk(true)
+            .setTxId("tx-1").setMembers(List.of("W1", "W2")).setMessage("committed").build()));
 }

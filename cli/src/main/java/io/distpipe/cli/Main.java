@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
     description = "A distributed computing suite where every interaction is an Avro record on a Kafka topic.",
     subcommands = {PrimesCommand.class, TopicsCommand.class, WorkerCommand.class, RegistryCommand.class,
         BenchCommand.class, BrokerCommand.class, CoordinatorCommand.class, DedupCommand.class,
-        MembershipCommand.class, StatusCommand.class, ReplayCommand.class, RestoreCommand.class,
+        MembershipCommand.class, StatusCommand.class, ReplayCommand.class, RestoreCommand.class, KvCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main {
 

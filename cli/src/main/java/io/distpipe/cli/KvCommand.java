@@ -417,11 +417,16 @@ final class KvCommand {
                 KvSerdes.prepare(cluster.bootstrapServers, avro, 3);
                 List<String> common = List.of("--bootstrap-servers", cluster.bootstrapServers, "--registry-url",
                     cluster.registryUrl);
+                // Launched together, awaited one by one: JVM start-ups overlap.
+                List<KvProcess.Launched> launched = new ArrayList<>();
                 for (int i = 1; i <= coordinators; i++) {
-                    started.add(start("C" + i, "coordinator", common));
+                    launched.add(launch("C" + i, "coordinator", common));
                 }
                 for (int i = 1; i <= workers; i++) {
-                    started.add(start("W" + i, "worker", common));
+                    launched.add(launch("W" + i, "worker", common));
+                }
+                for (KvProcess.Launched l : launched) {
+                    started.add(l.awaitReady());
                 }
                 KvLocal.awaitPool(cluster.bootstrapServers, new KvSerdes(avro), workers, Duration.ofSeconds(90));
             } catch (Exception e) {
@@ -440,11 +445,10 @@ final class KvCommand {
             return Main.EXIT_OK;
         }
 
-        private static KvProcess start(String name, String role, List<String> common)
-            throws IOException, InterruptedException {
+        static KvProcess.Launched launch(String name, String role, List<String> common) throws IOException {
             List<String> args = new ArrayList<>(List.of("kv", role, "--id", name));
             args.addAll(common);
-            return KvProcess.start(name, runDir(), logDir(), "256m", args);
+            return KvProcess.launch(name, runDir(), logDir(), "256m", args);
         }
     }
 

@@ -31,6 +31,33 @@ final class KvProcess {
     /** Starts {@code distpipe <args>} as process {@code name} and waits until it prints its READY line. */
     static KvProcess start(String name, Path runDir, Path logDir, String heap, List<String> args)
         throws IOException, InterruptedException {
+        return launch(name, runDir, logDir, heap, args).awaitReady();
+    }
+
+    /** A launched process that has not said READY yet. */
+    record Launched(String name, Process process, Path out) {
+        KvProcess awaitReady() throws IOException, InterruptedException {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(READY_TIMEOUT_S);
+            while (System.nanoTime() < deadline) {
+                Optional<String> ready = readyLine(out);
+                if (ready.isPresent()) {
+                    return new KvProcess(name, process, ready.get());
+                }
+                if (!process.isAlive()) {
+                    throw new IllegalStateException(name + " exited during start-up (exit " + process.exitValue()
+                        + "): " + tail(out));
+                }
+                process.waitFor(100, TimeUnit.MILLISECONDS);
+            }
+            process.destroyForcibly();
+            throw new IllegalStateException(name + " did not print READY within " + READY_TIMEOUT_S + " s: "
+                + tail(out));
+        }
+    }
+
+    /** Starts {@code distpipe <args>} as process {@code name} without waiting. */
+    static Launched launch(String name, Path runDir, Path logDir, String heap, List<String> args)
+        throws IOException {
         Files.createDirectories(runDir);
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> command = new ArrayList<>(List.of(java, "-Xmx" + heap, "-XX:+UseSerialGC",
@@ -44,20 +71,7 @@ final class KvProcess {
             .redirectOutput(ProcessBuilder.Redirect.to(out.toFile())).redirectInput(ProcessBuilder.Redirect.PIPE)
             .start();
         Files.writeString(runDir.resolve(name + ".pid"), process.pid() + "\n");
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(READY_TIMEOUT_S);
-        while (System.nanoTime() < deadline) {
-            Optional<String> ready = readyLine(out);
-            if (ready.isPresent()) {
-                return new KvProcess(name, process, ready.get());
-            }
-            if (!process.isAlive()) {
-                throw new IllegalStateException(name + " exited during start-up (exit " + process.exitValue()
-                    + "): " + tail(out));
-            }
-            process.waitFor(100, TimeUnit.MILLISECONDS);
-        }
-        process.destroyForcibly();
-        throw new IllegalStateException(name + " did not print READY within " + READY_TIMEOUT_S + " s: " + tail(out));
+        return new Launched(name, process, out);
     }
 
     private static Optional<String> readyLine(Path out) throws IOException {

@@ -216,6 +216,7 @@ public final class KvCoordinator implements Service, Runnable {
         Map<String, Object> voteProps = KafkaClients.consumer(config.bootstrapServers(), null,
             config.id() + "-votes", config.sessionTimeoutMs());
         voteProps.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000);
+        voteProps.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, KvSerdes.COMMITTED_FETCH_WAIT_MS);
         voteConsumer = new KafkaConsumer<>(voteProps);
         List<TopicPartition> votePartitions = new ArrayList<>();
         for (PartitionInfo p : voteConsumer.partitionsFor(Topics.KV_VOTES.name())) {

@@ -18,6 +18,13 @@ public final class KvSerdes {
     public static final List<TopicSpec<?, ?>> TOPICS = List.of(Topics.KV_REQUESTS, Topics.KV_DECISIONS,
         Topics.KV_VOTES, Topics.KV_REPLIES);
 
+    /**
+     * fetch.max.wait.ms of the read_committed readers (workers on the log, the coordinator on the votes): a fetch
+     * parked at the last stable offset is not woken when a transaction's commit marker moves it (measured: every
+     * hop then waited the full default 500 ms), so readers ask again after this long.
+     */
+    public static final int COMMITTED_FETCH_WAIT_MS = 5;
+
     final Serializer<String> keys;
     final Deserializer<String> keyReader;
     final Serializer<KvRequest> requests;

@@ -95,7 +95,7 @@ public final class KvWorker implements Service, Runnable {
         Map<String, Object> props = KafkaClients.consumer(config.bootstrapServers(), groupId(), config.id() + "-log",
             KafkaClients.SESSION_TIMEOUT_MS_DEFAULT);
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000);
-        props.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 100);
+        props.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, KvSerdes.COMMITTED_FETCH_WAIT_MS);
         consumer = new KafkaConsumer<>(props);
         Map<String, Object> producerProps = config.transactional()
             ? KafkaClients.transactionalProducer(config.bootstrapServers(), "kv-worker-" + config.id(),

@@ -34,6 +34,58 @@ class KvLocalIT {
         }
     }
 
+    /** Where the time of a sequential transaction goes, from the timestamps the records carry (one JVM, one clock). */
+    private static void printStageTimes() {
+        java.util.Map<String, Object> props = io.distpipe.common.KafkaClients.consumer(kafka.bootstrapServers(), null,
+            "diag", 0);
+        java.util.Map<String, Long> vr = new java.util.HashMap<>();
+        java.util.Map<String, Long> dec = new java.util.HashMap<>();
+        java.util.Map<String, Long> vote = new java.util.HashMap<>();
+        java.util.Map<String, Long> ack = new java.util.HashMap<>();
+        try (org.apache.kafka.clients.consumer.KafkaConsumer<byte[], byte[]> c =
+                 new org.apache.kafka.clients.consumer.KafkaConsumer<>(props)) {
+            java.util.List<org.apache.kafka.common.TopicPartition> tps = new java.util.ArrayList<>();
+            tps.add(new org.apache.kafka.common.TopicPartition("kv.decisions", 0));
+            for (int p = 0; p < 6; p++) {
+                tps.add(new org.apache.kafka.common.TopicPartition("kv.votes", p));
+            }
+            c.assign(tps);
+            c.seekToBeginning(tps);
+            java.util.Map<org.apache.kafka.common.TopicPartition, Long> end = c.endOffsets(tps);
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (System.nanoTime() < deadline && tps.stream().anyMatch(tp -> c.position(tp) < end.get(tp))) {
+                for (var r : c.poll(Duration.ofMillis(200))) {
+                    if (r.topic().equals("kv.decisions")) {
+                        KvLogEntry e = kv.serdes().logReader.deserialize(r.topic(), r.value());
+                        if (e.getPayload() instanceof VoteRequest v) {
+                            vr.put(v.getTxId(), e.getWrittenAt().toEpochMilli());
+                        } else if (e.getPayload() instanceof Decision d) {
+                            dec.put(d.getTxId(), e.getWrittenAt().toEpochMilli());
+                        }
+                    } else {
+                        WorkerMessage m = kv.serdes().workerReader.deserialize(r.topic(), r.value());
+                        if (m.getPayload() instanceof Vote v) {
+                            vote.merge(v.getTxId(), m.getSentAt().toEpochMilli(), Math::max);
+                        } else if (m.getPayload() instanceof Ack a) {
+                            ack.merge(a.getTxId(), m.getSentAt().toEpochMilli(), Math::max);
+                        }
+                    }
+                }
+            }
+        }
+        long n = 0, a = 0, b = 0, d = 0;
+        for (String tx : vr.keySet()) {
+            if (dec.containsKey(tx) && vote.containsKey(tx) && ack.containsKey(tx)) {
+                n++;
+                a += vote.get(tx) - vr.get(tx);
+                b += dec.get(tx) - vote.get(tx);
+                d += ack.get(tx) - dec.get(tx);
+            }
+        }
+        System.out.printf("MEASURE stages over %d tx: vote request->last vote %d ms, last vote->decision %d ms, "
+            + "decision->last ack %d ms%n", n, a / Math.max(1, n), b / Math.max(1, n), d / Math.max(1, n));
+    }
+
     @Test
     void shouldCommitSequentialAndConcurrentSets() throws Exception {
         try (KvClient client = new KvClient(kafka.bootstrapServers(), kv.serdes(), Duration.ofSeconds(30))) {
@@ -42,6 +94,7 @@ class KvLocalIT {
                 assertThat(client.set("rapid", "v" + i).get().getOk()).isTrue();
             }
             long seqMs = (System.nanoTime() - t0) / 1_000_000;
+            printStageTimes();
             t0 = System.nanoTime();
             List<CompletableFuture<KvReply>> futures = new ArrayList<>();
             for (int i = 0; i < 3000; i++) {

@@ -57,7 +57,9 @@ public final class KvSerdes {
     public static void prepare(String bootstrapServers, AvroSerdes serdes, int maxReplication) {
         TopicAdmin.registerSchemas(serdes.registry(), Topics.ALL);
         try (Admin admin = KafkaClients.reachableAdmin(bootstrapServers, "kv-admin")) {
-            TopicAdmin.ensureTopics(admin, TOPICS, maxReplication);
+            // Every kv process also sends membership heartbeats.
+            TopicAdmin.ensureTopics(admin, List.of(Topics.KV_REQUESTS, Topics.KV_DECISIONS, Topics.KV_VOTES,
+                Topics.KV_REPLIES, Topics.MEMBERSHIP_HEARTBEATS), maxReplication);
         }
     }
 

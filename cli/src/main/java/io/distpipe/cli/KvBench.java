@@ -170,7 +170,7 @@ final class KvBench implements Callable<Integer> {
 
     /** Sequential begin/send/commit of one record with a fresh transactional producer. */
     private static double kafkaTransactionsPerSecond(String bootstrapServers, Duration time) {
-        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(KafkaClients.transactionalProducer(
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(KvSerdes.transactionalProducer(
             bootstrapServers, "kv-bench-baseline", KafkaClients.TRANSACTION_TIMEOUT_MS_DEFAULT))) {
             producer.initTransactions();
             long end = System.nanoTime() + time.toNanos();

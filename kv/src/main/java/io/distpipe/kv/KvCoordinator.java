@@ -395,7 +395,7 @@ public final class KvCoordinator implements Service, Runnable {
             return;
         }
         long started = System.nanoTime();
-        producer = new KafkaProducer<>(KafkaClients.transactionalProducer(config.bootstrapServers(), TRANSACTIONAL_ID,
+        producer = new KafkaProducer<>(KvSerdes.transactionalProducer(config.bootstrapServers(), TRANSACTIONAL_ID,
             config.transactionTimeoutMs()));
         producer.initTransactions();
         txPrefix = config.id() + "-" + System.currentTimeMillis() + "-";

@@ -1,6 +1,7 @@
 package io.distpipe.kv;
 
 import java.util.List;
+import java.util.Map;
 
 import io.distpipe.common.KafkaClients;
 import io.distpipe.topics.TopicAdmin;
@@ -8,6 +9,7 @@ import io.distpipe.topics.TopicSpec;
 import io.distpipe.topics.Topics;
 import io.distpipe.topics.serde.AvroSerdes;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serializer;
 
@@ -62,6 +64,23 @@ public final class KvSerdes {
                 Topics.KV_REPLIES, Topics.MEMBERSHIP_HEARTBEATS), maxReplication);
         }
     }
+
+    /**
+     * A transactional producer that retries quickly: right after a commit, the next transaction's first send meets
+     * CONCURRENT_TRANSACTIONS until the broker has written the previous markers, and the client's exponential
+     * backoff (up to retry.backoff.max.ms, 1 s by default) would otherwise sleep far longer than that takes.
+     */
+    public static Map<String, Object> transactionalProducer(String bootstrapServers, String transactionalId,
+                                                            int transactionTimeoutMs) {
+        Map<String, Object> props = KafkaClients.transactionalProducer(bootstrapServers, transactionalId,
+            transactionTimeoutMs);
+        props.put(ProducerConfig.RETRY_BACKOFF_MAX_MS_CONFIG, RETRY_BACKOFF_MAX_MS);
+        props.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+        return props;
+    }
+
+    /** retry.backoff.max.ms of the transactional producers. */
+    public static final int RETRY_BACKOFF_MAX_MS = 10;
 
     /** The partition of kv.votes a worker writes: its number when its id ends in one, else a hash. */
     public static int votesPartition(String workerId) {

@@ -98,7 +98,7 @@ public final class KvWorker implements Service, Runnable {
         props.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, KvSerdes.COMMITTED_FETCH_WAIT_MS);
         consumer = new KafkaConsumer<>(props);
         Map<String, Object> producerProps = config.transactional()
-            ? KafkaClients.transactionalProducer(config.bootstrapServers(), "kv-worker-" + config.id(),
+            ? KvSerdes.transactionalProducer(config.bootstrapServers(), "kv-worker-" + config.id(),
                 config.transactionTimeoutMs())
             : KafkaClients.producer(config.bootstrapServers(), "kv-worker-" + config.id());
         producerProps.put(ProducerConfig.LINGER_MS_CONFIG, 0);

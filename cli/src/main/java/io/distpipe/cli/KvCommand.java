@@ -58,7 +58,8 @@ final class KvCommand {
     /** Fills in the cluster of a store started by kv up (run/kv/bootstrap) when none is given. */
     static void orRunningStore(ClusterOptions cluster) throws IOException {
         Path bootstrap = runDir().resolve("bootstrap");
-        if (cluster.bootstrapServers == null && Files.isReadable(bootstrap)) {
+        // A store whose processes all died (a reboot, kill -9) is not running: its record is stale.
+        if (cluster.bootstrapServers == null && Files.isReadable(bootstrap) && !alive(runDir()).isEmpty()) {
             cluster.bootstrapServers = Files.readString(bootstrap).strip();
         }
         Path registry = runDir().resolve("registry-url");
@@ -70,8 +71,8 @@ final class KvCommand {
     static void requireStore(ClusterOptions cluster, CommandLine.Model.CommandSpec spec) throws IOException {
         orRunningStore(cluster);
         if (cluster.bootstrapServers == null) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "no key-value store runs here (start one "
-                + "with 'distpipe kv up', or give --bootstrap-servers of one)");
+            throw new IllegalStateException("no key-value store runs here (start one with 'distpipe kv up', or give "
+                + "--bootstrap-servers of one)");
         }
     }
 
@@ -193,10 +194,11 @@ final class KvCommand {
     @Command(name = "rapidset", mixinStandardHelpOptions = true,
         description = "N sequential SETs on one key; checks the first committed and the final value is the last.")
     static final class RapidSet extends OneShot {
-        @Parameters(index = "0", paramLabel = "N")
+        @Parameters(index = "0", paramLabel = "N", description = "How many SETs (at least 1).")
         int n;
 
-        @Parameters(index = "1", paramLabel = "KEY", defaultValue = "rapid")
+        @Parameters(index = "1", paramLabel = "KEY", arity = "0..1", defaultValue = "rapid",
+            description = "The key (default ${DEFAULT-VALUE}).")
         String key;
 
         @Override

@@ -85,7 +85,7 @@ public final class KvCoordinator implements Service, Runnable {
     private sealed interface Event permits Requests, Assigned, Revoked, FromWorkers {
     }
 
-    private record Requests(List<ConsumerRecord<byte[], byte[]>> records, ConsumerGroupMetadata group,
+    private record Requests(List<ConsumerRecord<byte[], byte[]>> records,
                             Map<TopicPartition, OffsetAndMetadata> next) implements Event {
     }
 
@@ -140,7 +140,6 @@ public final class KvCoordinator implements Service, Runnable {
     private final class Cycle {
         final List<ProducerRecord<byte[], byte[]>> log = new ArrayList<>();
         final Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-        ConsumerGroupMetadata group;
         final List<KvReply> replies = new ArrayList<>();
         final List<Tx> decided = new ArrayList<>();
         final List<Read> reads = new ArrayList<>();
@@ -269,7 +268,7 @@ public final class KvCoordinator implements Service, Runnable {
                 for (TopicPartition tp : records.partitions()) {
                     next.put(tp, new OffsetAndMetadata(requestConsumer.position(tp)));
                 }
-                events.add(new Requests(list, requestConsumer.groupMetadata(), next));
+                events.add(new Requests(list, next));
             }
         } catch (WakeupException e) {
             if (running) {
@@ -375,7 +374,6 @@ public final class KvCoordinator implements Service, Runnable {
                     request(record, cycle);
                 }
                 cycle.offsets.putAll(requests.next());
-                cycle.group = requests.group();
             } else if (event instanceof FromWorkers fromWorkers) {
                 for (WorkerMessage message : fromWorkers.messages()) {
                     fromWorker(message, cycle);
@@ -725,7 +723,10 @@ public final class KvCoordinator implements Service, Runnable {
             producer.beginTransaction();
             cycle.log.forEach(producer::send);
             if (!cycle.offsets.isEmpty()) {
-                producer.sendOffsetsToTransaction(cycle.offsets, cycle.group);
+                // The group id alone, without the member's generation: a standby joining the group bumps the
+                // generation, which would fail a commit of the active coordinator for nothing. A zombie is fenced by
+                // the transactional id's epoch instead, since every coordinator uses the same one.
+                producer.sendOffsetsToTransaction(cycle.offsets, new ConsumerGroupMetadata(GROUP));
             }
             producer.commitTransaction();
             kafkaTransactions.incrementAndGet();

@@ -37,7 +37,11 @@ public final class KvWorker implements Service, Runnable {
 
     /** Worker settings. */
     public record Config(String id, String bootstrapServers, int transactionTimeoutMs, boolean transactional) {
-        public static final int TRANSACTION_TIMEOUT_MS_DEFAULT = 3000;
+        /**
+         * Generous: each worker writes its own partition of kv.votes, so the open transaction of a dead worker holds
+         * back only its own answers, and a restarted worker aborts it at once (initTransactions).
+         */
+        public static final int TRANSACTION_TIMEOUT_MS_DEFAULT = 10_000;
 
         public Config {
             if (id == null || id.isBlank() || id.chars().anyMatch(Character::isWhitespace)) {

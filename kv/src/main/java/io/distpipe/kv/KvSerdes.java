@@ -21,9 +21,9 @@ public final class KvSerdes {
         Topics.KV_VOTES, Topics.KV_REPLIES);
 
     /**
-     * fetch.max.wait.ms of the read_committed readers (workers on the log, the coordinator on the votes): a fetch
-     * parked at the last stable offset is not woken when a transaction's commit marker moves it (measured: every
-     * hop then waited the full default 500 ms), so readers ask again after this long.
+     * fetch.max.wait.ms of the read_committed readers (workers on the log, the coordinator on the votes), short in
+     * case a fetch parked at the last stable offset is not woken when a commit marker moves it; the latency of a
+     * transaction is a chain of such hops.
      */
     public static final int COMMITTED_FETCH_WAIT_MS = 5;
 
@@ -66,9 +66,9 @@ public final class KvSerdes {
     }
 
     /**
-     * A transactional producer that retries quickly: right after a commit, the next transaction's first send meets
+     * A transactional producer that retries quickly: right after a commit, the next transaction's first send may meet
      * CONCURRENT_TRANSACTIONS until the broker has written the previous markers, and the client's exponential
-     * backoff (up to retry.backoff.max.ms, 1 s by default) would otherwise sleep far longer than that takes.
+     * backoff (up to retry.backoff.max.ms, 1 s by default) could sleep far longer than that takes.
      */
     public static Map<String, Object> transactionalProducer(String bootstrapServers, String transactionalId,
                                                             int transactionTimeoutMs) {

@@ -34,6 +34,7 @@ public final class KvShell {
     private final History history;
     private final PrintStream progress;
     private final String process;
+    private String lastError = "";
 
     public KvShell(KvClient client, History history, PrintStream progress) {
         this.client = client;
@@ -94,9 +95,10 @@ public final class KvShell {
             }
             return reply;
         } catch (ExecutionException e) {
+            lastError = e.getCause() instanceof TimeoutException ? "no reply within the timeout"
+                : "not sent: " + String.valueOf(e.getCause().getMessage()).replaceAll("\\.$", "");
             if (history != null) {
-                history.record(process, "info", f, f.equals("write") ? written : null,
-                    e.getCause() instanceof TimeoutException ? "no reply" : e.getCause().toString());
+                history.record(process, "info", f, f.equals("write") ? written : null, lastError);
             }
             return null;
         }
@@ -139,7 +141,7 @@ public final class KvShell {
         KvReply reply = call("write", writes, invoke("write", writes, () -> client.set(key, value)));
         long ms = (System.nanoTime() - start) / 1_000_000;
         if (reply == null) {
-            return new Result(false, "set " + key + ": no reply within the timeout; the outcome is unknown");
+            return new Result(false, "set " + key + ": " + lastError + "; the outcome is unknown");
         }
         return reply.getOk() ? new Result(true, "OK " + key + "=" + value + " (transaction " + reply.getTxId() + ", "
             + ms + " ms)") : new Result(false, "set " + key + ": " + reply.getMessage());
@@ -241,7 +243,7 @@ public final class KvShell {
             .count();
         Result verify = verify();
         if (reply == null) {
-            return new Result(false, "multiset " + n + ": no reply within the timeout; " + visible + " of " + n
+            return new Result(false, "multiset " + n + ": " + lastError + "; " + visible + " of " + n
                 + " keys visible (" + (visible == 0 || visible == n ? "atomic" : "PARTIAL") + ")");
         }
         if (!reply.getOk()) {

@@ -14,6 +14,7 @@ import picocli.CommandLine.Option;
         MembershipCommand.class, StatusCommand.class, ReplayCommand.class, RestoreCommand.class, ConsumeCommand.class,
         MrCommand.class, ChatCommand.class,
         ReplicaCommand.class, ReplicaManagerCommand.class, ReplicaClientCommand.class, ReplicasCommand.class,
+        KvCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main {
 

@@ -8,6 +8,10 @@ import java.util.stream.Collectors;
 
 import io.distpipe.chat.ChatEvent;
 import io.distpipe.common.RejectedRecord;
+import io.distpipe.kv.KvLogEntry;
+import io.distpipe.kv.KvReply;
+import io.distpipe.kv.KvRequest;
+import io.distpipe.kv.WorkerMessage;
 import io.distpipe.mapreduce.IntermediateValue;
 import io.distpipe.mapreduce.MapTask;
 import io.distpipe.mapreduce.MrJobCommand;
@@ -198,13 +202,37 @@ public final class Topics {
         String.class, ChatEvent.class, 3, (short) 5, 3, TopicSpec.Cleanup.DELETE, FOREVER,
         "chat server", "Chat events, keyed by the user they concern; written in transactions.", false);
 
+    /** Key-value store: client requests, read by the active coordinator (the owner of the one partition). */
+    public static final TopicSpec<String, KvRequest> KV_REQUESTS = new TopicSpec<>("kv.requests",
+        String.class, KvRequest.class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, DAY_MS,
+        "kv client", "Requests, keyed by client id.", false);
+
+    /**
+     * Key-value store: the coordinator's durable log of vote requests, decisions, reads and pool changes, in one
+     * order every worker replays; each worker's database is a function of this log.
+     */
+    public static final TopicSpec<String, KvLogEntry> KV_DECISIONS = new TopicSpec<>("kv.decisions",
+        String.class, KvLogEntry.class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, FOREVER,
+        "kv coordinator (transactional, one at a time)", "Log entries, keyed by transaction or read id.", false);
+
+    /** Key-value store: votes, acknowledgements, read results and join requests of the workers. */
+    public static final TopicSpec<String, WorkerMessage> KV_VOTES = new TopicSpec<>("kv.votes",
+        String.class, WorkerMessage.class, 6, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, DAY_MS,
+        "kv worker (transactional, each its own partition)", "Worker messages, keyed by worker id.", false);
+
+    /** Key-value store: the coordinator's answers to clients. */
+    public static final TopicSpec<String, KvReply> KV_REPLIES = new TopicSpec<>("kv.replies",
+        String.class, KvReply.class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, DAY_MS,
+        "kv coordinator", "Replies, keyed by client id.", false);
+
     public static final List<TopicSpec<?, ?>> ALL = List.of(PRIMES_TASKS, PRIMES_FOUND, PRIMES_COMPLETED,
         PRIMES_UNIQUE, PRIMES_JOBS, PRIMES_REJECTED, PRIMES_TASKS_DLQ, PRIMES_FOUND_DLQ, PRIMES_DEDUP_CHANGELOG,
         PRIMES_SNAPSHOTS, MEMBERSHIP_HEARTBEATS, MEMBERSHIP_EVENTS, MEMBERSHIP_MEMBERS_CHANGELOG,
         MEMBERSHIP_EPOCH_CHANGELOG, REPLICAS_CHECKPOINTS, REGISTRY_JOURNAL, REGISTRY_SNAPSHOTS,
         REGISTRY_EVENTS, MR_COMMANDS, MR_JOBS, MR_MAP_TASKS, MR_REDUCE_TASKS, MR_TASK_STATUS,
         MR_INTERMEDIATE, CHAT_EVENTS, REPLICAS_REQUESTS,
-        REPLICAS_REPLIES, REPLICAS_ROLES, REPLICAS_ROLES_CHANGELOG);
+        REPLICAS_REPLIES, REPLICAS_ROLES, REPLICAS_ROLES_CHANGELOG, KV_REQUESTS, KV_DECISIONS, KV_VOTES,
+        KV_REPLIES);
 
     private static final Map<String, TopicSpec<?, ?>> BY_NAME = ALL.stream()
         .collect(Collectors.toUnmodifiableMap(TopicSpec::name, Function.identity()));

@@ -9,6 +9,15 @@ import io.distpipe.chat.ChatEvent;
 import io.distpipe.chat.MessageSent;
 import io.distpipe.common.PartitionOffset;
 import io.distpipe.common.RejectedRecord;
+import io.distpipe.kv.Decision;
+import io.distpipe.kv.KvLogEntry;
+import io.distpipe.kv.KvOp;
+import io.distpipe.kv.KvReply;
+import io.distpipe.kv.KvRequest;
+import io.distpipe.kv.KvWrite;
+import io.distpipe.kv.Outcome;
+import io.distpipe.kv.Vote;
+import io.distpipe.kv.WorkerMessage;
 import io.distpipe.mapreduce.IntermediateValue;
 import io.distpipe.mapreduce.MapTask;
 import io.distpipe.mapreduce.MrJobCommand;
@@ -132,5 +141,14 @@ public final class Samples {
             .setStateHash("ab12").setDuplicate(false).setRequestOffset(15).setRepliedAt(NOW).build()),
         Map.entry(RoleAssignment.class, RoleAssignment.newBuilder().setMember("S2").setRole(ReplicaRole.RECOVERING)
             .setEpoch(8).setMode("active").setTransferFrom("S1").setPrimary(null).setMembers(List.of("S1", "S2"))
-            .setAssignedBy("RM").setAt(NOW).build()));
+            .setAssignedBy("RM").setAt(NOW).build()),
+        Map.entry(KvRequest.class, KvRequest.newBuilder().setRequestId("c1-7").setClientId("c1").setOp(KvOp.WRITE)
+            .setWrites(List.of(new KvWrite("k1", "v1"), new KvWrite("k2", "v2"))).setSentAt(NOW).build()),
+        Map.entry(KvLogEntry.class, KvLogEntry.newBuilder().setPayload(Decision.newBuilder().setTxId("tx-1")
+            .setRequestId("c1-7").setClientId("c1").setOutcome(Outcome.ABORT).setReason("k1 is locked by tx-0")
+            .setCoordinator("kv-coordinator-1").build()).setWrittenAt(NOW).build()),
+        Map.entry(WorkerMessage.class, WorkerMessage.newBuilder().setWorker("W2").setLogOffset(41)
+            .setPayload(new Vote("tx-1", false, "k1 is locked by tx-0")).setSentAt(NOW).build()),
+        Map.entry(KvReply.class, KvReply.newBuilder().setRequestId("c1-7").setClientId("c1").setOk(true)
+            .setTxId("tx-1").setMembers(List.of("W1", "W2")).setMessage("committed").build()));
 }

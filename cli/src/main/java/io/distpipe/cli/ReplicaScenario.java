@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
@@ -43,9 +44,10 @@ import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.Deserializer;
 
 /**
- * A replicated server on an embedded broker for the demo, the benchmark and the fault tests: the membership processor
- * (GFD) and the replica manager in this JVM, replicas as child JVMs that can be SIGKILLed and restarted, clients on
- * threads of this JVM writing histories, and a watcher of the roles topic.
+ * A replicated server on an embedded broker (or on brokers and a registry given by the caller) for the demo, the
+ * benchmark and the fault tests: the membership processor (GFD) and the replica manager in this JVM, replicas as
+ * child JVMs that can be SIGKILLed and restarted, clients on threads of this JVM writing histories, and a watcher of
+ * the roles topic.
  */
 final class ReplicaScenario implements AutoCloseable {
 
@@ -60,14 +62,21 @@ final class ReplicaScenario implements AutoCloseable {
         }
     }
 
+    /** Brokers and a registry (Confluent REST API) that run already; the scenario leaves them running. */
+    record Cluster(String bootstrapServers, String registryUrl) {
+    }
+
     /** One acknowledged request as a scenario sees it. */
     record Ack(String client, long requestNum, String server, long nanos) {
     }
 
     private final Settings settings;
     private final Consumer<String> out;
+    /** Null when the cluster was given: then it is not ours to close. */
     private final EmbeddedKafka kafka;
     private final SchemaRegistryServer registry;
+    private final String bootstrap;
+    private final String registryUrl;
     private final AvroSerdes serdes;
     private final MembershipService membership;
     private final ReplicaManagerService rm;
@@ -88,20 +97,33 @@ final class ReplicaScenario implements AutoCloseable {
     private ReplicaClient prober;
     private volatile boolean closing;
 
-    private ReplicaScenario(Settings settings, Consumer<String> out) throws Exception {
+    private ReplicaScenario(Settings settings, Consumer<String> out, Cluster cluster) throws Exception {
         this.settings = settings;
         this.out = out;
         Files.createDirectories(settings.dir());
-        out.accept("Starting an embedded broker and schema registry...");
-        kafka = EmbeddedKafka.startTemporary();
-        registry = SchemaRegistryServer.start(new InMemorySchemaRegistry(), 0);
-        serdes = AvroSerdes.connect(registry.url());
-        ReplicaManagerService.ensureTopics(kafka.bootstrapServers());
+        if (cluster == null) {
+            out.accept("Starting an embedded broker and schema registry...");
+            kafka = EmbeddedKafka.startTemporary();
+            try {
+                registry = SchemaRegistryServer.start(new InMemorySchemaRegistry(), 0);
+            } catch (IOException | RuntimeException e) {
+                kafka.close();
+                throw e;
+            }
+            cluster = new Cluster(kafka.bootstrapServers(), registry.url());
+        } else {
+            kafka = null;
+            registry = null;
+        }
+        bootstrap = cluster.bootstrapServers();
+        registryUrl = cluster.registryUrl();
+        serdes = AvroSerdes.connect(registryUrl);
+        ReplicaManagerService.ensureTopics(bootstrap);
         Duration suspect = settings.suspectAfter();
-        membership = new MembershipService("membership", kafka.bootstrapServers(), 1,
+        membership = new MembershipService("membership", bootstrap, 1,
             settings.dir().resolve("membership-state"), serdes, new MembershipTopology.Config(suspect,
                 suspect.multipliedBy(2), Duration.ofMillis(Math.max(1, suspect.toMillis() / 4))));
-        rm = new ReplicaManagerService(kafka.bootstrapServers(), 1, settings.dir().resolve("rm-state"), serdes,
+        rm = new ReplicaManagerService(bootstrap, 1, settings.dir().resolve("rm-state"), serdes,
             settings.mode());
         membership.start();
         rm.start();
@@ -109,7 +131,7 @@ final class ReplicaScenario implements AutoCloseable {
         rm.awaitRunning(WAIT);
         out.accept("GFD (membership processor) and RM (replica manager, " + settings.mode().label()
             + " mode) are running.");
-        rolesReader = new KafkaConsumer<>(KafkaClients.consumer(kafka.bootstrapServers(), null, "scenario-roles",
+        rolesReader = new KafkaConsumer<>(KafkaClients.consumer(bootstrap, null, "scenario-roles",
             KafkaClients.SESSION_TIMEOUT_MS_DEFAULT));
         TopicPartition tp = new TopicPartition(Topics.REPLICAS_ROLES.name(), 0);
         rolesReader.assign(List.of(tp));
@@ -118,7 +140,15 @@ final class ReplicaScenario implements AutoCloseable {
     }
 
     static ReplicaScenario start(Settings settings, Consumer<String> out) throws Exception {
-        return new ReplicaScenario(settings, out);
+        return new ReplicaScenario(settings, out, null);
+    }
+
+    /**
+     * On brokers and a registry that run already. One scenario per cluster: the topics, the membership processor's
+     * and the RM's application ids and the primary's transactional id are fixed names.
+     */
+    static ReplicaScenario start(Settings settings, Consumer<String> out, Cluster cluster) throws Exception {
+        return new ReplicaScenario(settings, out, Objects.requireNonNull(cluster, "cluster"));
     }
 
     Mode mode() {
@@ -126,7 +156,7 @@ final class ReplicaScenario implements AutoCloseable {
     }
 
     String bootstrapServers() {
-        return kafka.bootstrapServers();
+        return bootstrap;
     }
 
     private void watchRoles() {
@@ -159,7 +189,7 @@ final class ReplicaScenario implements AutoCloseable {
         List<String> args = new ArrayList<>(List.of("replica", "--id", id, "--mode", settings.mode().label(),
             "--checkpoint-interval", settings.checkpointInterval().toMillis() + "ms",
             "--heartbeat-interval", settings.heartbeat().toMillis() + "ms",
-            "--bootstrap-servers", kafka.bootstrapServers(), "--registry-url", registry.url()));
+            "--bootstrap-servers", bootstrap, "--registry-url", registryUrl));
         args.addAll(List.of(extra));
         replicas.put(id, WorkerProcess.launch(id, settings.dir().resolve("logs"), REPLICA_JVM, line -> {
             log.add(line);
@@ -276,7 +306,7 @@ final class ReplicaScenario implements AutoCloseable {
             String id = prefix + i;
             Path history = settings.dir().resolve("histories").resolve(id + ".jsonl");
             histories.add(history);
-            ReplicaClient client = new ReplicaClient(new ReplicaClient.Config(id, kafka.bootstrapServers(),
+            ReplicaClient client = new ReplicaClient(new ReplicaClient.Config(id, bootstrap,
                 Long.MAX_VALUE, rate, history, Duration.ofMillis(1000), Duration.ofSeconds(2), WAIT), serdes,
                 line -> { });
             client.onAck((reply, nanos) -> acks.add(new Ack(reply.getClient(), reply.getRequestNum(),
@@ -330,7 +360,7 @@ final class ReplicaScenario implements AutoCloseable {
         if (prober == null) {
             Path history = settings.dir().resolve("histories").resolve("probe.jsonl");
             histories.add(history);
-            prober = new ReplicaClient(new ReplicaClient.Config("probe", kafka.bootstrapServers(), 0, 0, history,
+            prober = new ReplicaClient(new ReplicaClient.Config("probe", bootstrap, 0, 0, history,
                 Duration.ofMillis(1000), Duration.ofSeconds(2), WAIT), serdes, line -> { });
         }
         return prober.probe(probes.incrementAndGet(), replicas, Duration.ofSeconds(5));
@@ -370,7 +400,11 @@ final class ReplicaScenario implements AutoCloseable {
         }
         rm.close();
         membership.close();
-        registry.close();
-        kafka.close();
+        if (registry != null) {
+            registry.close();
+        }
+        if (kafka != null) {
+            kafka.close();
+        }
     }
 }

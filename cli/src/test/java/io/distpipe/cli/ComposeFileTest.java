@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -18,6 +19,7 @@ import java.util.stream.Collectors;
 
 import io.distpipe.cluster.BrokerSettings;
 import io.distpipe.common.KafkaClients;
+import io.distpipe.replicas.ReplicaManagerTopology.Mode;
 import io.distpipe.topics.Topics;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -34,7 +36,11 @@ class ComposeFileTest {
 
     private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
     private static final List<String> BROKERS = List.of("kafka-1", "kafka-2", "kafka-3");
-    private static final Set<String> LONG_RUNNING = Set.of("membership", "dedup", "coordinator", "worker");
+    private static final List<String> REPLICAS = List.of("replica-s1", "replica-s2", "replica-s3");
+    private static final Set<String> LONG_RUNNING = Set.of("membership", "dedup", "coordinator", "worker",
+        "replica-manager", "replica-s1", "replica-s2", "replica-s3");
+    /** Compose's own interpolation: ${VAR:-default} (not $${...}, which is an escaped $). */
+    private static final Pattern VARIABLE = Pattern.compile("(?<!\\$)\\$\\{(\\w+):-([^}]*)}");
     private static final Pattern LISTENER = Pattern.compile("([A-Z_]+)://([^:,]*):(\\d+)");
 
     private static Map<String, Map<String, Object>> services;
@@ -48,12 +54,25 @@ class ComposeFileTest {
             Map<String, Object> compose = new Yaml().load(reader);
             services = (Map<String, Map<String, Object>>) compose.get("services");
         }
+        COMMANDS.putAll(parseCommands(Map.of()));
+    }
+
+    /** Every distpipe command of the file with the host environment {@code env}, parsed by the CLI, by service. */
+    private static Map<String, ParseResult> parseCommands(Map<String, String> env) {
+        Map<String, ParseResult> commands = new LinkedHashMap<>();
         for (Map.Entry<String, Map<String, Object>> s : services.entrySet()) {
             List<String> args = distpipeArgs(s.getValue());
             if (args != null) {
-                COMMANDS.put(s.getKey(), new CommandLine(new Main()).parseArgs(args.toArray(String[]::new)));
+                String[] resolved = args.stream().map(a -> interpolate(a, env)).toArray(String[]::new);
+                commands.put(s.getKey(), new CommandLine(new Main()).parseArgs(resolved));
             }
         }
+        return commands;
+    }
+
+    private static String interpolate(String arg, Map<String, String> env) {
+        return VARIABLE.matcher(arg).replaceAll(m -> Matcher.quoteReplacement(
+            env.getOrDefault(m.group(1), m.group(2))));
     }
 
     /** The distpipe arguments of a service built from our Dockerfile (entrypoint distpipe, or sh -c "exec distpipe"). */
@@ -107,6 +126,15 @@ class ComposeFileTest {
             sub = sub.subcommand();
         }
         return sub.matchedOptionValue(name, null);
+    }
+
+    /** The value an option has after parsing, its default if the command does not set it. */
+    private static <T> T value(ParseResult command, String name) {
+        ParseResult sub = command;
+        while (sub.hasSubcommand()) {
+            sub = sub.subcommand();
+        }
+        return sub.commandSpec().findOption(name).getValue();
     }
 
     private static String subcommand(ParseResult command) {
@@ -197,7 +225,7 @@ class ComposeFileTest {
         Map<String, String> bySubcommand = new HashMap<>();
         COMMANDS.forEach((service, command) -> bySubcommand.put(subcommand(command), service));
         assertThat(bySubcommand).containsKeys("registry", "topics create", "membership", "dedup", "coordinator",
-            "worker");
+            "worker", "replica-manager", "replica");
 
         String bootstrap = BROKERS.stream().map(b -> b + ":" + listeners(env(b).get("KAFKA_LISTENERS"))
             .get(env(b).get("KAFKA_INTER_BROKER_LISTENER_NAME")).split(":")[1]).collect(Collectors.joining(","));
@@ -219,6 +247,44 @@ class ComposeFileTest {
         assertThat((Integer) option(COMMANDS.get("membership"), "--replication")).isEqualTo(3);
         assertThat((Integer) option(COMMANDS.get("dedup"), "--replication")).isEqualTo(3);
         assertThat((String) option(COMMANDS.get("worker"), "--id")).isEqualTo("worker-abc123");
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void shouldRunAReplicaManagerAndThreeReplicasInOneModeThatOneVariablePicks() {
+        ParseResult rm = COMMANDS.get("replica-manager");
+        assertThat(subcommand(rm)).isEqualTo("replica-manager");
+        assertThat((Integer) option(rm, "--replication")).isEqualTo(3);
+        assertThat(list("replica-manager", "volumes")).as("its Streams state survives a restart")
+            .contains("replica-manager-state:" + ((Path) option(rm, "--state-dir")).getParent());
+        assertThat((Map<String, Map<String, String>>) services.get("replica-manager").get("depends_on"))
+            .as("the membership processor is the RM's failure detector")
+            .containsEntry("membership", Map.of("condition", "service_healthy"));
+        Set<String> ids = new HashSet<>();
+        for (String replica : REPLICAS) {
+            ParseResult command = COMMANDS.get(replica);
+            assertThat(subcommand(command)).as(replica).isEqualTo("replica");
+            ids.add(option(command, "--id"));
+            assertThat(replica).isEqualTo("replica-" + ((String) option(command, "--id")).toLowerCase());
+            assertThat((Object) option(command, "--mode")).as("%s: the RM's mode", replica)
+                .isEqualTo(option(rm, "--mode"));
+            Map<String, Map<String, String>> dependsOn = (Map<String, Map<String, String>>) services.get(replica)
+                .get("depends_on");
+            assertThat(dependsOn).as(replica).containsEntry("replica-manager", Map.of("condition", "service_healthy"))
+                .containsEntry("membership", Map.of("condition", "service_healthy"));
+            assertThat(services.get(replica)).as("%s keeps no local state", replica).doesNotContainKey("volumes");
+            Duration heartbeat = value(command, "--heartbeat-interval");
+            Duration suspect = value(COMMANDS.get("membership"), "--suspect-after");
+            assertThat(heartbeat).as("%s is heard before the membership processor suspects it", replica)
+                .isLessThan(suspect.dividedBy(2));
+        }
+        assertThat(ids).containsExactlyInAnyOrder("S1", "S2", "S3");
+        assertThat((Object) option(rm, "--mode")).as("passive unless DISTPIPE_REPLICA_MODE says otherwise")
+            .isEqualTo(Mode.PASSIVE);
+        Map<String, ParseResult> active = parseCommands(Map.of("DISTPIPE_REPLICA_MODE", "active"));
+        for (String service : List.of("replica-manager", "replica-s1", "replica-s2", "replica-s3")) {
+            assertThat((Object) option(active.get(service), "--mode")).as(service).isEqualTo(Mode.ACTIVE);
+        }
     }
 
     @Test

@@ -39,6 +39,8 @@ final class SystemCoordinator implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SystemCoordinator.class);
     private static final Duration CATCH_UP_TIMEOUT = Duration.ofMinutes(5);
     private static final long STATUS_EVERY_NS = Duration.ofSeconds(2).toNanos();
+    /** Snapshots started and not yet complete, at most (each costs a marker per task partition). */
+    private static final int MAX_PENDING_SNAPSHOTS = 4;
     /** A snapshot pending this long gets a log line saying what it still waits for (then again every period). */
     private static final long SNAPSHOT_SLOW_NS = Duration.ofSeconds(10).toNanos();
 
@@ -152,9 +154,10 @@ final class SystemCoordinator implements AutoCloseable {
         }
         JobStatus status = coordinator.status();
         String progress = status.getTasksTotal() + "/" + status.getTasksCompleted();
-        // One snapshot at a time, and none while nothing has changed since the last one.
-        if (snapshotEveryNs > 0 && now - snapshotStartedAt >= snapshotEveryNs
-            && status.getTasksTotal() > 0 && !coordinator.snapshotPending() && !progress.equals(snapshotProgress)) {
+        // Snapshots overlap (a snapshot completes only once every task before its markers has, which takes a while
+        // after a large file), up to a bound; none is started while nothing has changed since the last one.
+        if (snapshotEveryNs > 0 && now - snapshotStartedAt >= snapshotEveryNs && status.getTasksTotal() > 0
+            && coordinator.pendingSnapshotCount() < MAX_PENDING_SNAPSHOTS && !progress.equals(snapshotProgress)) {
             coordinator.startSnapshot(nextSnapshotId++);
             snapshotStartedAt = now;
             snapshotProgress = progress;

@@ -25,6 +25,8 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Serde;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -76,44 +78,48 @@ class CatalogRoundTripIT {
         }
     }
 
+    /** One producer and one consumer per round (raw bytes), every record through the topic's own serdes. */
     private static void roundTripAll(KafkaCluster cluster, String round) {
         AvroSerdes serdes = AvroSerdes.connect(registry.url());
-        for (TopicSpec<?, ?> topic : Topics.external()) {
-            if (Topics.isAvro(topic)) {
-                roundTrip(cluster, serdes, topic, round);
+        Map<String, Object> consumerProps = new HashMap<>(KafkaClients.consumer(cluster.bootstrapServers(), null,
+            "it-" + round, KafkaClients.SESSION_TIMEOUT_MS_DEFAULT));
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(KafkaClients.producer(
+                 cluster.bootstrapServers(), "it-" + round), new ByteArraySerializer(), new ByteArraySerializer());
+             KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProps, new ByteArrayDeserializer(),
+                 new ByteArrayDeserializer())) {
+            for (TopicSpec<?, ?> topic : Topics.external()) {
+                if (Topics.isAvro(topic)) {
+                    roundTrip(producer, consumer, serdes, topic, round);
+                }
             }
         }
     }
 
-    private static <K, V> void roundTrip(KafkaCluster cluster, AvroSerdes serdes, TopicSpec<K, V> topic,
-                                         String round) {
+    private static <K, V> void roundTrip(KafkaProducer<byte[], byte[]> producer, KafkaConsumer<byte[], byte[]> consumer,
+                                         AvroSerdes serdes, TopicSpec<K, V> topic, String round) {
         K key = topic.keyType().cast(Samples.sampleOf(topic.keyType()));
         V value = topic.valueType().cast(Samples.sampleOf(topic.valueType()));
         Serde<K> keySerde = serdes.keySerde(topic);
         Serde<V> valueSerde = serdes.valueSerde(topic);
-        Map<String, Object> producerProps = KafkaClients.producer(cluster.bootstrapServers(), "it-" + round);
         RecordMetadata sent;
-        try (KafkaProducer<K, V> producer = new KafkaProducer<>(producerProps, keySerde.serializer(),
-            valueSerde.serializer())) {
-            sent = producer.send(new ProducerRecord<>(topic.name(), key, value)).get();
+        try {
+            sent = producer.send(new ProducerRecord<>(topic.name(), keySerde.serializer().serialize(topic.name(), key),
+                valueSerde.serializer().serialize(topic.name(), value))).get();
         } catch (Exception e) {
             throw new AssertionError(round + ": could not send to " + topic.name(), e);
         }
-        Map<String, Object> consumerProps = new HashMap<>(KafkaClients.consumer(cluster.bootstrapServers(), null,
-            "it-" + round, KafkaClients.SESSION_TIMEOUT_MS_DEFAULT));
         TopicPartition partition = new TopicPartition(topic.name(), sent.partition());
-        try (KafkaConsumer<K, V> consumer = new KafkaConsumer<>(consumerProps, keySerde.deserializer(),
-            valueSerde.deserializer())) {
-            consumer.assign(List.of(partition));
-            consumer.seek(partition, sent.offset());
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (System.nanoTime() < deadline) {
-                for (ConsumerRecord<K, V> record : consumer.poll(Duration.ofMillis(200))) {
-                    if (record.offset() == sent.offset()) {
-                        assertThat(record.key()).as(round + " " + topic.name() + " key").isEqualTo(key);
-                        assertThat(record.value()).as(round + " " + topic.name() + " value").isEqualTo(value);
-                        return;
-                    }
+        consumer.assign(List.of(partition));
+        consumer.seek(partition, sent.offset());
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (System.nanoTime() < deadline) {
+            for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                if (record.offset() == sent.offset()) {
+                    assertThat(keySerde.deserializer().deserialize(topic.name(), record.key()))
+                        .as(round + " " + topic.name() + " key").isEqualTo(key);
+                    assertThat(valueSerde.deserializer().deserialize(topic.name(), record.value()))
+                        .as(round + " " + topic.name() + " value").isEqualTo(value);
+                    return;
                 }
             }
         }

@@ -452,6 +452,11 @@ public final class Coordinator implements Service {
         return !pendingSnapshots.isEmpty();
     }
 
+    /** How many started snapshots have not completed yet (each completes once the tasks before its markers are). */
+    public int pendingSnapshotCount() {
+        return pendingSnapshots.size();
+    }
+
     /** The snapshots whose every part has arrived; they are no longer pending. */
     public List<Snapshot> completedSnapshots() {
         List<Snapshot> done = pendingSnapshots.stream().filter(this::isComplete).toList();

@@ -147,7 +147,7 @@ class SystemScriptsIT {
             assertThat(home.resolve("run/restore")).doesNotExist();
             assertThat(Files.readString(home.resolve("run/restore.out"))).contains("Restored snapshot")
                 .contains("0=" + cut.path("0").asLong() + ", 1=" + cut.path("1").asLong() + ",");
-            awaitOutput(output, oracle, 420_000);
+            awaitOutput(output, oracle, 520_000);
         } finally {
             Process stop = run(Map.of("DISTPIPE_HOME", home.toString()), "bin/stop_system.sh");
             assertThat(stop.waitFor(2, TimeUnit.MINUTES)).as("stop_system finished").isTrue();

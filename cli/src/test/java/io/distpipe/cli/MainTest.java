@@ -2,65 +2,37 @@ package io.distpipe.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
 import io.distpipe.topics.TopicSpec;
 import io.distpipe.topics.Topics;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The command line as a user meets it: help, exit codes and one-sentence errors (no broker needed). */
 class MainTest {
 
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-    private PrintStream savedOut;
-    private PrintStream savedErr;
+    @RegisterExtension
+    final ConsoleCapture console = new ConsoleCapture();
 
     @TempDir
     Path dir;
 
-    @BeforeEach
-    void capture() {
-        savedOut = System.out;
-        savedErr = System.err;
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        System.setProperty(Logs.DIR_PROPERTY, dir.resolve("logs").toString());
-    }
-
-    @AfterEach
-    void restore() {
-        System.setOut(savedOut);
-        System.setErr(savedErr);
-    }
-
-    private String out() {
-        return out.toString(StandardCharsets.UTF_8);
-    }
-
-    private String err() {
-        return err.toString(StandardCharsets.UTF_8);
-    }
-
     @Test
     void shouldListEveryCommandInHelp() {
         assertThat(Main.run("--help")).isEqualTo(Main.EXIT_OK);
-        assertThat(out()).contains("primes", "topics", "worker", "registry");
+        assertThat(console.out()).contains("primes", "topics", "worker", "registry");
     }
 
     @Test
     void shouldHaveHelpOnEverySubcommand() {
         for (String command : new String[] {"primes", "topics", "worker", "registry"}) {
-            out.reset();
+            console.resetOut();
             assertThat(Main.run(command, "--help")).as(command).isEqualTo(Main.EXIT_OK);
-            assertThat(out()).as(command).startsWith("Usage: distpipe " + command);
+            assertThat(console.out()).as(command).startsWith("Usage: distpipe " + command);
         }
     }
 
@@ -68,9 +40,9 @@ class MainTest {
     void shouldOfferTheReplicatedServerCommands() {
         for (String[] command : new String[][] {{"replica"}, {"replica-manager"}, {"replica-client"},
             {"replicas", "demo"}, {"bench", "replicas"}}) {
-            out.reset();
+            console.resetOut();
             assertThat(Main.run(String.join(" ", command).concat(" --help").split(" "))).isEqualTo(Main.EXIT_OK);
-            assertThat(out()).as(String.join(" ", command)).startsWith("Usage: distpipe " + String.join(" ", command));
+            assertThat(console.out()).as(String.join(" ", command)).startsWith("Usage: distpipe " + String.join(" ", command));
         }
     }
 
@@ -78,22 +50,22 @@ class MainTest {
     void shouldRejectAnUnknownReplicationMode() {
         assertThat(Main.run("replica", "--id", "S1", "--mode", "sideways", "--bootstrap-servers", "localhost:1"))
             .isEqualTo(Main.EXIT_USAGE);
-        assertThat(err()).contains("'sideways' is not a mode: use active or passive");
-        err.reset();
+        assertThat(console.err()).contains("'sideways' is not a mode: use active or passive");
+        console.resetErr();
         assertThat(Main.run("replicas", "demo")).isEqualTo(Main.EXIT_USAGE);
-        assertThat(err()).contains("MODE");
+        assertThat(console.err()).contains("MODE");
     }
 
     @Test
     void shouldPrintTheVersion() {
         assertThat(Main.run("--version")).isEqualTo(Main.EXIT_OK);
-        assertThat(out()).startsWith("distpipe ").contains("Kafka clients 4.3.1");
+        assertThat(console.out()).startsWith("distpipe ").contains("Kafka clients 4.3.1");
     }
 
     @Test
     void shouldExitWithTwoOnAUsageError() {
         assertThat(Main.run("primes", "--input", "x", "--no-such-option")).isEqualTo(Main.EXIT_USAGE);
-        assertThat(err()).contains("Unknown option: '--no-such-option'");
+        assertThat(console.err()).contains("Unknown option: '--no-such-option'");
         assertThat(Main.run("primes")).as("--input is required").isEqualTo(Main.EXIT_USAGE);
     }
 
@@ -101,7 +73,7 @@ class MainTest {
     void shouldPrintTheWholeCatalog() {
         assertThat(Main.run("topics", "list")).isEqualTo(Main.EXIT_OK);
         for (TopicSpec<?, ?> topic : Topics.ALL) {
-            assertThat(out()).contains(topic.name());
+            assertThat(console.out()).contains(topic.name());
         }
     }
 
@@ -111,7 +83,7 @@ class MainTest {
             dir.resolve("p.txt").toString());
 
         assertThat(code).isEqualTo(Main.EXIT_FAILURE);
-        assertThat(err().strip()).startsWith("distpipe primes: Input directory").endsWith("is not a directory.")
+        assertThat(console.err().strip()).startsWith("distpipe primes: Input directory").endsWith("is not a directory.")
             .doesNotContain("Exception").hasLineCount(1);
         assertThat(dir.resolve("p.txt")).doesNotExist();
     }
@@ -124,7 +96,7 @@ class MainTest {
         int code = Main.run("primes", "--input", empty.toString(), "--output", dir.resolve("p.txt").toString());
 
         assertThat(code).isEqualTo(Main.EXIT_FAILURE);
-        assertThat(err().strip()).isEqualTo("distpipe primes: Input directory " + empty + " has no input files.");
+        assertThat(console.err().strip()).isEqualTo("distpipe primes: Input directory " + empty + " has no input files.");
     }
 
     @Test
@@ -136,7 +108,7 @@ class MainTest {
             dir.resolve("no/such/dir/p.txt").toString());
 
         assertThat(code).isEqualTo(Main.EXIT_FAILURE);
-        assertThat(err().strip()).startsWith("distpipe primes: Cannot write the output").hasLineCount(1);
+        assertThat(console.err().strip()).startsWith("distpipe primes: Cannot write the output").hasLineCount(1);
     }
 
     @Test
@@ -145,7 +117,7 @@ class MainTest {
         Files.writeString(input.resolve("a.txt"), "7\n");
 
         assertThat(Main.run("primes", "--input", input.toString(), "--workers", "0")).isEqualTo(Main.EXIT_USAGE);
-        assertThat(err()).contains("--workers must be at least 1");
+        assertThat(console.err()).contains("--workers must be at least 1");
     }
 
     @Test

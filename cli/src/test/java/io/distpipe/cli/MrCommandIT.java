@@ -2,18 +2,14 @@ package io.distpipe.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.distpipe.cluster.EmbeddedKafka;
@@ -26,27 +22,11 @@ import io.distpipe.topics.serde.AvroSerdes;
 /** {@code distpipe mr} as a user runs it: an embedded run, a run on a cluster, status, and refusals. */
 class MrCommandIT {
 
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-    private PrintStream savedOut;
-    private PrintStream savedErr;
+    @RegisterExtension
+    final ConsoleCapture console = new ConsoleCapture();
 
     @TempDir
     Path dir;
-
-    @BeforeEach
-    void capture() {
-        savedOut = System.out;
-        savedErr = System.err;
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-    }
-
-    @AfterEach
-    void restore() {
-        System.setOut(savedOut);
-        System.setErr(savedErr);
-    }
 
     private Path input() throws Exception {
         Path input = Files.createDirectories(dir.resolve("in"));
@@ -76,8 +56,8 @@ class MrCommandIT {
         int code = Main.run("mr", "submit", "--app", "indexer", "--input", input.toString(), "--reduces", "3",
             "--output", output.toString(), "--workers", "2");
 
-        String printed = out.toString(StandardCharsets.UTF_8);
-        assertThat(code).as(printed + err.toString(StandardCharsets.UTF_8)).isEqualTo(Main.EXIT_OK);
+        String printed = console.out();
+        assertThat(code).as(printed + console.err()).isEqualTo(Main.EXIT_OK);
         assertThat(printed).contains("INITIALIZING", "MAPPING", "SHUFFLING", "REDUCING", "FINALIZING",
             "IDLE         SUCCEEDED", "SUCCEEDED in", "3 map tasks, 3 reduce tasks");
         List<String> expected = new ArrayList<>(Sequential.run(new Indexer(), List.of(input.resolve("a.txt"),
@@ -85,11 +65,11 @@ class MrCommandIT {
         expected.sort(null);
         assertThat(merged(output)).isEqualTo(expected).contains("cat 2 a.txt,b.txt", "Straße 1 c.txt");
 
-        err.reset();
+        console.resetErr();
         int again = Main.run("mr", "submit", "--app", "wc", "--input", input.toString(), "--output",
             output.toString());
         assertThat(again).isEqualTo(Main.EXIT_FAILURE);
-        assertThat(err.toString(StandardCharsets.UTF_8).strip()).startsWith("distpipe submit: Output directory")
+        assertThat(console.err().strip()).startsWith("distpipe submit: Output directory")
             .contains("--overwrite").hasLineCount(1);
         assertThat(merged(output)).as("the earlier output is untouched").isEqualTo(expected);
     }
@@ -112,28 +92,28 @@ class MrCommandIT {
             try {
                 int code = Main.run("mr", "submit", "--app", "wc", "--input", input.toString(), "--output",
                     dir.resolve("out").toString(), "--reduces", "2", "-b", kafka.bootstrapServers(), "-r", registry);
-                String printed = out.toString(StandardCharsets.UTF_8);
-                assertThat(code).as(printed + err.toString(StandardCharsets.UTF_8)).isEqualTo(Main.EXIT_OK);
+                String printed = console.out();
+                assertThat(code).as(printed + console.err()).isEqualTo(Main.EXIT_OK);
                 String job = printed.lines().filter(l -> l.startsWith("Job ")).findFirst().orElseThrow()
                     .split("[ :]")[1];
                 assertThat(merged(dir.resolve("out"))).contains("cat 3", "the 3", "The 2", "hat 2", "Über 1");
 
-                out.reset();
+                console.resetOut();
                 assertThat(Main.run("mr", "status", "-b", kafka.bootstrapServers(), "-r", registry))
                     .isEqualTo(Main.EXIT_OK);
-                assertThat(out.toString(StandardCharsets.UTF_8)).contains(job, "wc", "IDLE", "SUCCEEDED", "3/3",
+                assertThat(console.out()).contains(job, "wc", "IDLE", "SUCCEEDED", "3/3",
                     "2/2");
 
-                out.reset();
+                console.resetOut();
                 assertThat(Main.run("mr", "status", job, "-b", kafka.bootstrapServers(), "-r", registry))
                     .isEqualTo(Main.EXIT_OK);
-                assertThat(out.toString(StandardCharsets.UTF_8)).contains("outcome    SUCCEEDED", "maps       3/3",
+                assertThat(console.out()).contains("outcome    SUCCEEDED", "maps       3/3",
                     "worker-x", "    3       2");
 
-                err.reset();
+                console.resetErr();
                 assertThat(Main.run("mr", "status", "no-such-job", "-b", kafka.bootstrapServers(), "-r", registry))
                     .isEqualTo(Main.EXIT_FAILURE);
-                assertThat(err.toString(StandardCharsets.UTF_8)).contains("no job no-such-job");
+                assertThat(console.err()).contains("no job no-such-job");
             } finally {
                 worker.close();
                 coordinator.close();
@@ -146,6 +126,6 @@ class MrCommandIT {
     @Test
     void shouldRefuseAnUnknownAppAsAUsageError() throws Exception {
         assertThat(Main.run("mr", "submit", "--app", "grep", "--input", input().toString())).isEqualTo(Main.EXIT_USAGE);
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("unknown --app grep");
+        assertThat(console.err()).contains("unknown --app grep");
     }
 }

@@ -436,7 +436,7 @@ public final class Coordinator implements Service {
             noState.removeAll(s.workerStates().keySet());
             Map<Integer, String> completions = new TreeMap<>();
             s.markerOffsets().forEach((partition, marker) -> {
-                long below = completedOffsets.getOrDefault(partition, new TreeSet<>()).headSet(marker).size();
+                long below = completedBelow(partition, marker);
                 long published = s.publishedBefore().getOrDefault(partition, 0L);
                 if (below < published) {
                     completions.put(partition, below + "/" + published);
@@ -464,13 +464,18 @@ public final class Coordinator implements Service {
         return done;
     }
 
+    /** Completed tasks of {@code partition} whose offsets lie before {@code offset}. */
+    private long completedBelow(int partition, long offset) {
+        TreeSet<Long> done = completedOffsets.get(partition);
+        return done == null ? 0 : done.headSet(offset).size();
+    }
+
     private boolean isComplete(Snapshot s) {
         if (s.workerStates().size() < s.markerOffsets().size()) {
             return false;
         }
         for (Map.Entry<Integer, Long> marker : s.markerOffsets().entrySet()) {
-            long below = completedOffsets.getOrDefault(marker.getKey(), new TreeSet<>()).headSet(marker.getValue())
-                .size();
+            long below = completedBelow(marker.getKey(), marker.getValue());
             if (below < s.publishedBefore().getOrDefault(marker.getKey(), 0L)) {
                 return false;
             }

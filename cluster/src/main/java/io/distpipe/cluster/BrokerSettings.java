@@ -5,6 +5,7 @@ import java.util.Map;
 
 import org.apache.kafka.coordinator.group.GroupCoordinatorConfig;
 import org.apache.kafka.coordinator.share.ShareCoordinatorConfig;
+import org.apache.kafka.coordinator.transaction.AddPartitionsToTxnConfig;
 import org.apache.kafka.coordinator.transaction.TransactionLogConfig;
 import org.apache.kafka.coordinator.transaction.TransactionStateManagerConfig;
 import org.apache.kafka.raft.KRaftConfigs;
@@ -36,6 +37,13 @@ public final class BrokerSettings {
     public static final int INTERNAL_PARTITIONS = 4;
     /** How often the broker aborts timed-out transactions (default 10 s). */
     public static final int TRANSACTION_CLEANUP_INTERVAL_MS = 1000;
+    /**
+     * How soon the broker retries adding a partition to a transaction whose previous commit is still writing its
+     * markers (default 20 ms). A producer's first send after a commit nearly always meets that state: with the default
+     * one producer committed 66 sequential transactions/s on the embedded broker ({@code kv bench} baseline), with
+     * 1 ms 120-200/s there and about 500/s alone.
+     */
+    public static final int ADD_PARTITIONS_TO_TXN_RETRY_BACKOFF_MS = 1;
 
     private BrokerSettings() {
     }
@@ -70,6 +78,8 @@ public final class BrokerSettings {
         // A killed transactional producer's open transaction blocks read_committed readers until it is aborted.
         settings.put(TransactionStateManagerConfig.TRANSACTIONS_ABORT_TIMED_OUT_TRANSACTION_CLEANUP_INTERVAL_MS_CONFIG,
             Integer.toString(TRANSACTION_CLEANUP_INTERVAL_MS));
+        settings.put(AddPartitionsToTxnConfig.ADD_PARTITIONS_TO_TXN_RETRY_BACKOFF_MS_CONFIG,
+            Integer.toString(ADD_PARTITIONS_TO_TXN_RETRY_BACKOFF_MS));
         settings.put(GroupCoordinatorConfig.OFFSETS_TOPIC_REPLICATION_FACTOR_CONFIG, replication);
         settings.put(TransactionLogConfig.TRANSACTIONS_TOPIC_REPLICATION_FACTOR_CONFIG, replication);
         settings.put(TransactionLogConfig.TRANSACTIONS_TOPIC_MIN_ISR_CONFIG, minIsr);

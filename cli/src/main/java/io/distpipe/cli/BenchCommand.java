@@ -3,6 +3,8 @@ package io.distpipe.cli;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -77,13 +79,15 @@ final class BenchCommand {
                 generate(input, numbers, bits, 8);
 
                 say("Baseline: parse and test the same files with %d threads in this process...", workerCount);
-                double baseline = baseline(input, workerCount);
-                say("  baseline   %,12.0f numbers/s", baseline);
+                Rate baseline = baseline(input, workerCount);
+                say("  baseline   %,12.0f numbers/s, %.1f CPU-seconds", baseline.perSecond(), baseline.cpuSeconds());
 
                 say("Pipeline: embedded broker, %d workers, dedup, output...", workerCount);
-                double pipeline = pipeline(input, dir.resolve("primes.txt"), workerCount, dir);
-                say("  pipeline   %,12.0f numbers/s (from the first task published to the last completion)",
-                    pipeline);
+                Rate[] pipeline = pipeline(input, dir.resolve("primes.txt"), workerCount, dir);
+                say("  pipeline   %,12.0f numbers/s from the first task published to primes.txt written, "
+                    + "%.1f CPU-seconds", pipeline[0].perSecond(), pipeline[0].cpuSeconds());
+                say("             %,12.0f numbers/s from the first task published to the last task completed",
+                    pipeline[1].perSecond());
 
                 Path small = Files.createDirectories(dir.resolve("small"));
                 generate(small, 1_000, bits, 1);
@@ -98,7 +102,10 @@ final class BenchCommand {
                 say("");
                 say("Results (%d cores, %d workers, %,d numbers of %d bits):", Runtime.getRuntime()
                     .availableProcessors(), workerCount, numbers, bits);
-                say("  pipeline / baseline throughput  %.2f  (goal >= 0.7)", pipeline / baseline);
+                say("  pipeline / baseline throughput  %.2f  (goal >= 0.7; to the last task completed: %.2f)",
+                    pipeline[0].perSecond() / baseline.perSecond(), pipeline[1].perSecond() / baseline.perSecond());
+                say("  CPU-seconds, baseline/pipeline  %.2f  (the ratio a CPU-bound pipeline could reach here)",
+                    baseline.cpuSeconds() / pipeline[0].cpuSeconds());
                 say("  1,000-number job incl. broker   %.1f s  (goal <= 10 s)", smallSeconds);
                 if (resume != null) {
                     say("  killed worker's tasks resumed   %.2f s  (goal <= 3 s)", resume);
@@ -132,7 +139,65 @@ final class BenchCommand {
         }
 
         /** The same work without Kafka: read each file, parse each line, test each number, count the primes. */
-        private static double baseline(Path input, int threads) throws Exception {
+        /** Numbers per second and the CPU time this process spent meanwhile (every thread, the broker's too). */
+        record Rate(double perSecond, double cpuSeconds) {
+        }
+
+        /** CPU nanoseconds of every live thread, by thread id, with the thread's name. */
+        private static Map<Long, Map.Entry<String, Long>> threadCpu() {
+            ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+            Map<Long, Map.Entry<String, Long>> cpu = new java.util.HashMap<>();
+            for (java.lang.management.ThreadInfo info : mx.getThreadInfo(mx.getAllThreadIds())) {
+                if (info != null) {
+                    long ns = mx.getThreadCpuTime(info.getThreadId());
+                    if (ns > 0) {
+                        cpu.put(info.getThreadId(), Map.entry(info.getThreadName(), ns));
+                    }
+                }
+            }
+            return cpu;
+        }
+
+        /** Where the CPU went between two {@link #threadCpu()} snapshots, by kind of thread, largest first. */
+        private static String cpuByRole(Map<Long, Map.Entry<String, Long>> before,
+                                        Map<Long, Map.Entry<String, Long>> after, double processSeconds) {
+            Map<String, Double> byRole = new java.util.TreeMap<>();
+            double threads = 0;
+            for (Map.Entry<Long, Map.Entry<String, Long>> e : after.entrySet()) {
+                Map.Entry<String, Long> earlier = before.get(e.getKey());
+                double seconds = (e.getValue().getValue() - (earlier == null ? 0 : earlier.getValue())) / 1e9;
+                byRole.merge(role(e.getValue().getKey()), seconds, Double::sum);
+                threads += seconds;
+            }
+            byRole.merge("other (JIT, GC, threads that ended)", Math.max(0, processSeconds - threads), Double::sum);
+            StringBuilder text = new StringBuilder();
+            byRole.entrySet().stream().sorted(Map.Entry.<String, Double>comparingByValue().reversed())
+                .filter(e -> e.getValue() >= 0.05)
+                .forEach(e -> text.append(String.format("%n    %-40s %5.1f", e.getKey(), e.getValue())));
+            return text.toString();
+        }
+
+        private static String role(String thread) {
+            if (thread.startsWith("dedup")) {
+                return "dedup (Kafka Streams)";
+            } else if (thread.startsWith("worker-") || thread.contains("primes-worker")) {
+                return "workers";
+            } else if (thread.equals("main") || thread.contains("primes-coordinator")) {
+                return "coordinator and output (main thread)";
+            } else if (thread.startsWith("data-plane") || thread.startsWith("kafka-") && !thread.contains("|")
+                || thread.startsWith("Txn") || thread.startsWith("AddPartitions") || thread.startsWith("group-")
+                || thread.startsWith("quorum") || thread.startsWith("broker-")) {
+                return "broker";
+            }
+            return "other threads";
+        }
+
+        private static double cpuSeconds() {
+            return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime() / 1e9;
+        }
+
+        private static Rate baseline(Path input, int threads) throws Exception {
             List<Path> files;
             try (Stream<Path> list = Files.list(input)) {
                 files = list.sorted().toList();
@@ -140,6 +205,7 @@ final class BenchCommand {
             ExecutorService pool = Executors.newFixedThreadPool(threads);
             AtomicLong tested = new AtomicLong();
             Map<BigInteger, Boolean> primes = new ConcurrentHashMap<>();
+            double cpu = cpuSeconds();
             long start = System.nanoTime();
             try {
                 List<Future<?>> futures = new ArrayList<>();
@@ -167,18 +233,26 @@ final class BenchCommand {
             } finally {
                 pool.shutdown();
             }
-            return tested.get() / ((System.nanoTime() - start) / 1e9);
+            return new Rate(tested.get() / ((System.nanoTime() - start) / 1e9), cpuSeconds() - cpu);
         }
 
-        private double pipeline(Path input, Path output, int workers, Path dir) throws Exception {
+        /** End to end (first task published to primes.txt written) and to the last task completed. */
+        private Rate[] pipeline(Path input, Path output, int workers, Path dir) throws Exception {
             AtomicLong published = new AtomicLong();
             AtomicLong planned = new AtomicLong();
             AtomicLong finished = new AtomicLong();
+            AtomicLong cpuAtPublish = new AtomicLong();
+            AtomicLong written = new AtomicLong();
+            AtomicLong cpuAtWritten = new AtomicLong();
+            AtomicReference<Map<Long, Map.Entry<String, Long>>> threadsAtPublish = new AtomicReference<>();
+            AtomicReference<Map<Long, Map.Entry<String, Long>>> threadsAtWritten = new AtomicReference<>();
             PrimesJob.Result result = runJob(input, output, workers, null, ClusterOptions.REGISTRY_DEFAULT, dir,
                 new PrimesJob.Observer() {
                     @Override
                     public void phase(String text) {
                         if (text.startsWith("reading")) {
+                            threadsAtPublish.set(threadCpu());
+                            cpuAtPublish.set(Double.doubleToLongBits(cpuSeconds()));
                             published.set(System.nanoTime());
                         } else if (text.startsWith("testing")) {
                             planned.set(System.nanoTime());
@@ -189,11 +263,24 @@ final class BenchCommand {
                     public void progress(JobStatus s) {
                         finished.set(System.nanoTime());
                     }
+
+                    @Override
+                    public void written(Path output) {
+                        cpuAtWritten.set(Double.doubleToLongBits(cpuSeconds()));
+                        threadsAtWritten.set(threadCpu());
+                        written.set(System.nanoTime());
+                    }
                 });
+            double cpu = Double.longBitsToDouble(cpuAtWritten.get()) - Double.longBitsToDouble(cpuAtPublish.get());
             say("  %,d unique primes; reading and publishing the input took %.1f s, testing ended %.1f s later, "
-                + "%.1f s in all", result.uniquePrimes(), (planned.get() - published.get()) / 1e9,
-                (finished.get() - planned.get()) / 1e9, result.elapsed().toMillis() / 1e3);
-            return result.status().getNumbersTested() / ((finished.get() - published.get()) / 1e9);
+                + "primes.txt %.1f s after that; %.1f s in all with broker start", result.uniquePrimes(),
+                (planned.get() - published.get()) / 1e9, (finished.get() - planned.get()) / 1e9,
+                (written.get() - finished.get()) / 1e9, result.elapsed().toMillis() / 1e3);
+            say("  CPU-seconds of the pipeline by thread:%s", cpuByRole(threadsAtPublish.get(), threadsAtWritten.get(),
+                cpu));
+            long numbers = result.status().getNumbersTested();
+            return new Rate[] {new Rate(numbers / ((written.get() - published.get()) / 1e9), cpu),
+                new Rate(numbers / ((finished.get() - published.get()) / 1e9), Double.NaN)};
         }
 
         /**

@@ -72,6 +72,10 @@ public final class PrimesJob {
     public interface Observer extends Coordinator.Listener {
         default void phase(String text) {
         }
+
+        /** The output is in place (before the job's processes are stopped). */
+        default void written(Path output) {
+        }
     }
 
     private final Config config;
@@ -157,6 +161,7 @@ public final class PrimesJob {
                 PrimesOutput.Result primes = PrimesOutput.collect(probe, serdes, jobId, uniqueStart, uniqueEnd,
                     CATCH_UP_TIMEOUT);
                 PrimesOutput.writeAtomically(output, primes.primes());
+                observer.written(output);
                 for (Future<?> f : running) {
                     if (f.isDone()) {
                         f.get();
@@ -210,6 +215,7 @@ public final class PrimesJob {
         }
 
         void run() {
+            Thread.currentThread().setName(id);
             for (int instance = 1; ; instance++) {
                 PrimeWorker worker;
                 synchronized (this) {

@@ -51,9 +51,14 @@ public final class DedupTopology {
         return builder.build(config("unused:9092"));
     }
 
+    /** Stream threads: one per core, at most 4 (primes.found has 12 partitions, so 12 tasks to share). */
+    static final int THREADS = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+
     /** Streams settings: exactly once, explicit names, poison records to the dead-letter topic. */
     public static Properties config(String bootstrapServers) {
         Properties props = StreamsService.exactlyOnceConfig(APPLICATION_ID, bootstrapServers);
+        // One thread fell behind the workers: after the last task it still had most of a large job's primes to go.
+        props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, THREADS);
         props.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, Topics.PRIMES_FOUND_DLQ.name());
         return props;
     }

@@ -19,6 +19,7 @@ import java.util.TreeSet;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 
@@ -47,6 +48,8 @@ public final class PrimesOutput {
     private static final Duration POLL = Duration.ofMillis(50);
     private static final Duration PROBE_POLL = Duration.ofMillis(20);
     private static final Duration PROBE_TIME = Duration.ofMillis(500);
+    /** Between two looks at the dedup group's committed offsets. */
+    private static final Duration ROUND_PAUSE = Duration.ofMillis(50);
     private static final long ADMIN_TIMEOUT_S = 30;
 
     /** The distinct primes of a job, ascending, and how many of them are only probable primes. */
@@ -97,9 +100,22 @@ public final class PrimesOutput {
         long deadline = System.nanoTime() + timeout.toNanos();
         Map<TopicPartition, Long> pending = new HashMap<>(targets);
         pending.values().removeIf(target -> target == 0);
+        Map<TopicPartition, Long> previous = new HashMap<>();
         while (!pending.isEmpty()) {
             Map<TopicPartition, OffsetAndMetadata> committed = committedOffsets(admin, DedupTopology.APPLICATION_ID);
-            pending.keySet().removeAll(consumedUpTo(probe, committed, pending));
+            // Reached: done. Moved since the last round: the processor is still consuming, so wait rather than read
+            // the partition. Not moved: probe, since a transaction marker may be all that is left before the target.
+            Map<TopicPartition, Long> stalled = new HashMap<>();
+            for (TopicPartition partition : List.copyOf(pending.keySet())) {
+                OffsetAndMetadata c = committed.get(partition);
+                long offset = c == null ? 0 : c.offset();
+                if (offset >= pending.get(partition)) {
+                    pending.remove(partition);
+                } else if (Long.valueOf(offset).equals(previous.put(partition, offset))) {
+                    stalled.put(partition, offset);
+                }
+            }
+            pending.keySet().removeAll(consumedUpTo(probe, stalled, pending));
             if (pending.isEmpty()) {
                 return;
             }
@@ -110,44 +126,38 @@ public final class PrimesOutput {
                 throw new IllegalStateException("The dedup processor did not catch up with " + Topics.PRIMES_FOUND
                     .name() + " within " + timeout.toSeconds() + " s (partitions behind: " + pending + ")");
             }
+            LockSupport.parkNanos(ROUND_PAUSE.toNanos());
         }
     }
 
-    /** The partitions of {@code targets} with no data record left between the committed offset and the target. */
-    private static Set<TopicPartition> consumedUpTo(Consumer<byte[], byte[]> probe,
-                                                    Map<TopicPartition, OffsetAndMetadata> committed,
+    /**
+     * The partitions of {@code from} (partition to committed offset) with no data record left between the committed
+     * offset and the target. A partition is paused as soon as one record shows it is behind.
+     */
+    private static Set<TopicPartition> consumedUpTo(Consumer<byte[], byte[]> probe, Map<TopicPartition, Long> from,
                                                     Map<TopicPartition, Long> targets) {
         Set<TopicPartition> done = new HashSet<>();
-        Set<TopicPartition> behind = new HashSet<>();
-        Map<TopicPartition, Long> toProbe = new HashMap<>();
-        targets.forEach((partition, target) -> {
-            OffsetAndMetadata c = committed.get(partition);
-            long from = c == null ? 0 : c.offset();
-            if (from >= target) {
-                done.add(partition);
-            } else {
-                toProbe.put(partition, from);
-            }
-        });
-        if (toProbe.isEmpty()) {
+        if (from.isEmpty()) {
             return done;
         }
-        probe.assign(toProbe.keySet());
-        toProbe.forEach(probe::seek);
+        Set<TopicPartition> behind = new HashSet<>();
+        probe.assign(from.keySet());
+        from.forEach(probe::seek);
         long deadline = System.nanoTime() + PROBE_TIME.toNanos();
-        while (System.nanoTime() < deadline && done.size() + behind.size() < targets.size()) {
+        while (System.nanoTime() < deadline && done.size() + behind.size() < from.size()) {
             for (ConsumerRecord<byte[], byte[]> record : probe.poll(PROBE_POLL)) {
                 TopicPartition partition = new TopicPartition(record.topic(), record.partition());
-                if (record.offset() < targets.get(partition)) {
-                    behind.add(partition);
+                if (record.offset() < targets.get(partition) && behind.add(partition)) {
+                    probe.pause(List.of(partition));
                 }
             }
-            for (TopicPartition partition : toProbe.keySet()) {
+            for (TopicPartition partition : from.keySet()) {
                 if (!behind.contains(partition) && probe.position(partition) >= targets.get(partition)) {
                     done.add(partition);
                 }
             }
         }
+        probe.resume(probe.paused());
         return done;
     }
 

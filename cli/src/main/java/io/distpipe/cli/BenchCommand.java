@@ -63,6 +63,10 @@ final class BenchCommand {
             description = "Size of the random numbers in bits (default ${DEFAULT-VALUE}).")
         int bits;
 
+        @Option(names = "--chunk-size", paramLabel = "N", defaultValue = "" + Coordinator.CHUNK_NUMBERS_DEFAULT,
+            description = "Numbers per task in the throughput run (default ${DEFAULT-VALUE}).")
+        int chunkSize;
+
         @Option(names = "--skip-failover", description = "Skip the killed-worker measurement.")
         boolean skipFailover;
 
@@ -247,7 +251,7 @@ final class BenchCommand {
             AtomicReference<Map<Long, Map.Entry<String, Long>>> threadsAtPublish = new AtomicReference<>();
             AtomicReference<Map<Long, Map.Entry<String, Long>>> threadsAtWritten = new AtomicReference<>();
             PrimesJob.Result result = runJob(input, output, workers, null, ClusterOptions.REGISTRY_DEFAULT, dir,
-                new PrimesJob.Observer() {
+                chunkSize, new PrimesJob.Observer() {
                     @Override
                     public void phase(String text) {
                         if (text.startsWith("reading")) {
@@ -332,10 +336,16 @@ final class BenchCommand {
         private static PrimesJob.Result runJob(Path input, Path output, int workers, String bootstrap,
                                                String registryUrl, Path dir, PrimesJob.Observer observer)
             throws Exception {
+            return runJob(input, output, workers, bootstrap, registryUrl, dir, Coordinator.CHUNK_NUMBERS_DEFAULT,
+                observer);
+        }
+
+        private static PrimesJob.Result runJob(Path input, Path output, int workers, String bootstrap,
+                                               String registryUrl, Path dir, int chunkSize,
+                                               PrimesJob.Observer observer) throws Exception {
             Path work = Files.createTempDirectory(dir, "work-");
-            return new PrimesJob(new PrimesJob.Config(input, output, workers, bootstrap, registryUrl,
-                Coordinator.CHUNK_NUMBERS_DEFAULT, NumberParser.DEFAULT_MAX_DIGITS, work),
-                observer).run();
+            return new PrimesJob(new PrimesJob.Config(input, output, workers, bootstrap, registryUrl, chunkSize,
+                NumberParser.DEFAULT_MAX_DIGITS, work), observer).run();
         }
 
         private static String peakRss() {

@@ -31,7 +31,6 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
-import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serializer;
 import org.slf4j.Logger;
@@ -39,6 +38,7 @@ import org.slf4j.LoggerFactory;
 
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.LifeCycle;
+import io.distpipe.common.PollLoop;
 import io.distpipe.common.Service;
 import io.distpipe.topics.TopicAdmin;
 import io.distpipe.topics.TopicSpec;
@@ -161,26 +161,12 @@ public final class MrCoordinator implements Service {
 
     /** The coordinator loop; returns when closed, fenced or halted. */
     public void run() {
-        try {
-            while (life.state() == State.RUNNING) {
-                readCommands();
-                readTaskStatuses();
-                current().ifPresent(this::step);
-            }
-        } catch (WakeupException | Halt e) {
-            LOG.debug("{}: stopping: {}", id(), e.toString());
-        } catch (ProducerFencedException | InvalidProducerEpochException e) {
-            LOG.warn("{}: fenced by a newer coordinator; stopping.", id());
-            life.beginClose();
-        } catch (RuntimeException e) {
-            if (life.state() == State.RUNNING) {
-                LOG.error("{}: failed: {}", id(), e.toString(), e);
-                life.transition(State.FAILED);
-                throw e;
-            }
-        } finally {
-            closeClients();
-        }
+        PollLoop.run(id(), life, LOG, "a newer coordinator", () -> {
+            readCommands();
+            readTaskStatuses();
+            current().ifPresent(this::step);
+            return true;
+        }, e -> e instanceof Halt, this::closeClients);
     }
 
     /** The running job, or else the first queued one. */

@@ -44,6 +44,7 @@ import org.slf4j.LoggerFactory;
 
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.LifeCycle;
+import io.distpipe.common.PollLoop;
 import io.distpipe.common.Service;
 import io.distpipe.topics.Topics;
 import io.distpipe.topics.serde.AvroSerdes;
@@ -197,34 +198,20 @@ public final class MrWorker implements Service {
 
     /** The poll loop; returns when the worker is closed, fenced, or its stop condition holds. */
     public void run() {
-        try {
-            while (life.state() == State.RUNNING) {
-                if (stopWhen.getAsBoolean()) {
-                    LOG.info("{}: stop condition reached; leaving the group.", id());
-                    life.beginClose();
+        PollLoop.run(id(), life, LOG, "a newer instance with the same id", () -> {
+            if (stopWhen.getAsBoolean()) {
+                LOG.info("{}: stop condition reached; leaving the group.", id());
+                life.beginClose();
+                return false;
+            }
+            ConsumerRecords<byte[], byte[]> records = tasks.poll(POLL_TIMEOUT);
+            for (ConsumerRecord<byte[], byte[]> record : records) {
+                if (!execute(record)) {
                     break;
                 }
-                ConsumerRecords<byte[], byte[]> records = tasks.poll(POLL_TIMEOUT);
-                for (ConsumerRecord<byte[], byte[]> record : records) {
-                    if (!execute(record)) {
-                        break;
-                    }
-                }
             }
-        } catch (WakeupException e) {
-            LOG.debug("{}: woken up to stop.", id());
-        } catch (ProducerFencedException | InvalidProducerEpochException e) {
-            LOG.warn("{}: fenced by a newer instance with the same id; stopping without committing.", id());
-            life.beginClose();
-        } catch (RuntimeException e) {
-            if (life.state() == State.RUNNING) {
-                LOG.error("{}: failed: {}", id(), e.toString(), e);
-                life.transition(State.FAILED);
-                throw e;
-            }
-        } finally {
-            closeClients();
-        }
+            return true;
+        }, this::closeClients);
     }
 
     /** Runs one task attempt in one transaction; false when it was aborted (and the record will come again). */

@@ -16,6 +16,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.LifeCycle;
+import io.distpipe.common.PollLoop;
 import io.distpipe.common.Service;
 import io.distpipe.topics.Numbers;
 import io.distpipe.topics.Topics;
@@ -197,27 +198,13 @@ public final class PrimeWorker implements Service {
 
     /** The poll loop; returns when the worker is closed or fenced. */
     public void run() {
-        try {
-            while (life.state() == State.RUNNING) {
-                ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL_TIMEOUT);
-                if (!records.isEmpty()) {
-                    processBatch(records);
-                }
+        PollLoop.run(id(), life, LOG, "a newer instance with the same id", () -> {
+            ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL_TIMEOUT);
+            if (!records.isEmpty()) {
+                processBatch(records);
             }
-        } catch (WakeupException e) {
-            LOG.debug("{}: woken up to stop.", id());
-        } catch (ProducerFencedException | InvalidProducerEpochException e) {
-            LOG.warn("{}: fenced by a newer instance with the same id; stopping without committing.", id());
-            life.beginClose();
-        } catch (RuntimeException e) {
-            if (life.state() == State.RUNNING) {
-                LOG.error("{}: failed: {}", id(), e.toString(), e);
-                life.transition(State.FAILED);
-                throw e;
-            }
-        } finally {
-            closeClients();
-        }
+            return true;
+        }, this::closeClients);
     }
 
     private void processBatch(ConsumerRecords<byte[], byte[]> records) {

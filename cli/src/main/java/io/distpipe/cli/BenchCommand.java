@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
@@ -60,7 +61,8 @@ final class BenchCommand {
         Integer workers;
 
         @Option(names = "--bits", paramLabel = "B", defaultValue = "40",
-            description = "Size of the random numbers in bits (default ${DEFAULT-VALUE}).")
+            description = "Size of the random numbers in bits, 2 to 3000 (default ${DEFAULT-VALUE}); beyond 81 bits "
+                + "each test is a BigInteger probable-prime test, far costlier.")
         int bits;
 
         @Option(names = "--chunk-size", paramLabel = "N", defaultValue = "" + Coordinator.CHUNK_NUMBERS_DEFAULT,
@@ -75,6 +77,9 @@ final class BenchCommand {
         @Override
         public Integer call() throws Exception {
             out = spec.commandLine().getOut();
+            if (bits < 2 || bits > 3000) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--bits must be between 2 and 3000");
+            }
             int workerCount = workers == null ? Runtime.getRuntime().availableProcessors() : workers;
             Path dir = Files.createTempDirectory("distpipe-bench-");
             try {
@@ -128,14 +133,17 @@ final class BenchCommand {
             out.flush();
         }
 
+        /** {@code count} random numbers below 2^bits, spread over {@code files} files, the same in every run. */
         private static void generate(Path dir, int count, int bits, int files) throws IOException {
             SplittableRandom random = new SplittableRandom(42);
+            Random big = new Random(42);
             long bound = 1L << Math.min(bits, 62);
             for (int f = 0; f < files; f++) {
                 try (BufferedWriter w = Files.newBufferedWriter(dir.resolve(String.format("numbers-%02d.txt", f)),
                     StandardCharsets.US_ASCII)) {
                     for (int i = f; i < count; i += files) {
-                        w.write(Long.toString(random.nextLong(bound)));
+                        w.write(bits <= 62 ? Long.toString(random.nextLong(bound)) : new BigInteger(bits, big)
+                            .toString());
                         w.write('\n');
                     }
                 }

@@ -36,6 +36,8 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
@@ -162,6 +164,8 @@ public final class KvCoordinator implements Service, Runnable {
     private final AtomicLong kafkaTransactions = new AtomicLong();
     private volatile boolean running = true;
     private volatile boolean active;
+    /** Set by the serving thread after being fenced: the request reader leaves the group and joins it again. */
+    private volatile boolean rejoin;
     private volatile KafkaException failure;
     private KafkaConsumer<byte[], byte[]> requestConsumer;
     private KafkaConsumer<byte[], byte[]> voteConsumer;
@@ -242,7 +246,7 @@ public final class KvCoordinator implements Service, Runnable {
 
     private void readRequests() {
         try {
-            requestConsumer.subscribe(List.of(Topics.KV_REQUESTS.name()), new ConsumerRebalanceListener() {
+            ConsumerRebalanceListener listener = new ConsumerRebalanceListener() {
                 @Override
                 public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
                     if (!partitions.isEmpty()) {
@@ -256,9 +260,22 @@ public final class KvCoordinator implements Service, Runnable {
                         events.add(new Assigned());
                     }
                 }
-            });
+            };
+            requestConsumer.subscribe(List.of(Topics.KV_REQUESTS.name()), listener);
             while (running) {
-                ConsumerRecords<byte[], byte[]> records = requestConsumer.poll(Duration.ofMillis(200));
+                ConsumerRecords<byte[], byte[]> records;
+                try {
+                    records = requestConsumer.poll(Duration.ofMillis(200));
+                } catch (WakeupException e) {
+                    if (!running || !rejoin) {
+                        throw e;
+                    }
+                    rejoin = false;
+                    // Leaving revokes the partition (a Revoked event); the group may give it back (Assigned).
+                    requestConsumer.unsubscribe();
+                    requestConsumer.subscribe(List.of(Topics.KV_REQUESTS.name()), listener);
+                    continue;
+                }
                 if (records.isEmpty()) {
                     continue;
                 }
@@ -327,9 +344,17 @@ public final class KvCoordinator implements Service, Runnable {
                 try {
                     cycle(batch);
                 } catch (KafkaException e) {
-                    if (running) {
-                        // Fenced by a newer coordinator, or the cluster failed us: stop, so that a standby (or this
-                        // process restarted) serves from the log, rather than serve with a state we cannot trust.
+                    if (running && fenced(e)) {
+                        // Another coordinator initialized the transactional id: it owns kv.requests now (or will
+                        // once the group settles). Forget the state, leave the group and join it again: a standby.
+                        LOG.warn("{}: fenced by another coordinator ({}); back to standby, joining the group again.",
+                            config.id(), e.toString());
+                        deactivate();
+                        rejoin = true;
+                        requestConsumer.wakeup();
+                    } else if (running) {
+                        // The cluster failed us: stop, so that a standby (or this process restarted) serves from the
+                        // log, rather than serve with a state we cannot trust.
                         LOG.error("{}: stopping: {}", config.id(), e.toString(), e);
                         failure = e;
                         stop();
@@ -749,7 +774,16 @@ public final class KvCoordinator implements Service, Runnable {
         cycle.replies.forEach(this::sendReply);
     }
 
-    /** Why the coordinator stopped on its own (fenced, cluster failure), or null. */
+    private static boolean fenced(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof ProducerFencedException || t instanceof InvalidProducerEpochException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Why the coordinator stopped on its own (a cluster failure), or null; a fenced one becomes a standby. */
     public KafkaException failure() {
         return failure;
     }

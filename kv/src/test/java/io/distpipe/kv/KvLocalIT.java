@@ -6,9 +6,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 import io.distpipe.cluster.EmbeddedKafka;
 import io.distpipe.topics.serde.AvroSerdes;
+import org.apache.kafka.clients.producer.KafkaProducer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -89,6 +91,8 @@ class KvLocalIT {
     @Test
     void shouldCommitSequentialAndConcurrentSets() throws Exception {
         try (KvClient client = new KvClient(kafka.bootstrapServers(), kv.serdes(), Duration.ofSeconds(30))) {
+            // Keys other tests of this class wrote (the store is shared); none is "rapid" or "k<n>".
+            long before = client.verify().get().getSize();
             long t0 = System.nanoTime();
             for (int i = 0; i < 200; i++) {
                 assertThat(client.set("rapid", "v" + i).get().getOk()).isTrue();
@@ -113,7 +117,31 @@ class KvLocalIT {
             KvReply verify = client.verify().get();
             assertThat(verify.getOk()).as(verify.getMessage()).isTrue();
             assertThat(verify.getHashes()).hasSize(3);
-            assertThat(verify.getSize()).isEqualTo(3001);
+            assertThat(verify.getSize()).isEqualTo(before + 3001);
+        }
+    }
+
+    @Test
+    void shouldServeAgainAfterTheCoordinatorWasFencedInsteadOfStopping() throws Exception {
+        KvCoordinator coordinator = kv.coordinators().get(0);
+        try (KvClient client = new KvClient(kafka.bootstrapServers(), kv.serdes(), Duration.ofSeconds(60))) {
+            assertThat(client.set("fence", "before").get(60, TimeUnit.SECONDS).getOk()).isTrue();
+
+            // Someone else initializes the coordinators' transactional id: the coordinator's next commit is fenced.
+            try (KafkaProducer<byte[], byte[]> other = new KafkaProducer<>(KvSerdes.transactionalProducer(
+                kafka.bootstrapServers(), KvCoordinator.TRANSACTIONAL_ID, 10_000))) {
+                other.initTransactions();
+            }
+
+            // The write meets the fence, the coordinator leaves the group, is assigned kv.requests again, fences the
+            // other producer in turn, recovers from the log and serves the request it had not committed.
+            KvReply after = client.set("fence", "after").get(60, TimeUnit.SECONDS);
+            assertThat(after.getOk()).as(after.getMessage()).isTrue();
+            assertThat(coordinator.failure()).isNull();
+            assertThat(coordinator.active()).isTrue();
+            assertThat(client.get("fence").get(60, TimeUnit.SECONDS).getValue()).isEqualTo("after");
+            KvReply verify = client.verify().get(60, TimeUnit.SECONDS);
+            assertThat(verify.getOk()).as(verify.getMessage()).isTrue();
         }
     }
 }

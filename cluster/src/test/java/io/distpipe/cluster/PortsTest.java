@@ -5,8 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 class PortsTest {
@@ -24,5 +27,16 @@ class PortsTest {
     @Test
     void shouldReturnOneFreePort() {
         assertThat(Ports.freePort()).isPositive();
+    }
+
+    @Test
+    void shouldPickPortsBelowTheEphemeralRangeOnLinux() throws IOException {
+        Path range = Path.of("/proc/sys/net/ipv4/ip_local_port_range");
+        Assumptions.assumeTrue(Files.isReadable(range), "not Linux");
+        int ephemeralLow = Integer.parseInt(Files.readAllLines(range).get(0).strip().split("\\s+")[0]);
+        Assumptions.assumeTrue(ephemeralLow >= Ports.RANGE_HIGH, "no room below the range");
+
+        assertThat(Ports.freePorts(20)).doesNotHaveDuplicates()
+            .allSatisfy(port -> assertThat(port).isBetween(Ports.RANGE_LOW, Ports.RANGE_HIGH - 1));
     }
 }

@@ -41,7 +41,7 @@ public final class BrokerSettings {
      * How soon the broker retries adding a partition to a transaction whose previous commit is still writing its
      * markers (default 20 ms). A producer's first send after a commit nearly always meets that state: with the default
      * one producer committed 66 sequential transactions/s on the embedded broker ({@code kv bench} baseline), with
-     * 1 ms 120-200/s there and about 500/s alone.
+     * 1 ms 120-200/s there.
      */
     public static final int ADD_PARTITIONS_TO_TXN_RETRY_BACKOFF_MS = 1;
 

@@ -36,8 +36,6 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.InvalidProducerEpochException;
-import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
@@ -344,7 +342,7 @@ public final class KvCoordinator implements Service, Runnable {
                 try {
                     cycle(batch);
                 } catch (KafkaException e) {
-                    if (running && fenced(e)) {
+                    if (running && KafkaClients.fenced(e)) {
                         // Another coordinator initialized the transactional id: it owns kv.requests now (or will
                         // once the group settles). Forget the state, leave the group and join it again: a standby.
                         LOG.warn("{}: fenced by another coordinator ({}); back to standby, joining the group again.",
@@ -772,15 +770,6 @@ public final class KvCoordinator implements Service, Runnable {
             read.written = true;
         }
         cycle.replies.forEach(this::sendReply);
-    }
-
-    private static boolean fenced(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof ProducerFencedException || t instanceof InvalidProducerEpochException) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /** Why the coordinator stopped on its own (a cluster failure), or null; a fenced one becomes a standby. */

@@ -27,8 +27,6 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.InvalidProducerEpochException;
-import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serializer;
@@ -196,7 +194,7 @@ public final class Replica implements Service {
                 } catch (WakeupException e) {
                     throw e;
                 } catch (KafkaException e) {
-                    if (fenced(e)) {
+                    if (KafkaClients.fenced(e)) {
                         stepDown("fenced by a newer primary (" + e + ")");
                         continue;
                     }
@@ -209,7 +207,7 @@ public final class Replica implements Service {
                     try {
                         promote();
                     } catch (KafkaException again) {
-                        if (!fenced(again)) {
+                        if (!KafkaClients.fenced(again)) {
                             throw again;
                         }
                         stepDown("fenced by a newer primary (" + again + ")");
@@ -395,16 +393,6 @@ public final class Replica implements Service {
                     + " buffered requests; replaying the request log after it");
             }
         }
-    }
-
-    /** Whether a producer failure means another replica took over the primary's transactional id. */
-    static boolean fenced(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof ProducerFencedException || t instanceof InvalidProducerEpochException) {
-                return true;
-            }
-        }
-        return false;
     }
 
     static String transferKey(String target) {

@@ -4,6 +4,7 @@ import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
 import java.lang.management.ThreadMXBean;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
@@ -11,10 +12,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -153,7 +156,6 @@ final class BenchCommand {
             }
         }
 
-        /** The same work without Kafka: read each file, parse each line, test each number, count the primes. */
         /** Numbers per second and the CPU time this process spent meanwhile (every thread, the broker's too). */
         record Rate(double perSecond, double cpuSeconds) {
         }
@@ -162,11 +164,18 @@ final class BenchCommand {
         record PipelineRate(Rate endToEnd, double toLastTaskPerSecond) {
         }
 
+        /** A point in a run: wall clock, the process's CPU time and each live thread's (all in nanoseconds). */
+        record Moment(long at, long cpu, Map<Long, Map.Entry<String, Long>> threads) {
+            static Moment now() {
+                return new Moment(System.nanoTime(), cpuNanos(), threadCpu());
+            }
+        }
+
         /** CPU nanoseconds of every live thread, by thread id, with the thread's name. */
         private static Map<Long, Map.Entry<String, Long>> threadCpu() {
             ThreadMXBean mx = ManagementFactory.getThreadMXBean();
-            Map<Long, Map.Entry<String, Long>> cpu = new java.util.HashMap<>();
-            for (java.lang.management.ThreadInfo info : mx.getThreadInfo(mx.getAllThreadIds())) {
+            Map<Long, Map.Entry<String, Long>> cpu = new HashMap<>();
+            for (ThreadInfo info : mx.getThreadInfo(mx.getAllThreadIds())) {
                 if (info != null) {
                     long ns = mx.getThreadCpuTime(info.getThreadId());
                     if (ns > 0) {
@@ -180,7 +189,7 @@ final class BenchCommand {
         /** Where the CPU went between two {@link #threadCpu()} snapshots, by kind of thread, largest first. */
         private static String cpuByRole(Map<Long, Map.Entry<String, Long>> before,
                                         Map<Long, Map.Entry<String, Long>> after, double processSeconds) {
-            Map<String, Double> byRole = new java.util.TreeMap<>();
+            Map<String, Double> byRole = new TreeMap<>();
             double threads = 0;
             for (Map.Entry<Long, Map.Entry<String, Long>> e : after.entrySet()) {
                 Map.Entry<String, Long> earlier = before.get(e.getKey());
@@ -217,6 +226,7 @@ final class BenchCommand {
                 .getProcessCpuTime();
         }
 
+        /** The same work without Kafka: read each file, parse each line, test each number, count the primes. */
         private static Rate baseline(Path input, int threads) throws Exception {
             List<Path> files;
             try (Stream<Path> list = Files.list(input)) {
@@ -258,22 +268,16 @@ final class BenchCommand {
 
         /** End to end (first task published to primes.txt written) and to the last task completed. */
         private PipelineRate pipeline(Path input, Path output, int workers, Path dir) throws Exception {
-            AtomicLong published = new AtomicLong();
+            AtomicReference<Moment> published = new AtomicReference<>();
             AtomicLong planned = new AtomicLong();
             AtomicLong finished = new AtomicLong();
-            AtomicLong cpuAtPublish = new AtomicLong();
-            AtomicLong written = new AtomicLong();
-            AtomicLong cpuAtWritten = new AtomicLong();
-            AtomicReference<Map<Long, Map.Entry<String, Long>>> threadsAtPublish = new AtomicReference<>();
-            AtomicReference<Map<Long, Map.Entry<String, Long>>> threadsAtWritten = new AtomicReference<>();
+            AtomicReference<Moment> written = new AtomicReference<>();
             PrimesJob.Result result = runJob(input, output, workers, null, ClusterOptions.REGISTRY_DEFAULT, dir,
                 chunkSize, new PrimesJob.Observer() {
                     @Override
                     public void phase(String text) {
                         if (text.startsWith("reading")) {
-                            threadsAtPublish.set(threadCpu());
-                            cpuAtPublish.set(cpuNanos());
-                            published.set(System.nanoTime());
+                            published.set(Moment.now());
                         } else if (text.startsWith("testing")) {
                             planned.set(System.nanoTime());
                         }
@@ -286,21 +290,21 @@ final class BenchCommand {
 
                     @Override
                     public void written(Path output) {
-                        cpuAtWritten.set(cpuNanos());
-                        threadsAtWritten.set(threadCpu());
-                        written.set(System.nanoTime());
+                        written.set(Moment.now());
                     }
                 });
-            double cpu = (cpuAtWritten.get() - cpuAtPublish.get()) / 1e9;
+            long start = published.get().at();
+            long end = written.get().at();
+            double cpu = (written.get().cpu() - published.get().cpu()) / 1e9;
             say("  %,d unique primes; reading and publishing the input took %.1f s, testing ended %.1f s later, "
                 + "primes.txt %.1f s after that; %.1f s in all with broker start", result.uniquePrimes(),
-                (planned.get() - published.get()) / 1e9, (finished.get() - planned.get()) / 1e9,
-                (written.get() - finished.get()) / 1e9, result.elapsed().toMillis() / 1e3);
-            say("  CPU-seconds of the pipeline by thread:%s", cpuByRole(threadsAtPublish.get(), threadsAtWritten.get(),
-                cpu));
+                (planned.get() - start) / 1e9, (finished.get() - planned.get()) / 1e9, (end - finished.get()) / 1e9,
+                result.elapsed().toMillis() / 1e3);
+            say("  CPU-seconds of the pipeline by thread:%s", cpuByRole(published.get().threads(),
+                written.get().threads(), cpu));
             long numbers = result.status().getNumbersTested();
-            return new PipelineRate(new Rate(numbers / ((written.get() - published.get()) / 1e9), cpu),
-                numbers / ((finished.get() - published.get()) / 1e9));
+            return new PipelineRate(new Rate(numbers / ((end - start) / 1e9), cpu),
+                numbers / ((finished.get() - start) / 1e9));
         }
 
         /**

@@ -51,7 +51,7 @@ public final class DedupTopology {
         return builder.build(config("unused:9092"));
     }
 
-    /** Stream threads: one per core, at most 4 (primes.found has 12 partitions, so 12 tasks to share). */
+    /** Stream threads: one per core, at most 4 (primes.found has 6 partitions, so 6 stream tasks to share). */
     static final int THREADS = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
 
     /** Streams settings: exactly once, explicit names, poison records to the dead-letter topic. */

@@ -5,7 +5,7 @@
 FROM eclipse-temurin:17-jdk AS build
 WORKDIR /src
 COPY . .
-RUN ./mvnw -q -B -DskipTests -Dmaven.test.skip=true -pl cli -am package \
+RUN ./mvnw -q -B -DskipTests -pl cli -am package \
  && mkdir -p /app/lib \
  && cp cli/target/distpipe-cli-*.jar /app/lib/ \
  && tr ':' '\n' < cli/target/classpath.txt | xargs -I{} cp {} /app/lib/

@@ -24,9 +24,12 @@ final class ClusterOptions {
             + "one. Default: ${DEFAULT-VALUE}.")
     String registryUrl;
 
+    /** Overrides DISTPIPE_HOME for one JVM (tests run commands in-process). */
+    static final String HOME_PROPERTY = "distpipe.home";
+
     /** The run/ directory of bin/start_system.sh: under DISTPIPE_HOME, or the current directory. */
     static Path runDirectory() {
-        String home = System.getenv("DISTPIPE_HOME");
+        String home = System.getProperty(HOME_PROPERTY, System.getenv("DISTPIPE_HOME"));
         return Path.of(home == null || home.isBlank() ? "." : home, "run");
     }
 

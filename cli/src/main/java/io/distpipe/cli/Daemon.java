@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
+import io.distpipe.common.KafkaClients;
 import picocli.CommandLine;
 
 /**
@@ -46,13 +47,18 @@ final class Daemon implements AutoCloseable {
         return new Daemon(name, stop);
     }
 
-    /** Fills in the cluster from run/ when not given, and insists on one. */
+    /**
+     * Fills in the cluster from run/ when not given, insists on one, and on its answering within the one bound every
+     * command uses. Not a usage error: the command line is fine, the system is missing, so no usage text follows.
+     */
     static void requireCluster(ClusterOptions cluster, CommandLine.Model.CommandSpec spec) throws IOException {
         cluster.orRunningSystem();
         if (cluster.bootstrapServers == null) {
-            throw new CommandLine.ParameterException(spec.commandLine(), spec.name()
-                + " needs --bootstrap-servers (or a system started by bin/start_system.sh)");
+            throw new IllegalStateException("No running system found in " + ClusterOptions.runDirectory()
+                .toAbsolutePath().normalize() + " (start one with bin/start_system.sh) and no --bootstrap-servers "
+                + "given, so " + spec.qualifiedName().replaceFirst("^distpipe ", "") + " has no Kafka cluster to use");
         }
+        KafkaClients.requireReachable(cluster.bootstrapServers);
     }
 
     /** Tells whoever started this process that it serves: a READY line, and the ready file when one is named. */

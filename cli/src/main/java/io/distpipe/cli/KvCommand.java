@@ -16,6 +16,7 @@ import java.util.stream.Stream;
 
 import io.distpipe.cluster.EmbeddedKafka;
 import io.distpipe.cluster.Ports;
+import io.distpipe.common.KafkaClients;
 import io.distpipe.common.HeartbeatSender;
 import io.distpipe.kv.History;
 import io.distpipe.kv.KvClient;
@@ -71,9 +72,10 @@ final class KvCommand {
     static void requireStore(ClusterOptions cluster, CommandLine.Model.CommandSpec spec) throws IOException {
         orRunningStore(cluster);
         if (cluster.bootstrapServers == null) {
-            throw new IllegalStateException("no key-value store runs here (start one with 'distpipe kv up', or give "
+            throw new IllegalStateException("No key-value store runs here (start one with 'distpipe kv up', or give "
                 + "--bootstrap-servers of one)");
         }
+        KafkaClients.requireReachable(cluster.bootstrapServers);
     }
 
     /** The options of every client command. */

@@ -2,6 +2,8 @@ package io.distpipe.cli;
 
 import java.io.PrintWriter;
 
+import io.distpipe.common.Errors;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -21,6 +23,8 @@ public final class Main {
     public static final int EXIT_OK = 0;
     public static final int EXIT_FAILURE = 1;
     public static final int EXIT_USAGE = 2;
+    /** Outside {@code io.distpipe}, so that logback sends it to the log file and not to the console. */
+    static final String FAILURE_LOGGER = "distpipe.failures";
 
     @Option(names = {"-v", "--verbose"}, scope = CommandLine.ScopeType.INHERIT,
         description = "Print stack traces and debug details on errors.")
@@ -37,12 +41,13 @@ public final class Main {
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             boolean verbose = commandLine.getCommandSpec().root().userObject() instanceof Main m && m.verbose;
             PrintWriter err = commandLine.getErr();
-            err.println("distpipe " + commandLine.getCommandName() + ": " + sentence(e));
+            err.println(commandLine.getCommandSpec().qualifiedName() + ": " + sentence(e));
             if (verbose) {
                 e.printStackTrace(err);
             }
             err.flush();
-            org.slf4j.LoggerFactory.getLogger(Main.class).error("Command failed: {}", sentence(e), e);
+            // The sentence is on the terminal already: this logger writes to the log file only (see logback.xml).
+            LoggerFactory.getLogger(FAILURE_LOGGER).error("Command failed: {}", sentence(e), e);
             return EXIT_FAILURE;
         });
         return cli.execute(args);
@@ -55,7 +60,7 @@ public final class Main {
             .getClass().getName())) && t.getCause() != null) {
             t = t.getCause();
         }
-        String message = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+        String message = t.getMessage() == null ? Errors.reason(t) : t.getMessage();
         return message.endsWith(".") ? message : message + ".";
     }
 

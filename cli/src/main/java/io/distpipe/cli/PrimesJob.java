@@ -1,12 +1,11 @@
 package io.distpipe.cli;
 
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
@@ -21,6 +20,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 import io.distpipe.cluster.EmbeddedKafka;
+import io.distpipe.common.AtomicFile;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.primes.Coordinator;
 import io.distpipe.primes.DedupService;
@@ -97,6 +97,7 @@ public final class PrimesJob {
         if (files.isEmpty()) {
             throw new IOException("Input directory " + config.inputDir() + " has no input files");
         }
+        Coordinator.requireOutsideInput(config.inputDir(), config.output());
         Path output = config.output().toAbsolutePath();
         if (!Files.isDirectory(output.getParent()) || !Files.isWritable(output.getParent())) {
             throw new IOException("Cannot write the output " + output + ": its directory is missing or read-only");
@@ -106,13 +107,15 @@ public final class PrimesJob {
         List<AutoCloseable> toClose = new ArrayList<>();
         ExecutorService threads = Executors.newCachedThreadPool();
         try {
+            // The registry first: it fails in a second, where a broker takes seconds to start.
+            AvroSerdes serdes = AvroSerdes.connect(config.registryUrl());
+            serdes.registry().subjects();
             String bootstrap = config.bootstrapServers();
             if (bootstrap == null) {
                 observer.phase("starting embedded Kafka broker");
                 embedded = EmbeddedKafka.startTemporary();
                 bootstrap = embedded.bootstrapServers();
             }
-            AvroSerdes serdes = AvroSerdes.connect(config.registryUrl());
             Admin admin = KafkaClients.reachableAdmin(bootstrap, "primes-job-admin");
             toClose.add(admin);
             observer.phase("creating topics");
@@ -259,13 +262,13 @@ public final class PrimesJob {
     /** The rejected-line report: a TSV written to a temporary file and moved into place when the job completes. */
     static final class RejectionReport implements AutoCloseable {
         private final Path target;
-        private final Path temp;
-        private final BufferedWriter writer;
+        private final AtomicFile report;
+        private final Writer writer;
 
         RejectionReport(Path target) throws IOException {
             this.target = target;
-            this.temp = Files.createTempFile(target.getParent(), "." + target.getFileName(), ".tmp");
-            this.writer = Files.newBufferedWriter(temp, StandardCharsets.UTF_8);
+            this.report = AtomicFile.create(target, StandardCharsets.UTF_8);
+            this.writer = report.writer();
             writer.write("file\tline\ttext\treason\n");
         }
 
@@ -276,7 +279,7 @@ public final class PrimesJob {
                     try {
                         writer.write(tsv(file) + "\t" + line + "\t" + tsv(text) + "\t" + tsv(reason) + "\n");
                     } catch (IOException e) {
-                        throw new UncheckedIOException("Cannot write the rejected-line report " + temp, e);
+                        throw new UncheckedIOException("Cannot write the rejected-line report " + report.temporary(), e);
                     }
                     observer.rejected(file, line, text, reason);
                 }
@@ -300,9 +303,8 @@ public final class PrimesJob {
 
         /** Moves the report into place if there is anything in it, else removes any stale one. */
         void commit(boolean anything) throws IOException {
-            writer.close();
             if (anything) {
-                Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                report.commit();
             } else {
                 Files.deleteIfExists(target);
             }
@@ -314,8 +316,7 @@ public final class PrimesJob {
 
         @Override
         public void close() throws IOException {
-            writer.close();
-            Files.deleteIfExists(temp);
+            report.close();
         }
     }
 }

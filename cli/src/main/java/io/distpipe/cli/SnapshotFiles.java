@@ -1,9 +1,9 @@
 package io.distpipe.cli;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -16,6 +16,7 @@ import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.distpipe.common.AtomicFile;
 import io.distpipe.primes.Coordinator;
 import io.distpipe.primes.JobStatus;
 import io.distpipe.primes.SnapshotState;
@@ -109,9 +110,7 @@ final class SnapshotFiles {
             && pendingAtCut + inFlightAtCut + completedAtCut == created);
 
         Path file = dir.resolve("snapshot_" + s.id() + "_" + STAMP.format(s.startedAt()) + ".json");
-        Path temp = Files.createTempFile(dir, ".snapshot", ".tmp");
-        JSON.writeValue(temp.toFile(), snapshot);
-        Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        AtomicFile.write(file, StandardCharsets.UTF_8, writer -> JSON.writeValue(writer, snapshot));
         return file;
     }
 }

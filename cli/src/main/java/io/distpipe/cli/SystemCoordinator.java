@@ -68,7 +68,9 @@ final class SystemCoordinator implements AutoCloseable {
     private long statusPublishedAt;
 
     SystemCoordinator(String jobId, Path inputDir, Path output, String bootstrap, AvroSerdes serdes, int chunkNumbers,
-                      int maxDigits, Path snapshotsDir, Duration snapshotInterval) {
+                      int maxDigits, Path snapshotsDir, Duration snapshotInterval) throws IOException {
+        Files.createDirectories(inputDir);
+        Coordinator.requireOutsideInput(inputDir, output);
         this.snapshotsDir = snapshotsDir;
         this.snapshotEveryNs = snapshotInterval.toNanos();
         this.snapshots = new KafkaConsumer<>(KafkaClients.consumer(bootstrap, null, "coordinator-snapshots",

@@ -9,7 +9,7 @@ import java.util.Map;
 
 import io.distpipe.cluster.EmbeddedKafka;
 import io.distpipe.cluster.KafkaCluster;
-import io.distpipe.cluster.MultiNodeCluster;
+import io.distpipe.testkit.MultiNodeCluster;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.topics.Samples;
 import io.distpipe.topics.TopicAdmin;

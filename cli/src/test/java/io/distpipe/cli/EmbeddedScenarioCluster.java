@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Set;
 
-import io.distpipe.cluster.MultiNodeCluster;
+import io.distpipe.testkit.MultiNodeCluster;
 import io.distpipe.topics.registry.InMemorySchemaRegistry;
 import io.distpipe.topics.registry.SchemaRegistryServer;
 

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.stream.Stream;
 
 import io.distpipe.topics.TopicSpec;
 import io.distpipe.topics.Topics;
@@ -109,6 +111,51 @@ class MainTest {
 
         assertThat(code).isEqualTo(Main.EXIT_FAILURE);
         assertThat(console.err().strip()).startsWith("distpipe primes: Cannot write the output").hasLineCount(1);
+    }
+
+    @Test
+    void shouldRefuseAnOutputInsideTheInputDirectoryAndTouchNothing() throws Exception {
+        Path input = Files.createDirectories(dir.resolve("in"));
+        Path a = Files.writeString(input.resolve("a.txt"), "7\n11\n");
+        Files.setPosixFilePermissions(a, PosixFilePermissions.fromString("rw-r--r--"));
+
+        for (Path output : new Path[] {a, input.resolve("p.txt"), input.resolve("sub/deeper/p.txt"),
+            dir.resolve("in/../in/q.txt")}) {
+            console.resetErr();
+            int code = Main.run("primes", "--input", input.toString(), "--output", output.toString());
+
+            assertThat(code).as(output.toString()).isEqualTo(Main.EXIT_FAILURE);
+            assertThat(console.err().strip()).as(output.toString())
+                .isEqualTo("distpipe primes: The output " + output + " is inside the input directory " + input
+                    + "; choose an output outside it (nothing was written).");
+        }
+        assertThat(Files.readString(a)).isEqualTo("7\n11\n");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(a))).isEqualTo("rw-r--r--");
+        try (Stream<Path> files = Files.walk(input)) {
+            assertThat(files).containsExactly(input, a);
+        }
+    }
+
+    @Test
+    void shouldSayThatNoSystemRunsWithoutPrintingTheUsage() {
+        String saved = System.getProperty(ClusterOptions.HOME_PROPERTY);
+        System.setProperty(ClusterOptions.HOME_PROPERTY, dir.toString());
+        try {
+            for (String command : new String[] {"status", "worker --id worker-9", "consume --topic primes.unique",
+                "replay --topic primes.unique"}) {
+                console.resetErr();
+                assertThat(Main.run(command.split(" "))).as(command).isEqualTo(Main.EXIT_FAILURE);
+                assertThat(console.err().strip()).as(command).hasLineCount(1)
+                    .startsWith("distpipe " + command.split(" ")[0] + ": No running system found in " + dir.resolve("run"))
+                    .doesNotContain("Usage");
+            }
+        } finally {
+            if (saved == null) {
+                System.clearProperty(ClusterOptions.HOME_PROPERTY);
+            } else {
+                System.setProperty(ClusterOptions.HOME_PROPERTY, saved);
+            }
+        }
     }
 
     @Test

@@ -12,15 +12,15 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.common.KafkaFuture;
 
 /** Short-timeout Admin clients and blocking calls for the readiness checks of this module's clusters. */
-final class AdminCalls {
+public final class AdminCalls {
 
     /** Bound on one Admin call; readiness loops retry calls that hit it. */
-    static final Duration CALL_TIMEOUT = Duration.ofSeconds(10);
+    public static final Duration CALL_TIMEOUT = Duration.ofSeconds(10);
 
     private AdminCalls() {
     }
 
-    static Admin create(String bootstrapServers, String clientId) {
+    public static Admin create(String bootstrapServers, String clientId) {
         Properties props = new Properties();
         props.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) CALL_TIMEOUT.toMillis());
@@ -34,7 +34,7 @@ final class AdminCalls {
      *
      * @throws IllegalStateException carrying the Kafka error as its cause, or naming the timeout
      */
-    static <T> T get(KafkaFuture<T> future) {
+    public static <T> T get(KafkaFuture<T> future) {
         try {
             return future.get(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {

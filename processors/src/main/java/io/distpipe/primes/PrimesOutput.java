@@ -1,13 +1,9 @@
 package io.distpipe.primes;
 
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.HashMap;
@@ -23,6 +19,7 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 
+import io.distpipe.common.AtomicFile;
 import io.distpipe.topics.Numbers;
 import io.distpipe.topics.TopicSpec;
 import io.distpipe.topics.Topics;
@@ -206,22 +203,11 @@ public final class PrimesOutput {
 
     /** Writes one number per line, ascending, through a temporary file renamed into place. */
     public static void writeAtomically(Path output, Collection<BigInteger> ascending) throws IOException {
-        Path absolute = output.toAbsolutePath();
-        Path temp = Files.createTempFile(absolute.getParent(), "." + absolute.getFileName(), ".tmp");
-        try {
-            try (BufferedWriter writer = Files.newBufferedWriter(temp, StandardCharsets.US_ASCII)) {
-                for (BigInteger n : ascending) {
-                    writer.write(n.toString());
-                    writer.write('\n');
-                }
+        AtomicFile.write(output, StandardCharsets.US_ASCII, writer -> {
+            for (BigInteger n : ascending) {
+                writer.write(n.toString());
+                writer.write('\n');
             }
-            try {
-                Files.move(temp, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(temp, absolute, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(temp);
-        }
+        });
     }
 }

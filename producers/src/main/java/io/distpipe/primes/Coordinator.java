@@ -156,6 +156,22 @@ public final class Coordinator implements Service {
         }
     }
 
+    /**
+     * Refuses an output file inside the input directory (at any depth): written there it would replace an input file,
+     * or be read back as input by the next run. Checked before anything is written.
+     *
+     * @throws IllegalArgumentException one sentence naming both
+     */
+    public static void requireOutsideInput(Path inputDir, Path output) throws IOException {
+        Path input = inputDir.toRealPath();
+        Path parent = output.toAbsolutePath().normalize().getParent();
+        Path outDir = parent != null && Files.exists(parent) ? parent.toRealPath() : parent;
+        if (outDir != null && outDir.startsWith(input)) {
+            throw new IllegalArgumentException("The output " + output + " is inside the input directory " + inputDir
+                + "; choose an output outside it (nothing was written)");
+        }
+    }
+
     @Override
     public String id() {
         return config.id();

@@ -29,8 +29,10 @@ public final class KafkaClients {
 
     public static final int SESSION_TIMEOUT_MS_DEFAULT = 1500;
     public static final int TRANSACTION_TIMEOUT_MS_DEFAULT = 10_000;
-    /** How long to wait for a cluster to answer before saying it cannot be reached. */
+    /** How long every command waits for a cluster to answer before saying it cannot be reached. */
     public static final int REACH_TIMEOUT_MS = 15_000;
+    /** Tests shorten {@link #REACH_TIMEOUT_MS} with this system property (milliseconds). */
+    public static final String REACH_TIMEOUT_PROPERTY = "distpipe.reach.timeout.ms";
 
     private KafkaClients() {
     }
@@ -42,27 +44,42 @@ public final class KafkaClients {
         return props;
     }
 
+    /** The bound on reaching a cluster: {@link #REACH_TIMEOUT_MS}, unless {@link #REACH_TIMEOUT_PROPERTY} says. */
+    public static int reachTimeoutMs() {
+        return Integer.getInteger(REACH_TIMEOUT_PROPERTY, REACH_TIMEOUT_MS);
+    }
+
     /**
-     * An Admin client for a cluster that answered within {@link #REACH_TIMEOUT_MS}; otherwise a {@link KafkaException}
-     * whose message is one sentence naming the servers.
+     * An Admin client for a cluster that answered within {@link #reachTimeoutMs()}; otherwise a {@link KafkaException}
+     * whose message is one sentence naming the servers and the bound, the same for every command.
      */
     public static Admin reachableAdmin(String bootstrapServers, String clientId) {
+        int timeoutMs = reachTimeoutMs();
         Map<String, Object> props = common(bootstrapServers, clientId);
-        props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, REACH_TIMEOUT_MS);
-        props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, REACH_TIMEOUT_MS);
+        props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, timeoutMs);
+        props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, timeoutMs);
         Admin admin = Admin.create(props);
         try {
-            admin.describeCluster().clusterId().get(REACH_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+            admin.describeCluster().clusterId().get(timeoutMs, TimeUnit.MILLISECONDS);
             return admin;
         } catch (ExecutionException | TimeoutException e) {
             admin.close(Duration.ZERO);
-            throw new KafkaException("Cannot reach the Kafka cluster at " + bootstrapServers + " within "
-                + REACH_TIMEOUT_MS / 1000 + " s", e);
+            throw new KafkaException(unreachable(bootstrapServers, timeoutMs), e);
         } catch (InterruptedException e) {
             admin.close(Duration.ZERO);
             Thread.currentThread().interrupt();
             throw new KafkaException("Interrupted while reaching the Kafka cluster at " + bootstrapServers, e);
         }
+    }
+
+    /** Fails with the one "cannot reach" sentence unless the cluster answers within {@link #reachTimeoutMs()}. */
+    public static void requireReachable(String bootstrapServers) {
+        reachableAdmin(bootstrapServers, "distpipe-reach-check").close(Duration.ZERO);
+    }
+
+    static String unreachable(String bootstrapServers, int timeoutMs) {
+        String bound = timeoutMs % 1000 == 0 ? timeoutMs / 1000 + " s" : timeoutMs + " ms";
+        return "Cannot reach the Kafka cluster at " + bootstrapServers + " within " + bound;
     }
 
     public static Map<String, Object> producer(String bootstrapServers, String clientId) {

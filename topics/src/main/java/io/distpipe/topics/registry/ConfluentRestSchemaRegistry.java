@@ -15,6 +15,7 @@ import java.util.Optional;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.distpipe.common.Errors;
 
 /**
  * A client of the Confluent Schema Registry REST API (Confluent's registry, Apicurio's {@code /apis/ccompat/v7},
@@ -130,7 +131,7 @@ public final class ConfluentRestSchemaRegistry implements SchemaRegistry {
             response = http.send(request, HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {
             throw new SchemaRegistryException(SchemaRegistryException.UNREACHABLE,
-                "Schema registry at " + baseUrl + " is unreachable: " + e.getMessage(), e);
+                "Schema registry at " + baseUrl + " is unreachable: " + Errors.reason(e), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new SchemaRegistryException(SchemaRegistryException.UNREACHABLE,

@@ -1,5 +1,10 @@
-package io.distpipe.cluster;
+package io.distpipe.testkit;
 
+import io.distpipe.cluster.AdminCalls;
+import io.distpipe.cluster.NodeConfig;
+import io.distpipe.cluster.Ports;
+import io.distpipe.cluster.EmbeddedKafka;
+import io.distpipe.cluster.KafkaCluster;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;

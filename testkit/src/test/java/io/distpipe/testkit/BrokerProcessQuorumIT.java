@@ -1,5 +1,7 @@
-package io.distpipe.cluster;
+package io.distpipe.testkit;
 
+import io.distpipe.cluster.BrokerProcess;
+import io.distpipe.cluster.KafkaCluster;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;

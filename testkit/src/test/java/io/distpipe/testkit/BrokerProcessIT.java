@@ -1,5 +1,6 @@
-package io.distpipe.cluster;
+package io.distpipe.testkit;
 
+import io.distpipe.cluster.BrokerProcess;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package io.distpipe.cluster;
+package io.distpipe.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,5 +1,7 @@
-package io.distpipe.cluster;
+package io.distpipe.testkit;
 
+import io.distpipe.cluster.KafkaCluster;
+import io.distpipe.cluster.Poll;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.ArrayList;

@@ -1,5 +1,9 @@
-package io.distpipe.cluster;
+package io.distpipe.testkit;
 
+import io.distpipe.cluster.AdminCalls;
+import io.distpipe.cluster.KafkaCluster;
+import io.distpipe.cluster.BrokerSettings;
+import io.distpipe.cluster.Poll;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;

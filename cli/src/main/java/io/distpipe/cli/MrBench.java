@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 
+import io.distpipe.mapreduce.Corpus;
 import io.distpipe.mapreduce.MrClient;
 import io.distpipe.mapreduce.MrJobOutcome;
 import io.distpipe.mapreduce.MrJobStatus;
@@ -22,20 +23,20 @@ import picocli.CommandLine.Spec;
 
 /** {@code distpipe bench mr} (also {@code mr bench}): word count with 1, 2, 4 workers against the sequential one. */
 @Command(name = "mr", mixinStandardHelpOptions = true, description = {
-    "Run wc on the MIT texts with 1, 2 and 4 worker threads (one embedded broker for all runs) and, in the same run, "
-        + "the sequential in-process word count; print each time, the ratio to sequential and whether the outputs "
-        + "are equal."})
+    "Run wc with 1, 2 and 4 worker threads (one embedded broker for all runs) and, in the same run, the sequential "
+        + "in-process word count; print each time, the ratio to sequential and whether the outputs are equal.",
+    "The input is the generated test corpus (8 files, about 4 MB) unless --input names a directory of texts."})
 class MrBench implements Callable<Integer> {
 
     @Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = {"-i", "--input"}, paramLabel = "DIR", defaultValue = "../shared/data/mapreduce",
-        description = "Directory of the texts (default ${DEFAULT-VALUE}).")
+    @Option(names = {"-i", "--input"}, paramLabel = "DIR",
+        description = "Directory of texts to count instead of the generated corpus (the MIT pg-*.txt, say).")
     Path input;
 
-    @Option(names = "--glob", paramLabel = "GLOB", defaultValue = "pg-*.txt",
-        description = "Which files (default ${DEFAULT-VALUE}).")
+    @Option(names = "--glob", paramLabel = "GLOB", defaultValue = "*.txt",
+        description = "Which files of --input (default ${DEFAULT-VALUE}).")
     String glob;
 
     @Option(names = "--workers", paramLabel = "N,N,...", split = ",", defaultValue = "1,2,4",
@@ -52,7 +53,10 @@ class MrBench implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        List<String> files = MrClient.inputFiles(input, glob);
+        Path dir = Files.createTempDirectory("distpipe-mrbench-");
+        List<String> files = input != null ? MrClient.inputFiles(input, glob)
+            : Corpus.write(dir.resolve("corpus"), Corpus.FILES_DEFAULT, Corpus.BYTES_DEFAULT, Corpus.SEED_DEFAULT)
+                .stream().map(Path::toString).toList();
         List<Path> paths = files.stream().map(Path::of).toList();
         long bytes = 0;
         for (Path p : paths) {
@@ -71,7 +75,6 @@ class MrBench implements Callable<Integer> {
         reference.sort(null);
         out.printf("  sequential (in-process, no Kafka)   %6.2f s%n", sequential);
         out.flush();
-        Path dir = Files.createTempDirectory("distpipe-mrbench-");
         List<double[]> results = new ArrayList<>();
         try (MrRun run = MrRun.start(dir.resolve("logs"))) {
             int started = 0;

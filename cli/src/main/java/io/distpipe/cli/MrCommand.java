@@ -46,7 +46,7 @@ final class MrCommand {
 
     /** {@code mr bench}: the same as {@code bench mr}. */
     @Command(name = "bench", mixinStandardHelpOptions = true, description = "The same as distpipe bench mr: wc on the "
-        + "MIT texts with 1, 2 and 4 workers against the sequential word count.")
+        + "generated corpus (or --input texts) with 1, 2 and 4 workers against the sequential word count.")
     static final class Bench extends MrBench {
     }
 

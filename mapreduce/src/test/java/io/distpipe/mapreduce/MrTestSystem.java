@@ -1,7 +1,5 @@
 package io.distpipe.mapreduce;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -39,17 +37,12 @@ final class MrTestSystem implements AutoCloseable {
         serdes = AvroSerdes.connect(registry.url());
     }
 
-    /** The MIT 6.5840 texts (sorted), or the test is skipped with a message saying where they were looked for. */
+    /**
+     * The generated test corpus ({@link Corpus}: eight files, about 4 MB), written once per build under
+     * {@code target/} (system property {@code distpipe.mapreduce.corpus}).
+     */
     static List<Path> texts() throws IOException {
-        String dir = System.getProperty("distpipe.mapreduce.data", "../shared/data/mapreduce");
-        Path path = Path.of(dir);
-        assumeTrue(Files.isDirectory(path), "MapReduce test texts not found at " + path.toAbsolutePath()
-            + " (set -Ddistpipe.mapreduce.data); skipping");
-        try (Stream<Path> list = Files.list(path)) {
-            List<Path> texts = list.filter(p -> p.getFileName().toString().matches("pg-.*\\.txt")).sorted().toList();
-            assumeTrue(texts.size() == 8, "expected the 8 pg-*.txt texts in " + path + ", found " + texts.size());
-            return texts;
-        }
+        return Corpus.ensure(Path.of(System.getProperty("distpipe.mapreduce.corpus", "target/mr-corpus")));
     }
 
     /** A coordinator running on its own thread. */

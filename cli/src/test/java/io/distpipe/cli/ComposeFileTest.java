@@ -3,6 +3,7 @@ package io.distpipe.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.Reader;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -13,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -20,6 +22,7 @@ import java.util.stream.Collectors;
 import io.distpipe.cluster.BrokerSettings;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.replicas.ReplicaManagerTopology.Mode;
+import io.distpipe.testkit.Tools;
 import io.distpipe.topics.Topics;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -145,6 +148,21 @@ class ComposeFileTest {
             names.add(sub.commandSpec().name());
         }
         return String.join(" ", names);
+    }
+
+    @Test
+    void shouldBeAcceptedByARealComposeImplementation() throws Exception {
+        // Debian's docker-compose parses, interpolates and validates the file against the compose schema with no
+        // engine; what this class checks by hand comes on top of that.
+        Tools.require(Tools.runs("docker-compose", "version"), "docker-compose is not installed (apt-get install "
+            + "docker-compose): the file is not validated by a compose implementation");
+        Process config = new ProcessBuilder("docker-compose", "--file", "docker-compose.yml", "config", "--services")
+            .directory(ROOT.toFile()).redirectErrorStream(true).start();
+        String output = new String(config.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(config.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(config.exitValue()).as(output).isZero();
+        assertThat(output.lines().filter(l -> !l.isBlank()).sorted().toList())
+            .isEqualTo(services.keySet().stream().sorted().toList());
     }
 
     @Test

@@ -28,6 +28,7 @@ import io.distpipe.common.KafkaClients;
 import io.distpipe.primes.DedupTopology;
 import io.distpipe.primes.NumberParser;
 import io.distpipe.topics.TopicSpec;
+import io.distpipe.testkit.Tools;
 import io.distpipe.topics.Topics;
 import io.distpipe.topics.registry.InMemorySchemaRegistry;
 import io.distpipe.topics.registry.SchemaRegistryServer;
@@ -38,7 +39,6 @@ import org.apache.kafka.tools.TopicCommand;
 import org.apache.kafka.tools.consumer.ConsoleConsumer;
 import org.apache.kafka.tools.consumer.group.ConsumerGroupCommand;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -338,24 +338,11 @@ class EcosystemIT {
             Files.readString(err, StandardCharsets.UTF_8));
     }
 
-    private static boolean runs(String... command) {
-        try {
-            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-            p.getInputStream().readAllBytes();
-            return p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (IOException e) {
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
-    }
-
     @Test
     void shouldDecodeTheUniquePrimesOfARealRunWithKafkajsThroughTheRegistry() throws Exception {
-        Assumptions.assumeTrue(runs("node", "--version"), "node is not installed (apt-get install nodejs npm): "
+        Tools.require(Tools.runs("node", "--version"), "node is not installed (apt-get install nodejs npm): "
             + "the foreign-client check is skipped");
-        Assumptions.assumeTrue(runs("npm", "--version"), "npm is not installed (apt-get install npm): "
+        Tools.require(Tools.runs("npm", "--version"), "npm is not installed (apt-get install npm): "
             + "the foreign-client check is skipped");
 
         Result install = exec(List.of("npm", "ci", "--no-audit", "--no-fund"), NPM_TIMEOUT_S);
@@ -374,8 +361,8 @@ class EcosystemIT {
     }
 
     @Test
-    void shouldListTopicsAndReadRawBytesWithKcatWhereInstalled() throws Exception {
-        Assumptions.assumeTrue(runs("kcat", "-V"), "kcat is not installed (apt-get install kcat): the README's kcat "
+    void shouldListTopicsAndReadRawBytesWithKcat() throws Exception {
+        Tools.require(Tools.runs("kcat", "-V"), "kcat is not installed (apt-get install kcat): the README's kcat "
             + "lines are not checked");
         List<String> lines = readmeCommands("kcat");
         Map<String, String> env = Map.of("BOOTSTRAP", kafka.bootstrapServers());

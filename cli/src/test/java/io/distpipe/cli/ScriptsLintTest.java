@@ -1,7 +1,6 @@
 package io.distpipe.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -10,16 +9,18 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import io.distpipe.testkit.Tools;
 import org.junit.jupiter.api.Test;
 
-/** The shell scripts pass shellcheck (skipped, and said so, where shellcheck is not installed). */
+/** The shell scripts pass shellcheck (skipped, and said so, where shellcheck is not installed; required in CI). */
 class ScriptsLintTest {
 
     private static final Path PROJECT = Path.of(System.getProperty("user.dir")).getParent();
 
     @Test
     void shouldPassShellcheck() throws IOException, InterruptedException {
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/shellcheck")), "shellcheck is not installed");
+        Tools.require(Files.isExecutable(Path.of("/usr/bin/shellcheck")), "shellcheck is not installed (apt-get install "
+            + "shellcheck)");
         List<String> command = List.of("/usr/bin/shellcheck", "bin/distpipe", "bin/start_system.sh",
             "bin/stop_system.sh", ".ci/run", "docker/distpipe");
         Process shellcheck = new ProcessBuilder(command).directory(PROJECT.toFile()).redirectErrorStream(true).start();

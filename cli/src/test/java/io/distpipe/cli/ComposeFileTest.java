@@ -364,4 +364,16 @@ class ComposeFileTest {
         assertThat(launcher).contains("-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.distpipe", "io.distpipe.cli.Main");
         assertThat(Files.readString(ROOT.resolve(".dockerignore"))).contains("**/target/", "**/node_modules/");
     }
+
+    @Test
+    void shouldBuildTheImageWithExactlyTheMavenCommandOfBinDistpipe() throws Exception {
+        // bin/distpipe's build is the one .ci/run proves on a clean clone; the image must not differ from it (it
+        // once used -Dmaven.test.skip=true, which fails on a clean clone: the topics test-jar is never built).
+        Pattern maven = Pattern.compile("\\./mvnw ([^>\\\\)]*?package)");
+        Matcher script = maven.matcher(Files.readString(ROOT.resolve("bin/distpipe")));
+        Matcher image = maven.matcher(Files.readString(ROOT.resolve("Dockerfile")));
+        assertThat(script.find()).as("bin/distpipe runs ./mvnw ... package").isTrue();
+        assertThat(image.find()).as("the Dockerfile runs ./mvnw ... package").isTrue();
+        assertThat(image.group(1)).isEqualTo(script.group(1)).doesNotContain("maven.test.skip");
+    }
 }

@@ -65,13 +65,13 @@ final class ConsumeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Daemon.requireCluster(cluster, spec);
         if (max != null && max < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--max must be at least 1, not " + max);
         }
         if (timeoutMs != null && timeoutMs < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--timeout-ms must be at least 1");
         }
+        Daemon.requireCluster(cluster, spec);
         PrintStream out = System.out;
         AtomicReference<KafkaConsumer<byte[], byte[]>> running = new AtomicReference<>();
         long count = 0;

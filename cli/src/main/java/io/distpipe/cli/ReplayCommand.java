@@ -65,7 +65,6 @@ final class ReplayCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Daemon.requireCluster(cluster, spec);
         Instant from = null;
         if (start != null && start.time != null) {
             try {
@@ -75,6 +74,7 @@ final class ReplayCommand implements Callable<Integer> {
                     + "2026-11-23T14:00:00Z, not " + start.time);
             }
         }
+        Daemon.requireCluster(cluster, spec);
         PrintWriter out = spec.commandLine().getOut();
         AvroSerdes serdes = AvroSerdes.connect(cluster.registryUrl);
         Deserializer<Object> keys = serdes.genericDeserializer(true);

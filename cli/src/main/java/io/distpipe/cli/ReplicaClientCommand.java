@@ -49,10 +49,10 @@ final class ReplicaClientCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Daemon.requireCluster(cluster, spec);
         if (requests < 0 || rate < 0) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--requests and --rate must not be negative");
         }
+        Daemon.requireCluster(cluster, spec);
         ReplicaManagerService.ensureTopics(cluster.bootstrapServers);
         PrintWriter out = spec.commandLine().getOut();
         ReplicaClient.Config defaults = ReplicaClient.Config.of(id, cluster.bootstrapServers, requests, rate, history);

@@ -69,7 +69,7 @@ class MrCommandIT {
         int again = Main.run("mr", "submit", "--app", "wc", "--input", input.toString(), "--output",
             output.toString());
         assertThat(again).isEqualTo(Main.EXIT_FAILURE);
-        assertThat(console.err().strip()).startsWith("distpipe submit: Output directory")
+        assertThat(console.err().strip()).startsWith("distpipe mr submit: Output directory")
             .contains("--overwrite").hasLineCount(1);
         assertThat(merged(output)).as("the earlier output is untouched").isEqualTo(expected);
     }

@@ -3,6 +3,7 @@ package io.distpipe.cli;
 import java.util.List;
 import java.util.concurrent.Callable;
 
+import io.distpipe.common.command.Cli;
 import io.distpipe.cluster.BrokerMain;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
@@ -24,6 +25,6 @@ final class BrokerCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         BrokerMain.main(args == null ? new String[0] : args.toArray(new String[0]));
-        return Main.EXIT_OK;
+        return Cli.EXIT_OK;
     }
 }

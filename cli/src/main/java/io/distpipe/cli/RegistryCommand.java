@@ -4,6 +4,9 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 
+import io.distpipe.common.command.Cli;
+import io.distpipe.common.command.Daemon;
+import io.distpipe.common.command.HeartbeatOptions;
 import io.distpipe.topics.registry.ConfluentRestSchemaRegistry;
 import io.distpipe.topics.registry.InMemorySchemaRegistry;
 import io.distpipe.topics.registry.SchemaRegistryException;
@@ -54,7 +57,7 @@ final class RegistryCommand implements Callable<Integer> {
             System.out.flush();
             daemon.awaitStop();
         }
-        return Main.EXIT_OK;
+        return Cli.EXIT_OK;
     }
 
     private int awaitRegistry() throws InterruptedException {
@@ -79,6 +82,6 @@ final class RegistryCommand implements Callable<Integer> {
         registry.setCompatibilityLevel(compatibility);
         System.out.println("READY " + await + " (compatibility " + registry.compatibilityLevel() + ")");
         System.out.flush();
-        return Main.EXIT_OK;
+        return Cli.EXIT_OK;
     }
 }

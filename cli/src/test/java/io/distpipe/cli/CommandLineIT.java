@@ -1,5 +1,6 @@
 package io.distpipe.cli;
 
+import io.distpipe.common.command.Cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
@@ -49,7 +50,7 @@ class CommandLineIT {
     void shouldPrintAnErrorOnceAndKeepItInTheLogFile() throws Exception {
         Run run = distpipe("primes", "--input", home.resolve("missing").toString());
 
-        assertThat(run.code()).isEqualTo(Main.EXIT_FAILURE);
+        assertThat(run.code()).isEqualTo(Cli.EXIT_FAILURE);
         assertThat(run.err()).isEqualTo("distpipe primes: Input directory " + home.resolve("missing")
             + " does not exist or is not a directory.\n");
         assertThat(Files.readString(home.resolve("logs/primes.log"))).contains("Command failed: Input directory");
@@ -63,7 +64,7 @@ class CommandLineIT {
         Run run = distpipe("primes", "--input", input.toString(), "--output", home.resolve("p.txt").toString(),
             "--registry-url", "http://127.0.0.1:1");
 
-        assertThat(run.code()).isEqualTo(Main.EXIT_FAILURE);
+        assertThat(run.code()).isEqualTo(Cli.EXIT_FAILURE);
         assertThat(run.err()).hasLineCount(1)
             .startsWith("distpipe primes: Schema registry at http://127.0.0.1:1 is unreachable: ")
             .doesNotContain("null").doesNotContain("Exception");
@@ -83,7 +84,7 @@ class CommandLineIT {
 
             String name = command.startsWith("kv ") || command.startsWith("mr ") || command.startsWith("topics ")
                 ? String.join(" ", List.of(command.split(" ")).subList(0, 2)) : command.split(" ")[0];
-            assertThat(run.code()).as(command).isEqualTo(Main.EXIT_FAILURE);
+            assertThat(run.code()).as(command).isEqualTo(Cli.EXIT_FAILURE);
             assertThat(run.err()).as(command).isEqualTo("distpipe " + name + sentence);
             assertThat(seconds).as(command + " waited about the bound, not Kafka's own 60 s").isLessThan(30);
         }
@@ -93,7 +94,7 @@ class CommandLineIT {
     void shouldSayThatNoSystemRunsWithoutTheUsageText() throws Exception {
         Run run = distpipe("status");
 
-        assertThat(run.code()).isEqualTo(Main.EXIT_FAILURE);
+        assertThat(run.code()).isEqualTo(Cli.EXIT_FAILURE);
         assertThat(run.err()).isEqualTo("distpipe status: No running system found in " + home.resolve("run")
             + " (start one with bin/start_system.sh) and no --bootstrap-servers given, so status has no Kafka cluster "
             + "to use.\n");
@@ -108,7 +109,7 @@ class CommandLineIT {
         Run run = distpipe("primes", "--input", input.toString(), "--output", home.resolve("p.txt").toString(),
             "--workers", "1");
 
-        assertThat(run.code()).as(run.err()).isEqualTo(Main.EXIT_OK);
+        assertThat(run.code()).as(run.err()).isEqualTo(Cli.EXIT_OK);
         assertThat(Files.readString(home.resolve("p.txt"))).isEqualTo("7\n11\n");
         for (Path written : new Path[] {home.resolve("p.txt"), home.resolve("p.txt.rejected.tsv")}) {
             assertThat(Files.getPosixFilePermissions(written)).as(written.toString())

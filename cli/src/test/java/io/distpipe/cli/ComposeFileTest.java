@@ -19,16 +19,17 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
+import io.distpipe.common.command.Cli;
 import io.distpipe.cluster.BrokerSettings;
 import io.distpipe.common.KafkaClients;
-import io.distpipe.replicas.ReplicaManagerTopology.Mode;
+import io.distpipe.replicas.server.ReplicaManagerTopology.Mode;
 import io.distpipe.testkit.Tools;
 import io.distpipe.topics.Topics;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.yaml.snakeyaml.Yaml;
-import picocli.CommandLine;
 import picocli.CommandLine.ParseResult;
+import picocli.CommandLine;
 
 /**
  * docker-compose.yml describes the whole system and fits the app: no Docker engine runs here, so this test reads the
@@ -67,7 +68,7 @@ class ComposeFileTest {
             List<String> args = distpipeArgs(s.getValue());
             if (args != null) {
                 String[] resolved = args.stream().map(a -> interpolate(a, env)).toArray(String[]::new);
-                commands.put(s.getKey(), new CommandLine(new Main()).parseArgs(resolved));
+                commands.put(s.getKey(), Cli.commandLine().parseArgs(resolved));
             }
         }
         return commands;

@@ -1,9 +1,11 @@
 package io.distpipe.cli;
 
+import io.distpipe.common.command.Cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
 
+import io.distpipe.testkit.ConsoleCapture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,19 +21,19 @@ class ConsumeCommandTest {
 
     @Test
     void shouldExplainItselfInHelp() {
-        assertThat(Main.run("consume", "--help")).isEqualTo(Main.EXIT_OK);
+        assertThat(Main.run("consume", "--help")).isEqualTo(Cli.EXIT_OK);
         assertThat(console.out()).startsWith("Usage: distpipe consume")
             .contains("--from-beginning", "--max", "--timeout-ms", "--print-schema-id", "--registry-url");
     }
 
     @Test
     void shouldRefuseAMissingTopicAndABadMaxWithExitTwo() {
-        assertThat(Main.run("consume")).isEqualTo(Main.EXIT_USAGE);
+        assertThat(Main.run("consume")).isEqualTo(Cli.EXIT_USAGE);
         assertThat(console.err()).contains("Missing required option: '--topic=TOPIC'");
         console.resetErr();
 
         assertThat(Main.run("consume", "--topic", "primes.unique", "--max", "0", "--bootstrap-servers",
-            "127.0.0.1:1")).isEqualTo(Main.EXIT_USAGE);
+            "127.0.0.1:1")).isEqualTo(Cli.EXIT_USAGE);
         assertThat(console.err()).contains("--max must be at least 1, not 0");
     }
 }

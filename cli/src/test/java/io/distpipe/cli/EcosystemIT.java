@@ -1,11 +1,12 @@
 package io.distpipe.cli;
 
+import io.distpipe.common.command.Cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.math.BigInteger;
 import java.io.PrintStream;
+import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,10 +26,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.distpipe.cluster.EmbeddedKafka;
 import io.distpipe.common.KafkaClients;
-import io.distpipe.primes.DedupTopology;
-import io.distpipe.primes.NumberParser;
-import io.distpipe.topics.TopicSpec;
+import io.distpipe.primes.dedup.DedupTopology;
+import io.distpipe.primes.job.PrimesJob;
+import io.distpipe.testkit.PrimesOracle;
+import io.distpipe.primes.plan.NumberParser;
 import io.distpipe.testkit.Tools;
+import io.distpipe.topics.TopicSpec;
 import io.distpipe.topics.Topics;
 import io.distpipe.topics.registry.InMemorySchemaRegistry;
 import io.distpipe.topics.registry.SchemaRegistryServer;
@@ -297,7 +300,7 @@ class EcosystemIT {
 
         Run ours = capture(() -> assertThat(Main.run("consume", "--topic", "primes.unique", "--from-beginning",
             "--max", Integer.toString(count), "--print-schema-id", "--bootstrap-servers", kafka.bootstrapServers(),
-            "--registry-url", registry.url())).isEqualTo(Main.EXIT_OK));
+            "--registry-url", registry.url())).isEqualTo(Cli.EXIT_OK));
 
         assertThat(new TreeSet<>(ours.out().lines().toList())).isEqualTo(new TreeSet<>(tool.out().lines().toList()));
         assertThat(ours.out().lines()).hasSize(count);
@@ -308,7 +311,7 @@ class EcosystemIT {
     void shouldFailInOneSentenceWhenTheTopicDoesNotExist() {
         Run ours = capture(() -> assertThat(Main.run("consume", "--topic", "no.such.topic", "--max", "1",
             "--bootstrap-servers", kafka.bootstrapServers(), "--registry-url", registry.url()))
-            .isEqualTo(Main.EXIT_FAILURE));
+            .isEqualTo(Cli.EXIT_FAILURE));
 
         assertThat(ours.err().strip()).isEqualTo("distpipe consume: Topic no.such.topic does not exist on "
             + kafka.bootstrapServers() + ".");

@@ -1,5 +1,6 @@
 package io.distpipe.cli;
 
+import io.distpipe.common.command.Cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
@@ -7,9 +8,10 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.stream.Stream;
 
+import io.distpipe.common.command.ClusterOptions;
+import io.distpipe.testkit.ConsoleCapture;
 import io.distpipe.topics.TopicSpec;
 import io.distpipe.topics.Topics;
-
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,7 +27,7 @@ class MainTest {
 
     @Test
     void shouldListEveryCommandInHelp() {
-        assertThat(Main.run("--help")).isEqualTo(Main.EXIT_OK);
+        assertThat(Main.run("--help")).isEqualTo(Cli.EXIT_OK);
         assertThat(console.out()).contains("primes", "topics", "worker", "registry");
     }
 
@@ -33,7 +35,7 @@ class MainTest {
     void shouldHaveHelpOnEverySubcommand() {
         for (String command : new String[] {"primes", "topics", "worker", "registry"}) {
             console.resetOut();
-            assertThat(Main.run(command, "--help")).as(command).isEqualTo(Main.EXIT_OK);
+            assertThat(Main.run(command, "--help")).as(command).isEqualTo(Cli.EXIT_OK);
             assertThat(console.out()).as(command).startsWith("Usage: distpipe " + command);
         }
     }
@@ -43,7 +45,7 @@ class MainTest {
         for (String[] command : new String[][] {{"replica"}, {"replica-manager"}, {"replica-client"},
             {"replicas", "demo"}, {"bench", "replicas"}}) {
             console.resetOut();
-            assertThat(Main.run(String.join(" ", command).concat(" --help").split(" "))).isEqualTo(Main.EXIT_OK);
+            assertThat(Main.run(String.join(" ", command).concat(" --help").split(" "))).isEqualTo(Cli.EXIT_OK);
             assertThat(console.out()).as(String.join(" ", command)).startsWith("Usage: distpipe " + String.join(" ", command));
         }
     }
@@ -51,29 +53,29 @@ class MainTest {
     @Test
     void shouldRejectAnUnknownReplicationMode() {
         assertThat(Main.run("replica", "--id", "S1", "--mode", "sideways", "--bootstrap-servers", "localhost:1"))
-            .isEqualTo(Main.EXIT_USAGE);
+            .isEqualTo(Cli.EXIT_USAGE);
         assertThat(console.err()).contains("'sideways' is not a mode: use active or passive");
         console.resetErr();
-        assertThat(Main.run("replicas", "demo")).isEqualTo(Main.EXIT_USAGE);
+        assertThat(Main.run("replicas", "demo")).isEqualTo(Cli.EXIT_USAGE);
         assertThat(console.err()).contains("MODE");
     }
 
     @Test
     void shouldPrintTheVersion() {
-        assertThat(Main.run("--version")).isEqualTo(Main.EXIT_OK);
+        assertThat(Main.run("--version")).isEqualTo(Cli.EXIT_OK);
         assertThat(console.out()).startsWith("distpipe ").contains("Kafka clients 4.3.1");
     }
 
     @Test
     void shouldExitWithTwoOnAUsageError() {
-        assertThat(Main.run("primes", "--input", "x", "--no-such-option")).isEqualTo(Main.EXIT_USAGE);
+        assertThat(Main.run("primes", "--input", "x", "--no-such-option")).isEqualTo(Cli.EXIT_USAGE);
         assertThat(console.err()).contains("Unknown option: '--no-such-option'");
-        assertThat(Main.run("primes")).as("--input is required").isEqualTo(Main.EXIT_USAGE);
+        assertThat(Main.run("primes")).as("--input is required").isEqualTo(Cli.EXIT_USAGE);
     }
 
     @Test
     void shouldPrintTheWholeCatalog() {
-        assertThat(Main.run("topics", "list")).isEqualTo(Main.EXIT_OK);
+        assertThat(Main.run("topics", "list")).isEqualTo(Cli.EXIT_OK);
         for (TopicSpec<?, ?> topic : Topics.ALL) {
             assertThat(console.out()).contains(topic.name());
         }
@@ -84,7 +86,7 @@ class MainTest {
         int code = Main.run("primes", "--input", dir.resolve("missing").toString(), "--output",
             dir.resolve("p.txt").toString());
 
-        assertThat(code).isEqualTo(Main.EXIT_FAILURE);
+        assertThat(code).isEqualTo(Cli.EXIT_FAILURE);
         assertThat(console.err().strip()).startsWith("distpipe primes: Input directory").endsWith("is not a directory.")
             .doesNotContain("Exception").hasLineCount(1);
         assertThat(dir.resolve("p.txt")).doesNotExist();
@@ -97,7 +99,7 @@ class MainTest {
 
         int code = Main.run("primes", "--input", empty.toString(), "--output", dir.resolve("p.txt").toString());
 
-        assertThat(code).isEqualTo(Main.EXIT_FAILURE);
+        assertThat(code).isEqualTo(Cli.EXIT_FAILURE);
         assertThat(console.err().strip()).isEqualTo("distpipe primes: Input directory " + empty + " has no input files.");
     }
 
@@ -109,7 +111,7 @@ class MainTest {
         int code = Main.run("primes", "--input", input.toString(), "--output",
             dir.resolve("no/such/dir/p.txt").toString());
 
-        assertThat(code).isEqualTo(Main.EXIT_FAILURE);
+        assertThat(code).isEqualTo(Cli.EXIT_FAILURE);
         assertThat(console.err().strip()).startsWith("distpipe primes: Cannot write the output").hasLineCount(1);
     }
 
@@ -124,7 +126,7 @@ class MainTest {
             console.resetErr();
             int code = Main.run("primes", "--input", input.toString(), "--output", output.toString());
 
-            assertThat(code).as(output.toString()).isEqualTo(Main.EXIT_FAILURE);
+            assertThat(code).as(output.toString()).isEqualTo(Cli.EXIT_FAILURE);
             assertThat(console.err().strip()).as(output.toString())
                 .isEqualTo("distpipe primes: The output " + output + " is inside the input directory " + input
                     + "; choose an output outside it (nothing was written).");
@@ -144,7 +146,7 @@ class MainTest {
             for (String command : new String[] {"status", "worker --id worker-9", "consume --topic primes.unique",
                 "replay --topic primes.unique"}) {
                 console.resetErr();
-                assertThat(Main.run(command.split(" "))).as(command).isEqualTo(Main.EXIT_FAILURE);
+                assertThat(Main.run(command.split(" "))).as(command).isEqualTo(Cli.EXIT_FAILURE);
                 assertThat(console.err().strip()).as(command).hasLineCount(1)
                     .startsWith("distpipe " + command.split(" ")[0] + ": No running system found in " + dir.resolve("run"))
                     .doesNotContain("Usage");
@@ -163,14 +165,14 @@ class MainTest {
         Path input = Files.createDirectories(dir.resolve("in"));
         Files.writeString(input.resolve("a.txt"), "7\n");
 
-        assertThat(Main.run("primes", "--input", input.toString(), "--workers", "0")).isEqualTo(Main.EXIT_USAGE);
+        assertThat(Main.run("primes", "--input", input.toString(), "--workers", "0")).isEqualTo(Cli.EXIT_USAGE);
         assertThat(console.err()).contains("--workers must be at least 1");
     }
 
     @Test
     void shouldNameTheLogFileAfterTheProcess() {
-        assertThat(Main.processName(new String[] {"worker", "--id", "worker-3"})).isEqualTo("worker-3");
-        assertThat(Main.processName(new String[] {"-v", "primes", "--input", "x"})).isEqualTo("primes");
-        assertThat(Main.processName(new String[] {})).isEqualTo("distpipe");
+        assertThat(Cli.processName(new String[] {"worker", "--id", "worker-3"})).isEqualTo("worker-3");
+        assertThat(Cli.processName(new String[] {"-v", "primes", "--input", "x"})).isEqualTo("primes");
+        assertThat(Cli.processName(new String[] {})).isEqualTo("distpipe");
     }
 }

@@ -19,10 +19,11 @@ import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.distpipe.cluster.Poll;
-import io.distpipe.cluster.Ports;
 import io.distpipe.common.KafkaClients;
+import io.distpipe.common.Poll;
+import io.distpipe.common.Ports;
 import io.distpipe.primes.TaskMessage;
+import io.distpipe.testkit.PrimesOracle;
 import io.distpipe.topics.Numbers;
 import io.distpipe.topics.Topics;
 import io.distpipe.topics.serde.AvroSerdes;

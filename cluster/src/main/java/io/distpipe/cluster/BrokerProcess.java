@@ -17,6 +17,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
+import io.distpipe.common.LocalKafka;
+import io.distpipe.common.Poll;
+import io.distpipe.common.Ports;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.utils.Utils;
 import org.slf4j.Logger;
@@ -26,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * A {@link BrokerMain} node in a child JVM, so fault tests can SIGKILL a real broker process and restart it on the
  * same data directory and ports.
  */
-public final class BrokerProcess implements KafkaCluster {
+public final class BrokerProcess implements LocalKafka.Node {
 
     /** Name of the file in the data directory that receives the child's stdout and stderr (appended). */
     public static final String LOG_FILE_NAME = "broker.log";

@@ -1,9 +1,5 @@
 package io.distpipe.testkit;
 
-import io.distpipe.cluster.AdminCalls;
-import io.distpipe.cluster.KafkaCluster;
-import io.distpipe.cluster.BrokerSettings;
-import io.distpipe.cluster.Poll;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -24,6 +20,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 
+import io.distpipe.cluster.AdminCalls;
+import io.distpipe.cluster.BrokerSettings;
+import io.distpipe.common.KafkaCluster;
+import io.distpipe.common.Poll;
+import kafka.server.BrokerServer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.CreateTopicsOptions;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -39,8 +40,6 @@ import org.apache.kafka.server.common.MetadataVersion;
 import org.apache.kafka.server.config.ServerConfigs;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import kafka.server.BrokerServer;
 
 /**
  * A several-broker KRaft cluster in this JVM, built on Kafka's {@link KafkaClusterTestKit}, whose brokers can be

@@ -1,8 +1,5 @@
 package io.distpipe.testkit;
 
-import io.distpipe.cluster.AdminCalls;
-import io.distpipe.cluster.KafkaCluster;
-import io.distpipe.cluster.Poll;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -10,6 +7,9 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
 
+import io.distpipe.cluster.AdminCalls;
+import io.distpipe.common.KafkaCluster;
+import io.distpipe.common.Poll;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -28,33 +28,33 @@ import org.apache.kafka.common.serialization.StringSerializer;
 /** Small Kafka client helpers shared by this module's integration tests. */
 final class TestClients {
 
-    static final Duration WAIT = Duration.ofSeconds(30);
+    public static final Duration WAIT = Duration.ofSeconds(30);
 
     private TestClients() {
     }
 
-    static String uniqueName(String prefix) {
+    public static String uniqueName(String prefix) {
         return prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
     }
 
-    static Admin admin(KafkaCluster cluster) {
+    public static Admin admin(KafkaCluster cluster) {
         return AdminCalls.create(cluster.bootstrapServers(), uniqueName("test-admin"));
     }
 
-    static void createTopic(KafkaCluster cluster, String topic, int replication, Map<String, String> configs) {
+    public static void createTopic(KafkaCluster cluster, String topic, int replication, Map<String, String> configs) {
         try (Admin admin = admin(cluster)) {
             NewTopic newTopic = new NewTopic(topic, 1, (short) replication).configs(configs);
             AdminCalls.get(admin.createTopics(List.of(newTopic)).all());
         }
     }
 
-    static TopicDescription describeTopic(KafkaCluster cluster, String topic) {
+    public static TopicDescription describeTopic(KafkaCluster cluster, String topic) {
         try (Admin admin = admin(cluster)) {
             return AdminCalls.get(admin.describeTopics(List.of(topic)).allTopicNames()).get(topic);
         }
     }
 
-    static KafkaProducer<String, String> producer(KafkaCluster cluster, Map<String, Object> extra) {
+    public static KafkaProducer<String, String> producer(KafkaCluster cluster, Map<String, Object> extra) {
         Properties props = new Properties();
         props.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers());
         props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
@@ -68,7 +68,7 @@ final class TestClients {
     }
 
     /** Sends each value to partition 0 and waits for its acknowledgement. */
-    static void sendAcked(KafkaCluster cluster, String topic, List<String> values) {
+    public static void sendAcked(KafkaCluster cluster, String topic, List<String> values) {
         try (KafkaProducer<String, String> producer = producer(cluster, Map.of())) {
             for (String value : values) {
                 try {
@@ -84,7 +84,7 @@ final class TestClients {
      * Reads partition 0 of {@code topic} from the beginning up to its end offset (the last stable offset under
      * {@code read_committed}) and returns the values.
      */
-    static List<String> readAll(KafkaCluster cluster, String topic, IsolationLevel isolation) {
+    public static List<String> readAll(KafkaCluster cluster, String topic, IsolationLevel isolation) {
         Properties props = new Properties();
         props.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers());
         props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);

@@ -1,7 +1,5 @@
 package io.distpipe.testkit;
 
-import io.distpipe.cluster.BrokerProcess;
-import io.distpipe.cluster.KafkaCluster;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
@@ -10,6 +8,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.IntStream;
 
+import io.distpipe.cluster.BrokerProcess;
+import io.distpipe.common.KafkaCluster;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.config.TopicConfig;
 import org.junit.jupiter.api.Test;

@@ -1,10 +1,5 @@
 package io.distpipe.testkit;
 
-import io.distpipe.cluster.AdminCalls;
-import io.distpipe.cluster.NodeConfig;
-import io.distpipe.cluster.Ports;
-import io.distpipe.cluster.EmbeddedKafka;
-import io.distpipe.cluster.KafkaCluster;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
@@ -12,6 +7,11 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
+import io.distpipe.cluster.AdminCalls;
+import io.distpipe.cluster.EmbeddedKafka;
+import io.distpipe.cluster.NodeConfig;
+import io.distpipe.common.KafkaCluster;
+import io.distpipe.common.Ports;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.FinalizedVersionRange;
 import org.apache.kafka.clients.producer.KafkaProducer;

@@ -1,7 +1,5 @@
 package io.distpipe.testkit;
 
-import io.distpipe.cluster.KafkaCluster;
-import io.distpipe.cluster.Poll;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.ArrayList;
@@ -9,6 +7,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.IntStream;
 
+import io.distpipe.common.KafkaCluster;
+import io.distpipe.common.Poll;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.Node;

@@ -1,0 +1,491 @@
+package io.distpipe.chat.server;
+
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+
+import io.distpipe.chat.AccountCreated;
+import io.distpipe.chat.ChatEvent;
+import io.distpipe.chat.LoggedIn;
+import io.distpipe.chat.MessageSent;
+import io.distpipe.common.KafkaClients;
+import io.distpipe.topics.Topics;
+import io.distpipe.topics.serde.AvroSerdes;
+import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.Serializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A chat server: it materializes accounts, sessions and inboxes by reading {@code chat.events} from the beginning
+ * (read_committed), and serves create-account, login, send, read and list-users. Every write is one Kafka
+ * transaction of an idempotent acks=all producer; it counts as acknowledged only once the send and the commit both
+ * succeeded within the write timeout. A write that failed is never committed, so its event stays invisible to every
+ * read_committed reader even if its bytes reach the replicas later: the transaction is aborted when this server's
+ * next producer fences it, or by the coordinator after the transaction timeout.
+ */
+public final class ChatServer implements AutoCloseable {
+
+    /**
+     * Settings of one chat server.
+     *
+     * @param serverId       stable per logical server; its transactional id is {@code distpipe-chat-<serverId>}
+     * @param writeTimeout   bound on one write (delivery, commit, producer start); after it the write is refused
+     * @param hashIterations PBKDF2 iterations for new accounts
+     * @param catchUpTimeout bound on reading the topic up to its end when the server starts
+     */
+    public record Config(String bootstrapServers, String registryUrl, String serverId, Duration writeTimeout,
+                         int hashIterations, Duration catchUpTimeout) {
+
+        public static final Duration WRITE_TIMEOUT_DEFAULT = Duration.ofSeconds(10);
+        public static final Duration CATCH_UP_TIMEOUT_DEFAULT = Duration.ofSeconds(30);
+
+        public Config {
+            Objects.requireNonNull(bootstrapServers, "bootstrapServers");
+            Objects.requireNonNull(registryUrl, "registryUrl");
+            Objects.requireNonNull(serverId, "serverId");
+            if (writeTimeout.toMillis() < 2000) {
+                throw new IllegalArgumentException("write timeout must be at least 2 s, got " + writeTimeout);
+            }
+            if (hashIterations < 1000) {
+                throw new IllegalArgumentException("hash iterations must be at least 1000, got " + hashIterations);
+            }
+        }
+
+        public static Config of(String bootstrapServers, String registryUrl, String serverId) {
+            return new Config(bootstrapServers, registryUrl, serverId, WRITE_TIMEOUT_DEFAULT,
+                    Passwords.DEFAULT_ITERATIONS, CATCH_UP_TIMEOUT_DEFAULT);
+        }
+
+        public Config withWriteTimeout(Duration timeout) {
+            return new Config(bootstrapServers, registryUrl, serverId, timeout, hashIterations, catchUpTimeout);
+        }
+
+        public Config withCatchUpTimeout(Duration timeout) {
+            return new Config(bootstrapServers, registryUrl, serverId, writeTimeout, hashIterations, timeout);
+        }
+
+        public Config withHashIterations(int iterations) {
+            return new Config(bootstrapServers, registryUrl, serverId, writeTimeout, iterations, catchUpTimeout);
+        }
+    }
+
+    private static final Logger LOG = LoggerFactory.getLogger(ChatServer.class);
+    private static final Pattern USER_NAME = Pattern.compile("[a-z0-9][a-z0-9_.-]{0,31}");
+    private static final int MIN_PASSWORD_LENGTH = 6;
+    private static final int MAX_TEXT_LENGTH = 4000;
+    private static final Duration VISIBLE_TIMEOUT = Duration.ofSeconds(15);
+    private static final Duration POLL_INTERVAL = Duration.ofMillis(200);
+    private static final String TOPIC = Topics.CHAT_EVENTS.name();
+
+    private final Config config;
+    private final String id;
+    private final Serializer<String> keySerializer;
+    private final Serializer<ChatEvent> valueSerializer;
+    private final Deserializer<ChatEvent> valueDeserializer;
+    private final Consumer<byte[], byte[]> consumer;
+    private final Function<ChatServer, Producer<String, ChatEvent>> producers;
+    private final Object writeLock = new Object();
+    /** Guarded by {@code this}: the state and how far into each partition it reflects. */
+    private final ChatState state = new ChatState();
+    private final Map<Integer, Long> positions = new HashMap<>();
+    private final Thread reader;
+    private Producer<String, ChatEvent> producer;
+    private volatile boolean closing;
+    private long poisonRecords;
+
+    private ChatServer(Config config, AvroSerdes serdes, Consumer<byte[], byte[]> consumer,
+                       Function<ChatServer, Producer<String, ChatEvent>> producers) {
+        this.config = config;
+        this.id = "chat-" + config.serverId();
+        this.keySerializer = serdes.keySerde(Topics.CHAT_EVENTS).serializer();
+        this.valueSerializer = serdes.valueSerde(Topics.CHAT_EVENTS).serializer();
+        this.valueDeserializer = serdes.valueSerde(Topics.CHAT_EVENTS).deserializer();
+        this.consumer = consumer;
+        this.producers = producers;
+        this.reader = new Thread(this::readLoop, id + "-reader");
+        this.reader.setDaemon(true);
+    }
+
+    private static Consumer<byte[], byte[]> kafkaConsumer(Config config) {
+        Map<String, Object> props = KafkaClients.consumer(config.bootstrapServers(), null,
+                "chat-" + config.serverId() + "-reader", 0);
+        props.put(CommonClientConfigs.REQUEST_TIMEOUT_MS_CONFIG, 3000);
+        props.put(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 5000);
+        return new KafkaConsumer<>(props);
+    }
+
+    /** A transactional, idempotent acks=all producer whose every wait is bounded by the write timeout. */
+    private Producer<String, ChatEvent> kafkaProducer() {
+        int timeoutMs = (int) config.writeTimeout().toMillis();
+        Map<String, Object> props = KafkaClients.transactionalProducer(config.bootstrapServers(), "distpipe-" + id,
+                KafkaClients.TRANSACTION_TIMEOUT_MS_DEFAULT);
+        props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.min(3000, timeoutMs / 2));
+        props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, timeoutMs);
+        props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, timeoutMs);
+        props.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+        props.put(ProducerConfig.RETRY_BACKOFF_MAX_MS_CONFIG, 500);
+        return new KafkaProducer<>(props, keySerializer, valueSerializer);
+    }
+
+    /**
+     * Starts a server and returns once it has read the topic up to the end it had when the server started.
+     *
+     * @throws ChatException with {@link ChatException.Reason#NO_QUORUM} if the topic cannot be read in time
+     */
+    public static ChatServer start(Config config) throws ChatException {
+        return start(config, AvroSerdes.connect(config.registryUrl()), kafkaConsumer(config),
+                ChatServer::kafkaProducer);
+    }
+
+    /** Starts a server on the given clients; {@code producers} makes a new producer each time one is needed. */
+    static ChatServer start(Config config, AvroSerdes serdes, Consumer<byte[], byte[]> consumer,
+                            Function<ChatServer, Producer<String, ChatEvent>> producers) throws ChatException {
+        ChatServer server = new ChatServer(config, serdes, consumer, producers);
+        try {
+            server.catchUp();
+        } catch (ChatException | RuntimeException e) {
+            server.close();
+            throw e;
+        }
+        return server;
+    }
+
+    private void catchUp() throws ChatException {
+        long startNanos = System.nanoTime();
+        Map<TopicPartition, Long> ends;
+        try {
+            List<PartitionInfo> infos = consumer.partitionsFor(TOPIC, config.catchUpTimeout());
+            if (infos == null || infos.isEmpty()) {
+                throw new ChatException(ChatException.Reason.NO_QUORUM, "The topic " + TOPIC + " does not exist on "
+                        + config.bootstrapServers() + "; start the chat demo (or create the topic) first.");
+            }
+            List<TopicPartition> partitions = infos.stream()
+                    .map(info -> new TopicPartition(TOPIC, info.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            ends = consumer.endOffsets(partitions, config.catchUpTimeout());
+        } catch (org.apache.kafka.common.errors.TimeoutException e) {
+            throw new ChatException(ChatException.Reason.NO_QUORUM, "Cannot read " + TOPIC + " from "
+                    + config.bootstrapServers() + " within " + config.catchUpTimeout().toSeconds()
+                    + " s; a partition has no leader that answers (are most nodes down?).", e);
+        }
+        reader.start();
+        long deadline = System.nanoTime() + config.catchUpTimeout().toNanos();
+        synchronized (this) {
+            while (!reached(ends)) {
+                long waitMs = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                if (waitMs <= 0) {
+                    throw new ChatException(ChatException.Reason.NO_QUORUM, "Could not read " + TOPIC
+                            + " to its end within " + config.catchUpTimeout().toSeconds()
+                            + " s; a partition has no leader that answers (are most nodes down?).");
+                }
+                waitQuietly(waitMs);
+            }
+        }
+        LOG.info("{}: caught up with {} ({} users) in {} ms.", id, TOPIC, users().size(),
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos));
+    }
+
+    private boolean reached(Map<TopicPartition, Long> ends) {
+        return ends.entrySet().stream()
+                .allMatch(end -> positions.getOrDefault(end.getKey().partition(), 0L) >= end.getValue());
+    }
+
+    private void readLoop() {
+        try {
+            while (!closing) {
+                try {
+                    var records = consumer.poll(POLL_INTERVAL);
+                    synchronized (this) {
+                        for (ConsumerRecord<byte[], byte[]> record : records) {
+                            applyRecord(record);
+                        }
+                        for (TopicPartition partition : consumer.assignment()) {
+                            try {
+                                positions.put(partition.partition(), consumer.position(partition, Duration.ZERO));
+                            } catch (org.apache.kafka.common.errors.TimeoutException e) {
+                                LOG.trace("{}: position of {} not known yet.", id, partition);
+                            }
+                        }
+                        notifyAll();
+                    }
+                } catch (org.apache.kafka.common.errors.TimeoutException e) {
+                    LOG.debug("{}: position not known yet: {}", id, e.getMessage());
+                } catch (WakeupException e) {
+                    throw e;
+                } catch (KafkaException e) {
+                    LOG.warn("{}: reading {} failed ({}); retrying.", id, TOPIC, e.getMessage());
+                }
+            }
+        } catch (WakeupException e) {
+            LOG.debug("{}: reader woken up to stop.", id);
+        } finally {
+            consumer.close(Duration.ofSeconds(1));
+        }
+    }
+
+    private void applyRecord(ConsumerRecord<byte[], byte[]> record) {
+        ChatEvent event;
+        try {
+            event = valueDeserializer.deserialize(record.topic(), record.headers(), record.value());
+        } catch (RuntimeException e) {
+            poisonRecords++;
+            LOG.error("{}: skipping unreadable record {}-{}@{}: {}", id, record.topic(), record.partition(),
+                    record.offset(), e.getMessage());
+            return;
+        }
+        if (!state.apply(event)) {
+            LOG.debug("{}: event {} changed nothing.", id, event.getEventId());
+        }
+    }
+
+    /** Creates an account; only a salted PBKDF2 hash of the password is written. */
+    public void createAccount(String user, char[] password) throws ChatException {
+        requireUserName(user);
+        if (password.length < MIN_PASSWORD_LENGTH) {
+            throw new ChatException(ChatException.Reason.INVALID_INPUT,
+                    "A password needs at least " + MIN_PASSWORD_LENGTH + " characters.");
+        }
+        if (account(user).isPresent()) {
+            throw new ChatException(ChatException.Reason.USER_EXISTS, "The user '" + user + "' exists already.");
+        }
+        Passwords.Hash hash = Passwords.hash(password, config.hashIterations());
+        AccountCreated created = AccountCreated.newBuilder().setUser(user).setAlgorithm(hash.algorithm())
+                .setIterations(hash.iterations()).setSalt(ByteBuffer.wrap(hash.salt()))
+                .setHash(ByteBuffer.wrap(hash.hash())).build();
+        String eventId = write(user, created, "create account " + user);
+        Optional<ChatState.Account> winner = account(user);
+        if (winner.isPresent() && !winner.get().eventId().equals(eventId)) {
+            throw new ChatException(ChatException.Reason.USER_EXISTS,
+                    "The user '" + user + "' was created by someone else at the same time.");
+        }
+    }
+
+    /** Checks the password and opens a session; returns the session token, which only the client holds. */
+    public String login(String user, char[] password) throws ChatException {
+        ChatState.Account account = account(user).orElseThrow(() -> new ChatException(
+                ChatException.Reason.UNKNOWN_USER, "There is no user '" + user + "'."));
+        if (!Passwords.matches(password, account.algorithm(), account.iterations(), account.salt(), account.hash())) {
+            throw new ChatException(ChatException.Reason.WRONG_PASSWORD, "Wrong password for '" + user + "'.");
+        }
+        String token = Passwords.newSessionToken();
+        write(user, LoggedIn.newBuilder().setUser(user).setSessionHash(Passwords.sessionHash(token)).build(),
+                "log in " + user);
+        return token;
+    }
+
+    /** Sends {@code text} from the session's user to {@code to}; returns the message id. */
+    public String send(String session, String to, String text) throws ChatException {
+        String from = sessionUser(session);
+        if (account(to).isEmpty()) {
+            throw new ChatException(ChatException.Reason.UNKNOWN_USER, "There is no user '" + to + "'.");
+        }
+        if (text == null || text.isBlank() || text.length() > MAX_TEXT_LENGTH) {
+            throw new ChatException(ChatException.Reason.INVALID_INPUT,
+                    "A message needs 1 to " + MAX_TEXT_LENGTH + " characters.");
+        }
+        String messageId = UUID.randomUUID().toString();
+        write(to, MessageSent.newBuilder().setMessageId(messageId).setFrom(from).setTo(to).setText(text).build(),
+                "send a message from " + from + " to " + to);
+        return messageId;
+    }
+
+    /** The inbox of the session's user, oldest first. */
+    public List<ChatState.Message> read(String session) throws ChatException {
+        String user = sessionUser(session);
+        synchronized (this) {
+            return state.inbox(user);
+        }
+    }
+
+    /** All account names, sorted. */
+    public synchronized List<String> users() {
+        return state.users();
+    }
+
+    /** Whether this server has read an event with that id (applied or ignored). */
+    public synchronized boolean hasSeen(String eventId) {
+        return state.hasSeen(eventId);
+    }
+
+    /** Records of the topic this server could not deserialize. */
+    public synchronized long poisonRecords() {
+        return poisonRecords;
+    }
+
+    private synchronized Optional<ChatState.Account> account(String user) {
+        return state.account(user);
+    }
+
+    private String sessionUser(String session) throws ChatException {
+        Optional<String> user;
+        synchronized (this) {
+            user = session == null ? Optional.empty() : state.sessionUser(Passwords.sessionHash(session));
+        }
+        return user.orElseThrow(() -> new ChatException(ChatException.Reason.NOT_LOGGED_IN,
+                "The session is not known; log in first."));
+    }
+
+    /**
+     * Writes one event in its own transaction and waits until this server has applied it; returns its event id.
+     * Any failure before the commit returned leaves the transaction uncommitted and is reported as NO_QUORUM.
+     */
+    private String write(String key, Object payload, String what) throws ChatException {
+        String eventId = UUID.randomUUID().toString();
+        ChatEvent event = ChatEvent.newBuilder().setEventId(eventId).setServer(config.serverId())
+                .setAt(Instant.now()).setPayload(payload).build();
+        long startNanos = System.nanoTime();
+        RecordMetadata metadata;
+        synchronized (writeLock) {
+            String step = "start the producer";
+            try {
+                Producer<String, ChatEvent> current = producer();
+                step = "begin the transaction";
+                current.beginTransaction();
+                step = "send";
+                metadata = current.send(new ProducerRecord<>(TOPIC, key, event))
+                        .get(config.writeTimeout().toMillis() + 1000, TimeUnit.MILLISECONDS);
+                step = "commit";
+                current.commitTransaction();
+            } catch (ExecutionException e) {
+                throw refused(what, step, e.getCause(), eventId, startNanos);
+            } catch (TimeoutException | KafkaException e) {
+                throw refused(what, step, e, eventId, startNanos);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw refused(what, step, e, eventId, startNanos);
+            }
+        }
+        LOG.debug("{}: {} acknowledged at {}-{}@{} in {} ms.", id, what, TOPIC, metadata.partition(),
+                metadata.offset(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos));
+        awaitApplied(metadata.partition(), metadata.offset(), what);
+        return eventId;
+    }
+
+    private ChatException refused(String what, String step, Throwable cause, String eventId, long startNanos) {
+        discardProducer();
+        long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
+        String reason = cause == null ? "unknown" : cause.getClass().getSimpleName() + ": " + cause.getMessage();
+        String outcome = step.equals("commit")
+                ? "the commit was not confirmed, so its outcome is in doubt"
+                : "nothing was committed";
+        LOG.info("{}: {} (event {}) refused after {} ms at step '{}'; {}: {}", id, what, eventId, millis, step,
+                outcome, reason);
+        return new ChatException(ChatException.Reason.NO_QUORUM, "no quorum: " + what
+                + " was not acknowledged by a quorum within " + millis + " ms (" + step + " failed: " + reason + "); "
+                + outcome + ".", cause, eventId);
+    }
+
+    private void awaitApplied(int partition, long offset, String what) {
+        long deadline = System.nanoTime() + VISIBLE_TIMEOUT.toNanos();
+        synchronized (this) {
+            while (positions.getOrDefault(partition, 0L) <= offset) {
+                long waitMs = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                if (waitMs <= 0) {
+                    LOG.warn("{}: {} is acknowledged but this server has not read it back within {} s.", id, what,
+                            VISIBLE_TIMEOUT.toSeconds());
+                    return;
+                }
+                waitQuietly(waitMs);
+            }
+        }
+    }
+
+    private Producer<String, ChatEvent> producer() {
+        if (producer == null) {
+            Producer<String, ChatEvent> created = producers.apply(this);
+            try {
+                // Fences an earlier producer of this server and aborts a transaction it left open.
+                created.initTransactions();
+            } catch (RuntimeException e) {
+                created.close(Duration.ZERO);
+                throw e;
+            }
+            producer = created;
+        }
+        return producer;
+    }
+
+    /** The serializers a producer of this server must use. */
+    Serializer<String> keySerializer() {
+        return keySerializer;
+    }
+
+    Serializer<ChatEvent> valueSerializer() {
+        return valueSerializer;
+    }
+
+    private void discardProducer() {
+        synchronized (writeLock) {
+            if (producer != null) {
+                // No abortTransaction(): without a quorum it would block for another write timeout. The open
+                // transaction is aborted by the next initTransactions() or the coordinator's transaction timeout.
+                producer.close(Duration.ZERO);
+                producer = null;
+            }
+        }
+    }
+
+    private static void requireUserName(String user) throws ChatException {
+        if (user == null || !USER_NAME.matcher(user).matches()) {
+            throw new ChatException(ChatException.Reason.INVALID_INPUT, "A user name is 1 to 32 characters of a-z, "
+                    + "0-9, '_', '.', '-', starting with a letter or digit; got '" + user + "'.");
+        }
+    }
+
+    private void waitQuietly(long millis) {
+        try {
+            wait(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(id + ": interrupted.", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        closing = true;
+        consumer.wakeup();
+        if (reader.isAlive()) {
+            try {
+                reader.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        } else {
+            consumer.close(Duration.ZERO);
+        }
+        synchronized (writeLock) {
+            if (producer != null) {
+                producer.close(Duration.ofSeconds(2));
+                producer = null;
+            }
+        }
+    }
+}

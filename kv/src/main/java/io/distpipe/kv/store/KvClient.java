@@ -1,0 +1,164 @@
+package io.distpipe.kv.store;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+
+import io.distpipe.common.KafkaClients;
+import io.distpipe.kv.KvOp;
+import io.distpipe.kv.KvReply;
+import io.distpipe.kv.KvRequest;
+import io.distpipe.kv.KvWrite;
+import io.distpipe.topics.Topics;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A client of the key-value store: sends {@link KvRequest}s to kv.requests and matches the coordinator's
+ * {@link KvReply}s by request id. Thread-safe; many requests may be in flight at once.
+ */
+public final class KvClient implements AutoCloseable {
+
+    public static final Duration TIMEOUT_DEFAULT = Duration.ofSeconds(30);
+
+    private static final Logger LOG = LoggerFactory.getLogger(KvClient.class);
+
+    private final String clientId;
+    private final KvSerdes serdes;
+    private final Duration timeout;
+    private final KafkaProducer<byte[], byte[]> producer;
+    private final KafkaConsumer<byte[], byte[]> consumer;
+    private final Map<String, CompletableFuture<KvReply>> pending = new ConcurrentHashMap<>();
+    private final AtomicLong sequence = new AtomicLong();
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private volatile boolean running = true;
+
+    public KvClient(String bootstrapServers, KvSerdes serdes, Duration timeout) {
+        this.clientId = "client-" + UUID.randomUUID().toString().substring(0, 8);
+        this.serdes = serdes;
+        this.timeout = timeout;
+        Map<String, Object> producerProps = KafkaClients.producer(bootstrapServers, clientId);
+        producerProps.put(ProducerConfig.LINGER_MS_CONFIG, 1);
+        this.producer = new KafkaProducer<>(producerProps);
+        Map<String, Object> consumerProps = KafkaClients.consumer(bootstrapServers, null, clientId + "-replies", 0);
+        this.consumer = new KafkaConsumer<>(consumerProps);
+        List<TopicPartition> partitions = new ArrayList<>();
+        for (PartitionInfo p : consumer.partitionsFor(Topics.KV_REPLIES.name())) {
+            partitions.add(new TopicPartition(p.topic(), p.partition()));
+        }
+        consumer.assign(partitions);
+        consumer.seekToEnd(partitions);
+        partitions.forEach(consumer::position);
+        Thread thread = new Thread(this::readReplies, clientId + "-replies");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    public String clientId() {
+        return clientId;
+    }
+
+    /** Sets one key (a transaction of one write). */
+    public CompletableFuture<KvReply> set(String key, String value) {
+        return submit(KvOp.WRITE, List.of(new KvWrite(key, value)), null);
+    }
+
+    /** Sets all keys in one transaction: all of them commit or none. */
+    public CompletableFuture<KvReply> setAll(List<KvWrite> writes) {
+        return submit(KvOp.WRITE, writes, null);
+    }
+
+    public CompletableFuture<KvReply> get(String key) {
+        return submit(KvOp.GET, List.of(), key);
+    }
+
+    public CompletableFuture<KvReply> db() {
+        return submit(KvOp.DB, List.of(), null);
+    }
+
+    public CompletableFuture<KvReply> verify() {
+        return submit(KvOp.VERIFY, List.of(), null);
+    }
+
+    /**
+     * Sends one request; the future completes with the reply, or fails with a {@link TimeoutException} when none
+     * came within the timeout (the outcome is then unknown) or with the producer's error.
+     */
+    public CompletableFuture<KvReply> submit(KvOp op, List<KvWrite> writes, String key) {
+        String requestId = clientId + "-" + sequence.incrementAndGet();
+        KvRequest request = KvRequest.newBuilder().setRequestId(requestId).setClientId(clientId).setOp(op)
+            .setWrites(writes).setKey(key).setSentAt(Instant.now()).build();
+        CompletableFuture<KvReply> future = new CompletableFuture<>();
+        pending.put(requestId, future);
+        future.whenComplete((r, e) -> pending.remove(requestId));
+        producer.send(new ProducerRecord<>(Topics.KV_REQUESTS.name(),
+            serdes.keys.serialize(Topics.KV_REQUESTS.name(), clientId),
+            serdes.requests.serialize(Topics.KV_REQUESTS.name(), request)), (metadata, e) -> {
+                if (e != null) {
+                    future.completeExceptionally(e);
+                }
+            });
+        return future.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void readReplies() {
+        try {
+            while (running) {
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                    KvReply reply;
+                    try {
+                        reply = serdes.replyReader.deserialize(record.topic(), record.headers(), record.value());
+                    } catch (SerializationException e) {
+                        LOG.error("{}: skipping unreadable reply at offset {}: {}", clientId, record.offset(),
+                            e.getMessage());
+                        continue;
+                    }
+                    if (clientId.equals(reply.getClientId())) {
+                        CompletableFuture<KvReply> future = pending.get(reply.getRequestId());
+                        if (future != null) {
+                            future.complete(reply);
+                        }
+                    }
+                }
+            }
+        } catch (WakeupException e) {
+            if (running) {
+                LOG.error("{}: reply reader woken unexpectedly.", clientId, e);
+            }
+        } finally {
+            stopped.countDown();
+        }
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        consumer.wakeup();
+        try {
+            stopped.await(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        consumer.close(Duration.ofSeconds(5));
+        producer.close(Duration.ofSeconds(5));
+        pending.values().forEach(f -> f.completeExceptionally(new IllegalStateException("client closed")));
+    }
+}

@@ -1,0 +1,262 @@
+package io.distpipe.kv.store;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
+
+import io.distpipe.common.KafkaClients;
+import io.distpipe.common.LifeCycle;
+import io.distpipe.common.Service;
+import io.distpipe.kv.JoinRequest;
+import io.distpipe.kv.KvLogEntry;
+import io.distpipe.kv.PoolChange;
+import io.distpipe.kv.PoolChangeType;
+import io.distpipe.kv.WorkerMessage;
+import io.distpipe.topics.Topics;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One worker of the key-value store: it replays the coordinator's log (kv.decisions) from the start into its
+ * {@link KvState} and answers each entry it takes part in. Everything it sends for a batch of log entries, and the
+ * log position after them, commit in one Kafka transaction, so a restarted worker neither repeats nor loses an
+ * answer: entries below its committed position were answered, the ones after it were not.
+ */
+public final class KvWorker implements Service, Runnable {
+
+    /** Worker settings. */
+    public record Config(String id, String bootstrapServers, int transactionTimeoutMs, boolean transactional) {
+        /**
+         * Generous: each worker writes its own partition of kv.votes, so the open transaction of a dead worker holds
+         * back only its own answers, and a restarted worker aborts it at once (initTransactions).
+         */
+        public static final int TRANSACTION_TIMEOUT_MS_DEFAULT = 10_000;
+
+        public Config {
+            if (id == null || id.isBlank() || id.chars().anyMatch(Character::isWhitespace)) {
+                throw new IllegalArgumentException("A worker needs an id without whitespace, e.g. W2");
+            }
+        }
+
+        public static Config of(String id, String bootstrapServers) {
+            return new Config(id, bootstrapServers, TRANSACTION_TIMEOUT_MS_DEFAULT, true);
+        }
+    }
+
+    private static final Logger LOG = LoggerFactory.getLogger(KvWorker.class);
+    private static final long JOIN_RETRY_NS = Duration.ofSeconds(2).toNanos();
+
+    private final Config config;
+    private final KvSerdes serdes;
+    private final LifeCycle life;
+    private final KvState state = new KvState();
+    private final TopicPartition log = new TopicPartition(Topics.KV_DECISIONS.name(), 0);
+    private final int votesPartition;
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private final AtomicLong position = new AtomicLong();
+    private volatile boolean running = true;
+    private volatile boolean looping;
+    private volatile long caughtUpAt = -1;
+    private KafkaConsumer<byte[], byte[]> consumer;
+    private KafkaProducer<byte[], byte[]> producer;
+    private long answeredBelow;
+    private long lastJoinNs;
+    private long sent;
+    private long poison;
+
+    public KvWorker(Config config, KvSerdes serdes) {
+        this.config = config;
+        this.serdes = serdes;
+        this.life = new LifeCycle("kv worker " + config.id());
+        this.votesPartition = KvSerdes.votesPartition(config.id());
+    }
+
+    @Override
+    public String id() {
+        return config.id();
+    }
+
+    @Override
+    public State state() {
+        return life.state();
+    }
+
+    /** Fences an earlier incarnation (aborting its open transaction) and finds the position it committed. */
+    @Override
+    public void start() {
+        life.transition(State.STARTING);
+        Map<String, Object> props = KafkaClients.consumer(config.bootstrapServers(), groupId(), config.id() + "-log",
+            KafkaClients.SESSION_TIMEOUT_MS_DEFAULT);
+        props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000);
+        props.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, KvSerdes.COMMITTED_FETCH_WAIT_MS);
+        consumer = new KafkaConsumer<>(props);
+        Map<String, Object> producerProps = config.transactional()
+            ? KvSerdes.transactionalProducer(config.bootstrapServers(), "kv-worker-" + config.id(),
+                config.transactionTimeoutMs())
+            : KafkaClients.producer(config.bootstrapServers(), "kv-worker-" + config.id());
+        producerProps.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+        producer = new KafkaProducer<>(producerProps);
+        if (config.transactional()) {
+            producer.initTransactions();
+        }
+        consumer.assign(List.of(log));
+        consumer.seekToBeginning(List.of(log));
+        OffsetAndMetadata committed = consumer.committed(Set.of(log)).get(log);
+        answeredBelow = committed == null ? 0 : committed.offset();
+        life.transition(State.RUNNING);
+        LOG.info("{}: replaying {} from the start; entries below offset {} were answered by an earlier incarnation.",
+            config.id(), log, answeredBelow);
+    }
+
+    private String groupId() {
+        return "kv-worker-" + config.id();
+    }
+
+    @Override
+    public void run() {
+        looping = true;
+        try {
+            long catchUpTarget = consumer.endOffsets(List.of(log)).get(log);
+            while (running) {
+                ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(100));
+                List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
+                for (ConsumerRecord<byte[], byte[]> record : records) {
+                    handle(record, out);
+                }
+                long next = consumer.position(log);
+                position.set(next);
+                if (caughtUpAt < 0 && next >= catchUpTarget) {
+                    caughtUpAt = next;
+                    LOG.info("{}: caught up with the log at offset {} ({} keys, {} commits, {} aborts).",
+                        config.id(), next, state.size(), state.commits(), state.aborts());
+                }
+                maybeJoin(next, out);
+                if (!out.isEmpty()) {
+                    send(out, next);
+                }
+            }
+        } catch (WakeupException e) {
+            if (running) {
+                throw e;
+            }
+        } finally {
+            stopped.countDown();
+        }
+    }
+
+    private void handle(ConsumerRecord<byte[], byte[]> record, List<ProducerRecord<byte[], byte[]>> out) {
+        KvLogEntry entry;
+        try {
+            entry = serdes.logReader.deserialize(record.topic(), record.headers(), record.value());
+        } catch (SerializationException e) {
+            poison++;
+            LOG.error("{}: skipping unreadable log entry at offset {}: {}", config.id(), record.offset(),
+                e.getMessage());
+            return;
+        }
+        Object answer = state.apply(entry, config.id());
+        if (entry.getPayload() instanceof PoolChange change && change.getWorker().equals(config.id())) {
+            LOG.info("{}: {} the pool at log offset {} ({}); pool now {}.", config.id(),
+                change.getChange() == PoolChangeType.JOINED ? "joined" : "was removed from", record.offset(),
+                change.getReason(), change.getMembers());
+        }
+        if (answer != null && record.offset() >= answeredBelow) {
+            WorkerMessage message = WorkerMessage.newBuilder().setWorker(config.id()).setLogOffset(record.offset())
+                .setPayload(answer).setSentAt(Instant.now()).build();
+            out.add(new ProducerRecord<>(Topics.KV_VOTES.name(), votesPartition,
+                serdes.keys.serialize(Topics.KV_VOTES.name(), config.id()),
+                serdes.workers.serialize(Topics.KV_VOTES.name(), message)));
+        }
+    }
+
+    /** Outside the pool and caught up: ask to vote again (repeated until the pool change appears in the log). */
+    private void maybeJoin(long next, List<ProducerRecord<byte[], byte[]>> out) {
+        if (caughtUpAt < 0 || state.members().contains(config.id())) {
+            return;
+        }
+        long now = System.nanoTime();
+        if (lastJoinNs != 0 && now - lastJoinNs < JOIN_RETRY_NS) {
+            return;
+        }
+        lastJoinNs = now;
+        LOG.info("{}: asking to join the pool, caught up to log offset {}.", config.id(), next);
+        WorkerMessage message = WorkerMessage.newBuilder().setWorker(config.id()).setLogOffset(next)
+            .setPayload(new JoinRequest(next)).setSentAt(Instant.now()).build();
+        out.add(new ProducerRecord<>(Topics.KV_VOTES.name(), votesPartition,
+            serdes.keys.serialize(Topics.KV_VOTES.name(), config.id()),
+            serdes.workers.serialize(Topics.KV_VOTES.name(), message)));
+    }
+
+    private void send(List<ProducerRecord<byte[], byte[]>> out, long next) {
+        if (config.transactional()) {
+            producer.beginTransaction();
+            out.forEach(producer::send);
+            producer.sendOffsetsToTransaction(Map.of(log, new OffsetAndMetadata(next)), consumer.groupMetadata());
+            producer.commitTransaction();
+        } else {
+            out.forEach(producer::send);
+            producer.flush();
+            consumer.commitAsync(Map.of(log, new OffsetAndMetadata(next)), null);
+        }
+        sent += out.size();
+    }
+
+    /** The next log offset this worker will read. */
+    public long position() {
+        return position.get();
+    }
+
+    /** Whether it has replayed the log as far as it reached when the worker started. */
+    public boolean caughtUp() {
+        return caughtUpAt >= 0;
+    }
+
+    /** Stops the loop; the transaction of a batch in progress is completed first. */
+    public void stop() {
+        running = false;
+        if (consumer != null) {
+            consumer.wakeup();
+        }
+    }
+
+    @Override
+    public void close() {
+        stop();
+        if (life.state() == State.CLOSED || life.state() == State.CLOSING) {
+            return;
+        }
+        life.transition(State.CLOSING);
+        try {
+            if (looping) {
+                stopped.await();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (producer != null) {
+            producer.close(Duration.ofSeconds(5));
+        }
+        if (consumer != null) {
+            consumer.close(Duration.ofSeconds(5));
+        }
+        life.transition(State.CLOSED);
+        LOG.info("{}: stopped ({} keys, {} messages sent, {} unreadable log entries).", config.id(), state.size(),
+            sent, poison);
+    }
+}

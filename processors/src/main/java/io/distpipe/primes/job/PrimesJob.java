@@ -1,0 +1,323 @@
+package io.distpipe.primes.job;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+import io.distpipe.common.KafkaCluster;
+import io.distpipe.common.LocalKafka;
+import io.distpipe.common.AtomicFile;
+import io.distpipe.common.KafkaClients;
+import io.distpipe.primes.JobStatus;
+import io.distpipe.primes.TaskCompleted;
+import io.distpipe.primes.dedup.DedupService;
+import io.distpipe.primes.output.PrimesOutput;
+import io.distpipe.primes.plan.Coordinator;
+import io.distpipe.primes.work.PrimeWorker;
+import io.distpipe.topics.TopicAdmin;
+import io.distpipe.topics.Topics;
+import io.distpipe.topics.serde.AvroSerdes;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs one primes job end to end: (embedded broker,) topics, dedup processor, N workers, coordinator; waits until the
+ * job is complete and the dedup processor has caught up, then writes the output and the rejected-line report.
+ */
+public final class PrimesJob {
+
+    private static final Logger LOG = LoggerFactory.getLogger(PrimesJob.class);
+    private static final Duration JOB_TIMEOUT = Duration.ofHours(24);
+    private static final Duration CATCH_UP_TIMEOUT = Duration.ofMinutes(5);
+    private static final int MAX_REPLICATION = 3;
+
+    /** What to run. {@code bootstrapServers} null means: start an embedded broker. */
+    public record Config(Path inputDir, Path output, int workers, String bootstrapServers, String registryUrl,
+                         int chunkNumbers, int maxDigits, Path workDir) {
+        public Config validate() {
+            // Zero in-process workers is for runs whose workers are separate processes.
+            if (workers < 0 || workers > 256) {
+                throw new IllegalArgumentException("--workers must be between 0 and 256, not " + workers);
+            }
+            return this;
+        }
+    }
+
+    /** What happened, for the summary. */
+    public record Result(String jobId, JobStatus status, long uniquePrimes, long probablePrimes, Path output,
+                         Path rejectedReport, Duration elapsed) {
+        public long duplicatesRemoved() {
+            return status.getPrimesFound() - uniquePrimes;
+        }
+    }
+
+    /** Progress callbacks for whoever shows them. */
+    public interface Observer extends Coordinator.Listener {
+        default void phase(String text) {
+        }
+
+        /** The output is in place (before the job's processes are stopped). */
+        default void written(Path output) {
+        }
+    }
+
+    private final Config config;
+    private final Observer observer;
+
+    public PrimesJob(Config config, Observer observer) {
+        this.config = config.validate();
+        this.observer = observer;
+    }
+
+    public static String newJobId() {
+        return "primes-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + "-"
+            + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x1000, 0x10000));
+    }
+
+    public Result run() throws Exception {
+        long started = System.nanoTime();
+        List<Path> files = Coordinator.inputFiles(config.inputDir());
+        if (files.isEmpty()) {
+            throw new IOException("Input directory " + config.inputDir() + " has no input files");
+        }
+        Coordinator.requireOutsideInput(config.inputDir(), config.output());
+        Path output = config.output().toAbsolutePath();
+        if (!Files.isDirectory(output.getParent()) || !Files.isWritable(output.getParent())) {
+            throw new IOException("Cannot write the output " + output + ": its directory is missing or read-only");
+        }
+        String jobId = newJobId();
+        KafkaCluster embedded = null;
+        List<AutoCloseable> toClose = new ArrayList<>();
+        ExecutorService threads = Executors.newCachedThreadPool();
+        try {
+            // The registry first: it fails in a second, where a broker takes seconds to start.
+            AvroSerdes serdes = AvroSerdes.connect(config.registryUrl());
+            serdes.registry().subjects();
+            String bootstrap = config.bootstrapServers();
+            if (bootstrap == null) {
+                observer.phase("starting embedded Kafka broker");
+                embedded = LocalKafka.get().startEmbedded();
+                bootstrap = embedded.bootstrapServers();
+            }
+            Admin admin = KafkaClients.reachableAdmin(bootstrap, "primes-job-admin");
+            toClose.add(admin);
+            observer.phase("creating topics");
+            List<TopicAdmin.Outcome> topics = TopicAdmin.ensureTopics(admin, Topics.external(), MAX_REPLICATION);
+            int replication = topics.stream().mapToInt(TopicAdmin.Outcome::replication).max().orElse(1);
+            TopicAdmin.registerSchemas(serdes.registry(), Topics.ALL);
+            Map<TopicPartition, Long> uniqueStart = PrimesOutput.highWatermarks(admin, Topics.PRIMES_UNIQUE);
+
+            observer.phase("starting dedup processor and " + config.workers() + " workers");
+            DedupService dedup = new DedupService("dedup", bootstrap, replication,
+                config.workDir().resolve("dedup-state"), serdes);
+            toClose.add(dedup);
+            dedup.start();
+            List<Future<?>> running = new ArrayList<>();
+            for (int i = 1; i <= config.workers(); i++) {
+                WorkerSlot slot = new WorkerSlot("worker-" + i, bootstrap, serdes);
+                toClose.add(0, slot);
+                slot.start();
+                running.add(threads.submit(slot::run));
+            }
+            Supplier<String> workersGone = () -> config.workers() > 0 && running.stream().allMatch(Future::isDone)
+                ? "every in-process worker has stopped (see the log)" : null;
+
+            Path rejectedReport = output.resolveSibling(output.getFileName() + ".rejected.tsv");
+            JobStatus status;
+            try (RejectionReport report = new RejectionReport(rejectedReport);
+                 Coordinator coordinator = Coordinator.create(new Coordinator.Config("coordinator", jobId,
+                     config.inputDir(), config.chunkNumbers(), Coordinator.CHUNK_BYTES_DEFAULT, config.maxDigits()),
+                     bootstrap, serdes, report.wrap(observer))) {
+                coordinator.start();
+                observer.phase("reading input");
+                coordinator.plan();
+                observer.phase("testing numbers");
+                status = coordinator.awaitCompletion(JOB_TIMEOUT, workersGone);
+                report.commit(status.getRejectedLines() > 0);
+            }
+
+            observer.phase("waiting for the dedup processor to catch up");
+            dedup.awaitRunning(CATCH_UP_TIMEOUT);
+            Map<TopicPartition, Long> foundEnd = PrimesOutput.highWatermarks(admin, Topics.PRIMES_FOUND);
+            try (KafkaConsumer<byte[], byte[]> probe = new KafkaConsumer<>(KafkaClients.consumer(bootstrap, null,
+                "primes-job-probe", KafkaClients.SESSION_TIMEOUT_MS_DEFAULT))) {
+                PrimesOutput.awaitDedupCaughtUp(admin, probe, foundEnd, CATCH_UP_TIMEOUT);
+                Map<TopicPartition, Long> uniqueEnd = PrimesOutput.highWatermarks(admin, Topics.PRIMES_UNIQUE);
+                observer.phase("writing " + output.getFileName());
+                PrimesOutput.Result primes = PrimesOutput.collect(probe, serdes, jobId, uniqueStart, uniqueEnd,
+                    CATCH_UP_TIMEOUT);
+                PrimesOutput.writeAtomically(output, primes.primes());
+                observer.written(output);
+                for (Future<?> f : running) {
+                    if (f.isDone()) {
+                        f.get();
+                    }
+                }
+                return new Result(jobId, status, primes.primes().size(), primes.probable(), output,
+                    status.getRejectedLines() > 0 ? rejectedReport : null,
+                    Duration.ofNanos(System.nanoTime() - started));
+            }
+        } finally {
+            for (AutoCloseable c : toClose) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    LOG.warn("Closing {} failed: {}", c, e.toString());
+                }
+            }
+            threads.shutdown();
+            if (!threads.awaitTermination(15, TimeUnit.SECONDS)) {
+                LOG.warn("Some workers did not stop within 15 s.");
+            }
+            if (embedded != null) {
+                embedded.close();
+            }
+        }
+    }
+
+    /**
+     * One in-process worker, started again when an instance stops on its own: a worker whose transaction outlived its
+     * timeout on a starved machine is fenced by the broker's epoch bump and stops; without a new instance its
+     * partitions would have no one to process them. Gives up after {@link #MAX_INSTANCES} instances.
+     */
+    private static final class WorkerSlot implements AutoCloseable {
+        private static final int MAX_INSTANCES = 5;
+
+        private final String id;
+        private final String bootstrap;
+        private final AvroSerdes serdes;
+        private PrimeWorker current;
+        private boolean closing;
+
+        WorkerSlot(String id, String bootstrap, AvroSerdes serdes) {
+            this.id = id;
+            this.bootstrap = bootstrap;
+            this.serdes = serdes;
+        }
+
+        synchronized void start() {
+            current = PrimeWorker.create(PrimeWorker.Config.defaults(id, bootstrap), serdes);
+            current.start();
+        }
+
+        void run() {
+            Thread.currentThread().setName(id);
+            for (int instance = 1; ; instance++) {
+                PrimeWorker worker;
+                synchronized (this) {
+                    worker = current;
+                }
+                RuntimeException failure = null;
+                try {
+                    worker.run();
+                } catch (RuntimeException e) {
+                    failure = e;
+                }
+                synchronized (this) {
+                    if (closing) {
+                        return;
+                    }
+                    if (instance >= MAX_INSTANCES) {
+                        throw new IllegalStateException(id + " stopped " + instance + " times; not starting it again",
+                            failure);
+                    }
+                    LOG.warn("{} stopped on its own ({}); starting a new instance ({} of {}).", id,
+                        failure == null ? worker.state() : failure.toString(), instance + 1, MAX_INSTANCES);
+                    start();
+                }
+            }
+        }
+
+        @Override
+        public synchronized void close() {
+            closing = true;
+            if (current != null) {
+                current.close();
+            }
+        }
+
+        @Override
+        public String toString() {
+            return id;
+        }
+    }
+
+    /** The rejected-line report: a TSV written to a temporary file and moved into place when the job completes. */
+    static final class RejectionReport implements AutoCloseable {
+        private final Path target;
+        private final AtomicFile report;
+        private final Writer writer;
+
+        RejectionReport(Path target) throws IOException {
+            this.target = target;
+            this.report = AtomicFile.create(target, StandardCharsets.UTF_8);
+            this.writer = report.writer();
+            writer.write("file\tline\ttext\treason\n");
+        }
+
+        Observer wrap(Observer observer) {
+            return new Observer() {
+                @Override
+                public void rejected(String file, long line, String text, String reason) {
+                    try {
+                        writer.write(tsv(file) + "\t" + line + "\t" + tsv(text) + "\t" + tsv(reason) + "\n");
+                    } catch (IOException e) {
+                        throw new UncheckedIOException("Cannot write the rejected-line report " + report.temporary(), e);
+                    }
+                    observer.rejected(file, line, text, reason);
+                }
+
+                @Override
+                public void planned(JobStatus status) {
+                    observer.planned(status);
+                }
+
+                @Override
+                public void progress(JobStatus status) {
+                    observer.progress(status);
+                }
+
+                @Override
+                public void completed(TaskCompleted done) {
+                    observer.completed(done);
+                }
+            };
+        }
+
+        /** Moves the report into place if there is anything in it, else removes any stale one. */
+        void commit(boolean anything) throws IOException {
+            if (anything) {
+                report.commit();
+            } else {
+                Files.deleteIfExists(target);
+            }
+        }
+
+        private static String tsv(String text) {
+            return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r");
+        }
+
+        @Override
+        public void close() throws IOException {
+            report.close();
+        }
+    }
+}

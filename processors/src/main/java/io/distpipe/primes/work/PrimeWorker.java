@@ -1,0 +1,437 @@
+package io.distpipe.primes.work;
+
+import java.math.BigInteger;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import io.distpipe.common.KafkaClients;
+import io.distpipe.common.LifeCycle;
+import io.distpipe.common.PollLoop;
+import io.distpipe.common.Service;
+import io.distpipe.primes.PrimeFound;
+import io.distpipe.primes.SnapshotMarker;
+import io.distpipe.primes.Task;
+import io.distpipe.primes.TaskCompleted;
+import io.distpipe.primes.TaskMessage;
+import io.distpipe.topics.Numbers;
+import io.distpipe.topics.Topics;
+import io.distpipe.topics.serde.AvroSerdes;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.Serializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A member of the primes worker group: reads tasks, tests each number with Miller–Rabin, and in one Kafka transaction
+ * writes the primes, a {@link TaskCompleted} and the consumed offsets, so a killed worker's task is redone by another
+ * without anything counted twice.
+ */
+public final class PrimeWorker implements Service {
+
+    public static final String GROUP_ID = "primes-workers";
+    public static final String TRANSACTIONAL_ID_PREFIX = "primes-worker-";
+    public static final int MAX_POLL_RECORDS_DEFAULT = 16;
+    /**
+     * Short, because a killed worker's pending offset commit holds up the worker that takes over its partitions
+     * until the broker aborts the dead worker's transaction; batches commit early to stay well inside it.
+     */
+    public static final int TRANSACTION_TIMEOUT_MS_DEFAULT = 4_000;
+    public static final String DLQ_HEADER_REASON = "distpipe.dlq.reason";
+    public static final String DLQ_HEADER_SOURCE = "distpipe.dlq.source";
+
+    private static final Logger LOG = LoggerFactory.getLogger(PrimeWorker.class);
+    private static final Duration POLL_TIMEOUT = Duration.ofMillis(200);
+    private static final int COMMIT_ATTEMPTS = 5;
+    private static final int MAX_PARTITION_FETCH_BYTES = 128 * 1024;
+
+    /** Settings of one worker; {@link #validate()} names the bad key. */
+    public record Config(String workerId, String bootstrapServers, int sessionTimeoutMs, int transactionTimeoutMs,
+                         int maxPollRecords) {
+
+        public static Config defaults(String workerId, String bootstrapServers) {
+            return new Config(workerId, bootstrapServers, KafkaClients.SESSION_TIMEOUT_MS_DEFAULT,
+                TRANSACTION_TIMEOUT_MS_DEFAULT, MAX_POLL_RECORDS_DEFAULT);
+        }
+
+        public Config validate() {
+            if (workerId == null || !workerId.matches("[A-Za-z0-9._-]+")) {
+                throw new IllegalArgumentException("worker id must be letters, digits, '.', '_' or '-': " + workerId);
+            }
+            if (bootstrapServers == null || bootstrapServers.isBlank()) {
+                throw new IllegalArgumentException("bootstrap.servers is missing");
+            }
+            if (sessionTimeoutMs < 500 || transactionTimeoutMs < 1000 || maxPollRecords < 1) {
+                throw new IllegalArgumentException("session.timeout.ms >= 500, transaction.timeout.ms >= 1000 and "
+                    + "max.poll.records >= 1 are required");
+            }
+            return this;
+        }
+    }
+
+    /** Receives snapshot markers in task order (the snapshot algorithm plugs in here). */
+    public interface MarkerListener {
+        MarkerListener NONE = (worker, marker, partition, offset) -> List.of();
+
+        /** Records to add to the current transaction when {@code marker} reaches this worker. */
+        List<ProducerRecord<byte[], byte[]>> onMarker(PrimeWorker worker, SnapshotMarker marker, int partition,
+                                                       long offset);
+    }
+
+    private final Config config;
+    private final Consumer<byte[], byte[]> consumer;
+    private final Producer<byte[], byte[]> producer;
+    private final Deserializer<String> keyDeserializer;
+    private final Deserializer<TaskMessage> taskDeserializer;
+    private final Serializer<String> keySerializer;
+    private final Serializer<PrimeFound> primeSerializer;
+    private final Serializer<TaskCompleted> completedSerializer;
+    private final LifeCycle life;
+    private volatile MarkerListener markerListener;
+
+    private final AtomicLong tasksCompleted = new AtomicLong();
+    private final AtomicLong numbersTested = new AtomicLong();
+    private final AtomicLong primesFound = new AtomicLong();
+    private final AtomicLong poisonRecords = new AtomicLong();
+
+    public PrimeWorker(Config config, Consumer<byte[], byte[]> consumer, Producer<byte[], byte[]> producer,
+                       AvroSerdes serdes) {
+        this.config = config.validate();
+        this.consumer = consumer;
+        this.producer = producer;
+        this.keyDeserializer = serdes.keySerde(Topics.PRIMES_TASKS).deserializer();
+        this.taskDeserializer = serdes.valueSerde(Topics.PRIMES_TASKS).deserializer();
+        this.keySerializer = serdes.keySerde(Topics.PRIMES_FOUND).serializer();
+        this.primeSerializer = serdes.valueSerde(Topics.PRIMES_FOUND).serializer();
+        this.completedSerializer = serdes.valueSerde(Topics.PRIMES_COMPLETED).serializer();
+        this.life = new LifeCycle(config.workerId());
+        this.markerListener = new SnapshotRecorder(serdes);
+    }
+
+    /** A worker with real Kafka clients. */
+    public static PrimeWorker create(Config config, AvroSerdes serdes) {
+        config.validate();
+        Map<String, Object> consumerProps = KafkaClients.consumer(config.bootstrapServers(), GROUP_ID,
+            config.workerId(), config.sessionTimeoutMs());
+        consumerProps.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, config.maxPollRecords());
+        // Keep little prefetched per partition: tasks are heavy, and partitions taken over from a dead worker must not
+        // wait behind a long backlog of this worker's own buffered tasks.
+        consumerProps.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, MAX_PARTITION_FETCH_BYTES);
+        Map<String, Object> producerProps = KafkaClients.transactionalProducer(config.bootstrapServers(),
+            TRANSACTIONAL_ID_PREFIX + config.workerId(), config.transactionTimeoutMs());
+        return new PrimeWorker(config, new KafkaConsumer<>(consumerProps), new KafkaProducer<>(producerProps), serdes);
+    }
+
+    public void setMarkerListener(MarkerListener listener) {
+        this.markerListener = listener;
+    }
+
+    @Override
+    public String id() {
+        return config.workerId();
+    }
+
+    @Override
+    public State state() {
+        return life.state();
+    }
+
+    public long tasksCompleted() {
+        return tasksCompleted.get();
+    }
+
+    public long numbersTested() {
+        return numbersTested.get();
+    }
+
+    public long primesFound() {
+        return primesFound.get();
+    }
+
+    public long poisonRecords() {
+        return poisonRecords.get();
+    }
+
+    /** Initializes the transactional producer and subscribes; {@link #run()} then does the work. */
+    @Override
+    public void start() {
+        life.transition(State.STARTING);
+        producer.initTransactions();
+        consumer.subscribe(List.of(Topics.PRIMES_TASKS.name()), new ConsumerRebalanceListener() {
+            @Override
+            public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+                if (!partitions.isEmpty()) {
+                    LOG.info("{}: gave up task partitions {}.", id(), partitionNumbers(partitions));
+                }
+            }
+
+            @Override
+            public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+                LOG.info("{}: now owns task partitions {}.", id(), partitionNumbers(partitions));
+            }
+        });
+        life.transition(State.RUNNING);
+        LOG.info("{}: started, group {}, transactional id {}{}.", id(), GROUP_ID, TRANSACTIONAL_ID_PREFIX, id());
+    }
+
+    /** The poll loop; returns when the worker is closed or fenced. */
+    public void run() {
+        PollLoop.run(id(), life, LOG, "a newer instance with the same id", () -> {
+            ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL_TIMEOUT);
+            if (!records.isEmpty()) {
+                processBatch(records);
+            }
+            return true;
+        }, this::closeClients);
+    }
+
+    private void processBatch(ConsumerRecords<byte[], byte[]> records) {
+        List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>();
+        records.forEach(batch::add);
+        int from = 0;
+        while (from < batch.size()) {
+            from = processSegment(batch, from);
+            if (from < 0) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * Processes records from {@code from} in one transaction, committing early once a third of the transaction
+     * timeout has passed (a transaction that outlives its timeout is aborted by the broker, and its pending offsets
+     * hold up whoever takes over the partitions). Returns the index to go on from, or -1 after an abort.
+     */
+    private int processSegment(List<ConsumerRecord<byte[], byte[]>> batch, int from) {
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        long tasks = 0;
+        long numbers = 0;
+        long primes = 0;
+        long poison = 0;
+        long started = System.nanoTime();
+        long budget = TimeUnit.MILLISECONDS.toNanos(config.transactionTimeoutMs()) / 3;
+        int next = from;
+        producer.beginTransaction();
+        try {
+            while (true) {
+                ConsumerRecord<byte[], byte[]> record = batch.get(next);
+                TaskMessage message = decode(record);
+                boolean marker = message != null && message.getPayload() instanceof SnapshotMarker;
+                if (marker && next > from) {
+                    // A marker gets a transaction of its own, after the tasks before it have committed, so the state
+                    // it records is exactly what precedes it.
+                    break;
+                }
+                next++;
+                if (message == null) {
+                    poison++;
+                } else if (message.getPayload() instanceof Task task) {
+                    long found = process(task, record);
+                    tasks++;
+                    numbers += Numbers.packedCount(task.getPacked()) + task.getNumbers().size();
+                    primes += found;
+                } else if (message.getPayload() instanceof SnapshotMarker snapshotMarker) {
+                    markerListener.onMarker(this, snapshotMarker, record.partition(), record.offset())
+                        .forEach(producer::send);
+                }
+                offsets.put(new TopicPartition(record.topic(), record.partition()),
+                    new OffsetAndMetadata(record.offset() + 1));
+                if (marker || next >= batch.size() || System.nanoTime() - started >= budget) {
+                    break;
+                }
+            }
+            producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
+        } catch (ProducerFencedException | InvalidProducerEpochException | WakeupException e) {
+            throw e;
+        } catch (KafkaException e) {
+            abortAndRewind(batch, from, e);
+            return -1;
+        }
+        if (!commit(batch, from)) {
+            return -1;
+        }
+        // Counted only once the transaction holds: a retried batch must not count twice.
+        tasksCompleted.addAndGet(tasks);
+        numbersTested.addAndGet(numbers);
+        primesFound.addAndGet(primes);
+        poisonRecords.addAndGet(poison);
+        return next;
+    }
+
+    /**
+     * Commits the open transaction; true when it committed. A commit that timed out must be retried, not aborted
+     * (the producer refuses an abort then); any other failure aborts and rewinds.
+     */
+    private boolean commit(List<ConsumerRecord<byte[], byte[]>> batch, int from) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                producer.commitTransaction();
+                return true;
+            } catch (TimeoutException e) {
+                if (attempt >= COMMIT_ATTEMPTS) {
+                    throw new KafkaException(id() + ": commit still timing out after " + attempt + " attempts", e);
+                }
+                LOG.warn("{}: commit timed out (attempt {} of {}); retrying it.", id(), attempt, COMMIT_ATTEMPTS);
+            } catch (ProducerFencedException | InvalidProducerEpochException e) {
+                throw e;
+            } catch (KafkaException e) {
+                abortAndRewind(batch, from, e);
+                return false;
+            }
+        }
+    }
+
+    private void abortAndRewind(List<ConsumerRecord<byte[], byte[]>> batch, int from, KafkaException cause) {
+        LOG.warn("{}: transaction failed ({}); aborting and retrying the batch.", id(), cause.getMessage());
+        producer.abortTransaction();
+        rewind(batch, from);
+    }
+
+    /** After an abort, read again from the first uncommitted record of each partition of the batch. */
+    private void rewind(List<ConsumerRecord<byte[], byte[]>> batch, int from) {
+        Map<TopicPartition, Long> first = new LinkedHashMap<>();
+        for (ConsumerRecord<byte[], byte[]> record : batch.subList(from, batch.size())) {
+            first.putIfAbsent(new TopicPartition(record.topic(), record.partition()), record.offset());
+        }
+        first.forEach(consumer::seek);
+    }
+
+    private TaskMessage decode(ConsumerRecord<byte[], byte[]> record) {
+        try {
+            keyDeserializer.deserialize(record.topic(), record.key());
+            TaskMessage message = taskDeserializer.deserialize(record.topic(), record.headers(), record.value());
+            if (message == null) {
+                throw new KafkaException("the record has no value");
+            }
+            if (message.getPayload() instanceof Task task) {
+                if (task.getNumbers().stream().anyMatch(n -> !n.hasRemaining())) {
+                    throw new KafkaException("task " + task.getTaskId() + " holds an empty number");
+                }
+                if (task.getPacked().remaining() % Long.BYTES != 0) {
+                    throw new KafkaException("task " + task.getTaskId() + " has packed numbers of "
+                        + task.getPacked().remaining() + " bytes, not a multiple of 8");
+                }
+            }
+            return message;
+        } catch (RuntimeException e) {
+            if (e instanceof WakeupException) {
+                throw e;
+            }
+            String where = record.topic() + "-" + record.partition() + "@" + record.offset();
+            LOG.warn("{}: poison record {} sent to {}: {}", id(), where, Topics.PRIMES_TASKS_DLQ.name(),
+                e.getMessage());
+            Headers headers = new RecordHeaders(record.headers().toArray());
+            headers.add(DLQ_HEADER_SOURCE, where.getBytes(StandardCharsets.UTF_8));
+            headers.add(DLQ_HEADER_REASON, String.valueOf(e.getMessage()).getBytes(StandardCharsets.UTF_8));
+            producer.send(new ProducerRecord<>(Topics.PRIMES_TASKS_DLQ.name(), null, record.key(), record.value(),
+                headers));
+            return null;
+        }
+    }
+
+    private long process(Task task, ConsumerRecord<byte[], byte[]> record) {
+        long found = 0;
+        long probable = 0;
+        ByteBuffer packed = task.getPacked();
+        int packedCount = Numbers.packedCount(packed);
+        for (int i = 0; i < packedCount; i++) {
+            long n = Numbers.packedAt(packed, i);
+            if (MillerRabin.isPrime(n)) {
+                BigInteger prime = BigInteger.valueOf(n);
+                sendPrime(task, prime.toString(), Numbers.toBytes(prime), false);
+                found++;
+            }
+        }
+        for (ByteBuffer encoded : task.getNumbers()) {
+            BigInteger n = Numbers.fromBytes(encoded);
+            MillerRabin.Verdict verdict = MillerRabin.test(n);
+            if (verdict != MillerRabin.Verdict.COMPOSITE) {
+                boolean isProbable = verdict == MillerRabin.Verdict.PROBABLE_PRIME;
+                sendPrime(task, n.toString(), encoded, isProbable);
+                found++;
+                if (isProbable) {
+                    probable++;
+                }
+            }
+        }
+        long tested = packedCount + task.getNumbers().size();
+        TaskCompleted completed = TaskCompleted.newBuilder().setTaskId(task.getTaskId()).setJobId(task.getJobId())
+            .setWorkerId(id()).setNumbersTested(tested).setPrimesFound(found)
+            .setProbablePrimes(probable).setTaskPartition(record.partition()).setTaskOffset(record.offset())
+            .setCompletedAt(Instant.now()).build();
+        String completedTopic = Topics.PRIMES_COMPLETED.name();
+        producer.send(new ProducerRecord<>(completedTopic, keySerializer.serialize(completedTopic, task.getTaskId()),
+            completedSerializer.serialize(completedTopic, completed)));
+        return found;
+    }
+
+    private void sendPrime(Task task, String decimal, ByteBuffer encoded, boolean probable) {
+        String topic = Topics.PRIMES_FOUND.name();
+        PrimeFound prime = PrimeFound.newBuilder().setNumber(encoded).setJobId(task.getJobId())
+            .setTaskId(task.getTaskId()).setWorkerId(id()).setProbable(probable).build();
+        producer.send(new ProducerRecord<>(topic, keySerializer.serialize(topic, decimal),
+            primeSerializer.serialize(topic, prime)));
+    }
+
+    /** Stops the poll loop; {@link #run()} closes the clients on its way out. */
+    @Override
+    public void close() {
+        State before = life.state();
+        if (life.beginClose()) {
+            if (before == State.NEW) {
+                closeClients();
+            } else {
+                consumer.wakeup();
+            }
+        }
+    }
+
+    private void closeClients() {
+        try {
+            consumer.close(Duration.ofSeconds(5));
+        } catch (RuntimeException e) {
+            LOG.debug("{}: consumer close: {}", id(), e.toString());
+        }
+        try {
+            producer.close(Duration.ofSeconds(5));
+        } catch (RuntimeException e) {
+            LOG.debug("{}: producer close: {}", id(), e.toString());
+        }
+        if (life.state() == State.CLOSING || life.state() == State.FAILED) {
+            life.transition(State.CLOSED);
+        }
+        LOG.info("{}: stopped after {} tasks, {} numbers, {} primes.", id(), tasksCompleted(), numbersTested(),
+            primesFound());
+    }
+
+    private static List<Integer> partitionNumbers(Collection<TopicPartition> partitions) {
+        return partitions.stream().map(TopicPartition::partition).sorted().toList();
+    }
+}

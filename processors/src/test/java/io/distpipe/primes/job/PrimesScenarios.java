@@ -1,0 +1,130 @@
+package io.distpipe.primes.job;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+import io.distpipe.testkit.PrimesOracle;
+import io.distpipe.common.WorkerProcess;
+import io.distpipe.primes.JobStatus;
+import io.distpipe.primes.plan.NumberParser;
+import io.distpipe.testkit.ScenarioCluster;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Fault scenarios of the primes job, written once against a {@link ScenarioCluster} of three brokers: each subclass
+ * says what runs the cluster (in-process nodes, or containers where Docker runs). Every scenario leaves all brokers
+ * running for the next one.
+ */
+// A bound, so a job whose workers all stopped fails the scenario instead of waiting for the job's own 24 h timeout.
+@Timeout(value = 5, unit = TimeUnit.MINUTES, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+abstract class PrimesScenarios {
+
+    @TempDir
+    Path dir;
+
+    /** The cluster of the subclass, shared by its scenarios. */
+    abstract ScenarioCluster cluster();
+
+    private PrimesJob.Result run(Path input, Path output, int workers, int chunk, PrimesJob.Observer observer)
+        throws Exception {
+        Files.createDirectories(dir.resolve("work"));
+        return new PrimesJob(new PrimesJob.Config(input, output, workers, cluster().bootstrapServers(),
+            cluster().registryUrl(), chunk, NumberParser.DEFAULT_MAX_DIGITS, dir.resolve("work")), observer).run();
+    }
+
+    @Test
+    void shouldStayExactWhenAWorkerProcessIsKilledMidRun() throws Exception {
+        Path input = Files.createDirectories(dir.resolve("input"));
+        PrimesOracle oracle = new PrimesOracle(10);
+        for (int f = 0; f < 4; f++) {
+            oracle.writeRandom(input.resolve("random-" + f + ".txt"), 15_000, 80, f);
+        }
+        List<WorkerProcess> workers = new ArrayList<>();
+        AtomicBoolean killed = new AtomicBoolean();
+        AtomicLong tasksWhenKilled = new AtomicLong();
+        try {
+            for (int i = 1; i <= 3; i++) {
+                workers.add(WorkerProcess.start("worker-" + i, cluster().bootstrapServers(), cluster().registryUrl(),
+                    dir.resolve("logs")));
+            }
+            WorkerProcess victim = workers.get(0);
+            Path output = dir.resolve("primes.txt");
+            PrimesJob.Result result = run(input, output, 0, 250, new PrimesJob.Observer() {
+                @Override
+                public void progress(JobStatus s) {
+                    if (s.getTasksCompleted() >= 10 && killed.compareAndSet(false, true)) {
+                        tasksWhenKilled.set(s.getTasksCompleted());
+                        CompletableFuture.runAsync(() -> {
+                            try {
+                                victim.kill();
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            }
+                        });
+                    }
+                }
+            });
+
+            assertThat(killed).as("a worker was killed").isTrue();
+            assertThat(tasksWhenKilled.get()).as("killed before the job ended")
+                .isLessThan(result.status().getTasksTotal());
+            assertThat(victim.isAlive()).isFalse();
+            assertThat(Files.readAllLines(output)).isEqualTo(oracle.expectedLines());
+            assertThat(result.status().getNumbersTested()).as("no task counted twice").isEqualTo(60_000);
+        } finally {
+            for (WorkerProcess w : workers) {
+                w.close();
+            }
+        }
+    }
+
+    @Test
+    void shouldStayExactWhenABrokerOfThreeStopsMidRun() throws Exception {
+        Path input = Files.createDirectories(dir.resolve("input"));
+        PrimesOracle oracle = new PrimesOracle(200_000);
+        oracle.writeRange(input.resolve("a.txt"), 0, 120_000);
+        oracle.writeRange(input.resolve("b.txt"), 100_000, 200_000);
+        ScenarioCluster cluster = cluster();
+        assertThat(cluster.runningBrokers()).hasSize(3);
+        int victim = cluster.runningBrokers().stream().max(Integer::compare).orElseThrow();
+        AtomicBoolean stopped = new AtomicBoolean();
+        AtomicLong tasksWhenStopped = new AtomicLong();
+        CompletableFuture<Void> stopping = new CompletableFuture<>();
+        try {
+            Path output = dir.resolve("primes.txt");
+            PrimesJob.Result result = run(input, output, 2, 2_000, new PrimesJob.Observer() {
+                @Override
+                public void progress(JobStatus s) {
+                    if (s.getTasksCompleted() >= 5 && stopped.compareAndSet(false, true)) {
+                        tasksWhenStopped.set(s.getTasksCompleted());
+                        CompletableFuture.runAsync(() -> cluster.stopBroker(victim))
+                            .whenComplete((v, e) -> stopping.complete(null));
+                    }
+                }
+            });
+
+            assertThat(stopped).isTrue();
+            assertThat(tasksWhenStopped.get()).isLessThan(result.status().getTasksTotal());
+            stopping.get();
+            assertThat(cluster.runningBrokers()).doesNotContain(victim);
+            assertThat(Files.readAllLines(output)).isEqualTo(oracle.expectedLines());
+        } finally {
+            if (stopped.get()) {
+                stopping.get();
+                if (!cluster.runningBrokers().contains(victim)) {
+                    cluster.startBroker(victim);
+                }
+            }
+        }
+    }
+}

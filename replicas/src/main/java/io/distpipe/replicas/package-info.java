@@ -1,8 +1,0 @@
-/**
- * A replicated server over topics in the style of CMU 18-749: {@link io.distpipe.replicas.ReplicaState} (the
- * deterministic state machine), {@link io.distpipe.replicas.Replica} (one server replica, active or passive),
- * {@link io.distpipe.replicas.ReplicaManagerTopology} (the RM: membership events to roles),
- * {@link io.distpipe.replicas.ReplicaClient} and {@link io.distpipe.replicas.HistoryChecker}. The LFD is each replica's
- * {@link io.distpipe.common.HeartbeatSender}; the GFD is the membership processor.
- */
-package io.distpipe.replicas;

@@ -1,0 +1,29 @@
+package io.distpipe.testkit;
+
+import java.util.Set;
+
+/**
+ * The small view of a running system that the scenario tests are written against: brokers and a schema registry,
+ * whatever runs them (in-process nodes here, containers where Docker runs), and a way to stop and start a broker.
+ */
+public interface ScenarioCluster extends AutoCloseable {
+
+    public String bootstrapServers();
+
+    /** A registry speaking the Confluent REST API, reachable from this JVM and from worker JVMs it starts. */
+    public String registryUrl();
+
+    public int brokerCount();
+
+    /** Ids of the brokers that run now. */
+    public Set<Integer> runningBrokers();
+
+    /** Takes a broker away from the cluster (it keeps its data). */
+    public void stopBroker(int id);
+
+    /** Brings a broker stopped by {@link #stopBroker} back. */
+    public void startBroker(int id);
+
+    @Override
+    public void close();
+}

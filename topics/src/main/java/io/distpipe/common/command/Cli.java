@@ -4,6 +4,7 @@ import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.ServiceLoader;
 
 import io.distpipe.common.Errors;
@@ -53,23 +54,26 @@ public final class Cli {
         CommandLine bench = new CommandLine(new Bench());
         for (SystemCommands system : systems) {
             system.commands().forEach(root::addSubcommand);
-            system.aliases().forEach((name, command) -> root.addSubcommand(name, hidden(command)));
-            system.benches().forEach(bench::addSubcommand);
+            system.aliases().forEach((name, command) -> root.addSubcommand(name, renamed(name, command, true)));
+            system.benches().forEach((name, command) -> bench.addSubcommand(name, renamed(name, command, false)));
         }
         if (!bench.getSubcommands().isEmpty()) {
             bench.getCommandSpec().usageMessage().hidden(true);
             root.addSubcommand(bench);
         }
         root.addSubcommand(new CommandLine.HelpCommand());
+        root.getHelpSectionMap().put(CommandLine.Model.UsageMessageSpec.SECTION_KEY_COMMAND_LIST_HEADING,
+            help -> "");
         root.getHelpSectionMap().put(CommandLine.Model.UsageMessageSpec.SECTION_KEY_COMMAND_LIST,
             help -> sections(root, systems));
         root.setExecutionExceptionHandler(Cli::failed);
         return root;
     }
 
-    private static CommandLine hidden(Object command) {
-        CommandLine alias = new CommandLine(command);
-        alias.getCommandSpec().usageMessage().hidden(true);
+    /** {@code command} under another name (its usage and error messages say that name), hidden if asked. */
+    private static CommandLine renamed(String name, Object command, boolean hidden) {
+        CommandLine alias = new CommandLine(command).setCommandName(name);
+        alias.getCommandSpec().usageMessage().hidden(hidden);
         return alias;
     }
 
@@ -84,6 +88,12 @@ public final class Cli {
                 String[] description = spec.usageMessage().description();
                 sb.append(String.format("  %-13s %s", spec.name(), description.length == 0 ? ""
                     : firstSentence(description[0]).replace("%", "%%"))).append("%n");
+                List<String> verbs = spec.subcommands().entrySet().stream()
+                    .filter(e -> !e.getValue().getCommandSpec().usageMessage().hidden()).map(Map.Entry::getKey)
+                    .toList();
+                if (!verbs.isEmpty()) {
+                    sb.append(String.format("  %-13s %s", "", String.join(" | ", verbs))).append("%n");
+                }
             }
         }
         sb.append("%n  help          Show the help of a command.%n");
@@ -152,5 +162,4 @@ public final class Cli {
                 "Kafka clients " + AppInfoParser.getVersion() + ", Java " + System.getProperty("java.version")};
         }
     }
-
 }

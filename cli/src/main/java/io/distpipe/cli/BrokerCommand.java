@@ -3,8 +3,8 @@ package io.distpipe.cli;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-import io.distpipe.common.command.Cli;
 import io.distpipe.cluster.BrokerMain;
+import io.distpipe.common.command.Cli;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Unmatched;

@@ -8,8 +8,8 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicReference;
 
-import io.distpipe.common.command.Cli;
 import io.distpipe.common.KafkaClients;
+import io.distpipe.common.command.Cli;
 import io.distpipe.common.command.ClusterOptions;
 import io.distpipe.common.command.Daemon;
 import io.distpipe.topics.console.AvroJsonFormatter;
@@ -20,11 +20,11 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine;
 
 /**
  * {@code distpipe consume}: Kafka's console consumer for people without a Kafka install, printing records with the

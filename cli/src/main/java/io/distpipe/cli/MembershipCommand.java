@@ -3,8 +3,8 @@ package io.distpipe.cli;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 
-import io.distpipe.common.command.Cli;
 import io.distpipe.common.HeartbeatSender;
+import io.distpipe.common.command.Cli;
 import io.distpipe.common.command.ClusterOptions;
 import io.distpipe.common.command.Daemon;
 import io.distpipe.common.command.HeartbeatOptions;
@@ -12,11 +12,11 @@ import io.distpipe.common.command.StreamsOptions;
 import io.distpipe.membership.MembershipService;
 import io.distpipe.membership.MembershipTopology;
 import io.distpipe.topics.serde.AvroSerdes;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine;
 
 /** {@code distpipe membership}: the membership processor (heartbeats to membership events), until SIGTERM. */
 @Command(name = "membership", mixinStandardHelpOptions = true, description = {

@@ -5,19 +5,19 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-import io.distpipe.common.command.Cli;
 import io.distpipe.common.KafkaClients;
+import io.distpipe.common.command.Cli;
 import io.distpipe.common.command.ClusterOptions;
 import io.distpipe.topics.TopicAdmin;
 import io.distpipe.topics.TopicSpec;
 import io.distpipe.topics.Topics;
 import io.distpipe.topics.serde.AvroSerdes;
 import org.apache.kafka.clients.admin.Admin;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine;
 
 /** {@code distpipe topics list|create}: the topic catalog, printed or created on a cluster. */
 @Command(name = "topics", mixinStandardHelpOptions = true, description = "The topic catalog.",

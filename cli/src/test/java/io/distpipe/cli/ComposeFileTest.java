@@ -19,9 +19,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
-import io.distpipe.common.command.Cli;
 import io.distpipe.cluster.BrokerSettings;
 import io.distpipe.common.KafkaClients;
+import io.distpipe.common.command.Cli;
 import io.distpipe.replicas.server.ReplicaManagerTopology.Mode;
 import io.distpipe.testkit.Tools;
 import io.distpipe.topics.Topics;
@@ -29,7 +29,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.yaml.snakeyaml.Yaml;
 import picocli.CommandLine.ParseResult;
-import picocli.CommandLine;
 
 /**
  * docker-compose.yml describes the whole system and fits the app: no Docker engine runs here, so this test reads the

@@ -1,10 +1,10 @@
 package io.distpipe.cli;
 
-import io.distpipe.common.command.Cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
 
+import io.distpipe.common.command.Cli;
 import io.distpipe.testkit.ConsoleCapture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;

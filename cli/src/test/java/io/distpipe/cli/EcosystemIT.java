@@ -1,10 +1,8 @@
 package io.distpipe.cli;
 
-import io.distpipe.common.command.Cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.io.PrintStream;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
@@ -26,10 +24,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.distpipe.cluster.EmbeddedKafka;
 import io.distpipe.common.KafkaClients;
+import io.distpipe.common.command.Cli;
 import io.distpipe.primes.dedup.DedupTopology;
 import io.distpipe.primes.job.PrimesJob;
-import io.distpipe.testkit.PrimesOracle;
 import io.distpipe.primes.plan.NumberParser;
+import io.distpipe.testkit.PrimesOracle;
 import io.distpipe.testkit.Tools;
 import io.distpipe.topics.TopicSpec;
 import io.distpipe.topics.Topics;

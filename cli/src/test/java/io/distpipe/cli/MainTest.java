@@ -1,6 +1,5 @@
 package io.distpipe.cli;
 
-import io.distpipe.common.command.Cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
@@ -8,6 +7,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.stream.Stream;
 
+import io.distpipe.common.command.Cli;
 import io.distpipe.common.command.ClusterOptions;
 import io.distpipe.testkit.ConsoleCapture;
 import io.distpipe.topics.TopicSpec;

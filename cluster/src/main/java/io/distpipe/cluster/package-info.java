@@ -6,4 +6,3 @@
  */
 package io.distpipe.cluster;
 
-import io.distpipe.common.KafkaCluster;

@@ -1,6 +1,5 @@
 package io.distpipe.testkit;
 
-import io.distpipe.cluster.BrokerProcess;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
@@ -8,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.IntStream;
 
+import io.distpipe.cluster.BrokerProcess;
 import org.apache.kafka.common.IsolationLevel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

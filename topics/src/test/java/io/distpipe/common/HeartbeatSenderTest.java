@@ -8,10 +8,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
-import java.util.stream.LongStream;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.LongStream;
 
 import io.distpipe.membership.Heartbeat;
 import io.distpipe.topics.Topics;

@@ -21,12 +21,12 @@ import io.distpipe.chat.server.ChatState;
 import io.distpipe.chat.server.Passwords;
 import io.distpipe.common.command.Cli;
 import io.distpipe.common.command.HeartbeatOptions;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine;
 
 /** {@code distpipe chat}: the fault-tolerant chat's client operations and its five-node demo console. */
 @Command(name = "chat", mixinStandardHelpOptions = true,

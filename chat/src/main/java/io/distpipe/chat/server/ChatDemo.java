@@ -14,8 +14,8 @@ import java.util.OptionalInt;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 
-import io.distpipe.common.LocalKafka;
 import io.distpipe.common.KafkaClients;
+import io.distpipe.common.LocalKafka;
 import io.distpipe.common.Poll;
 import io.distpipe.topics.TopicAdmin;
 import io.distpipe.topics.Topics;

@@ -10,10 +10,10 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
-import io.distpipe.common.command.Cli;
+import io.distpipe.common.KafkaClients;
 import io.distpipe.common.KafkaCluster;
 import io.distpipe.common.LocalKafka;
-import io.distpipe.common.KafkaClients;
+import io.distpipe.common.command.Cli;
 import io.distpipe.common.command.ClusterOptions;
 import io.distpipe.common.command.HeartbeatOptions;
 import io.distpipe.kv.store.KvClient;
@@ -23,11 +23,11 @@ import io.distpipe.topics.Topics;
 import io.distpipe.topics.serde.AvroSerdes;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine;
 
 /**
  * {@code distpipe kv bench}: commits per second and latency of single-key SETs from many concurrent clients, against

@@ -14,12 +14,12 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 
-import io.distpipe.common.command.Cli;
-import io.distpipe.common.KafkaCluster;
-import io.distpipe.common.LocalKafka;
 import io.distpipe.common.HeartbeatSender;
 import io.distpipe.common.KafkaClients;
+import io.distpipe.common.KafkaCluster;
+import io.distpipe.common.LocalKafka;
 import io.distpipe.common.Ports;
+import io.distpipe.common.command.Cli;
 import io.distpipe.common.command.ClusterOptions;
 import io.distpipe.common.command.Daemon;
 import io.distpipe.common.command.HeartbeatOptions;
@@ -32,12 +32,12 @@ import io.distpipe.kv.store.KvSerdes;
 import io.distpipe.kv.store.KvShell;
 import io.distpipe.kv.store.KvWorker;
 import io.distpipe.topics.serde.AvroSerdes;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine;
 
 /** {@code distpipe kv}: the replicated key-value store (a coordinator and N workers, two-phase commit). */
 @Command(name = "kv", mixinStandardHelpOptions = true,

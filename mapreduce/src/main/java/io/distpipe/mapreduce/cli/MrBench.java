@@ -18,10 +18,10 @@ import io.distpipe.mapreduce.engine.MrClient;
 import io.distpipe.mapreduce.engine.MrRun;
 import io.distpipe.mapreduce.engine.Sequential;
 import io.distpipe.mapreduce.engine.WordCount;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine;
 
 /** {@code distpipe bench mr} (also {@code mr bench}): word count with 1, 2, 4 workers against the sequential one. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = {

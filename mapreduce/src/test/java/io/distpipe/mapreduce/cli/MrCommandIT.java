@@ -8,8 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 
-import io.distpipe.common.command.Cli;
 import io.distpipe.cluster.EmbeddedKafka;
+import io.distpipe.common.command.Cli;
 import io.distpipe.mapreduce.engine.Indexer;
 import io.distpipe.mapreduce.engine.MrCoordinator;
 import io.distpipe.mapreduce.engine.MrWorker;

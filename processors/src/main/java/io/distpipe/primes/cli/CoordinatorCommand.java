@@ -6,8 +6,8 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicReference;
 
-import io.distpipe.common.command.Cli;
 import io.distpipe.common.HeartbeatSender;
+import io.distpipe.common.command.Cli;
 import io.distpipe.common.command.ClusterOptions;
 import io.distpipe.common.command.Daemon;
 import io.distpipe.common.command.HeartbeatOptions;
@@ -15,11 +15,11 @@ import io.distpipe.primes.job.SystemCoordinator;
 import io.distpipe.primes.plan.Coordinator;
 import io.distpipe.primes.plan.NumberParser;
 import io.distpipe.topics.serde.AvroSerdes;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine;
 
 /** {@code distpipe coordinator}: the long-running coordinator of the running system, until SIGTERM. */
 @Command(name = "coordinator", mixinStandardHelpOptions = true, description = {

@@ -3,18 +3,18 @@ package io.distpipe.primes.cli;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 
-import io.distpipe.common.command.Cli;
 import io.distpipe.common.HeartbeatSender;
+import io.distpipe.common.command.Cli;
 import io.distpipe.common.command.ClusterOptions;
 import io.distpipe.common.command.Daemon;
 import io.distpipe.common.command.HeartbeatOptions;
 import io.distpipe.common.command.StreamsOptions;
 import io.distpipe.primes.dedup.DedupService;
 import io.distpipe.topics.serde.AvroSerdes;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine;
 
 /** {@code distpipe dedup}: the dedup processor as its own process, until SIGTERM. */
 @Command(name = "dedup", mixinStandardHelpOptions = true,

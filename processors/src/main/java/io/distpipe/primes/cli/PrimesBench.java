@@ -27,10 +27,10 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 
-import io.distpipe.common.command.Cli;
 import io.distpipe.common.KafkaCluster;
 import io.distpipe.common.LocalKafka;
 import io.distpipe.common.WorkerProcess;
+import io.distpipe.common.command.Cli;
 import io.distpipe.common.command.ClusterOptions;
 import io.distpipe.primes.JobStatus;
 import io.distpipe.primes.TaskCompleted;
@@ -41,10 +41,10 @@ import io.distpipe.primes.plan.NumberParser;
 import io.distpipe.primes.work.MillerRabin;
 import io.distpipe.topics.registry.InMemorySchemaRegistry;
 import io.distpipe.topics.registry.SchemaRegistryServer;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine;
 
 /**
  * {@code distpipe primes bench} (also {@code distpipe bench primes}): measures the pipeline against a baseline run

@@ -14,11 +14,11 @@ import io.distpipe.primes.job.Progress;
 import io.distpipe.primes.job.Summary;
 import io.distpipe.primes.plan.Coordinator;
 import io.distpipe.primes.plan.NumberParser;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine;
 
 /**
  * {@code distpipe primes}: the primes system's commands, and on its own ({@code distpipe primes --input DIR}, the same

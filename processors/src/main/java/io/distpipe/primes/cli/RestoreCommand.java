@@ -14,8 +14,8 @@ import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.distpipe.common.command.Cli;
 import io.distpipe.common.KafkaClients;
+import io.distpipe.common.command.Cli;
 import io.distpipe.common.command.ClusterOptions;
 import io.distpipe.common.command.Daemon;
 import io.distpipe.primes.work.PrimeWorker;
@@ -24,11 +24,11 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine;
 
 /**
  * {@code distpipe restore}: moves the worker group back to a snapshot's cut, so that on the next start every task

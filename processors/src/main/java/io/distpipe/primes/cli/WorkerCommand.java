@@ -2,19 +2,19 @@ package io.distpipe.primes.cli;
 
 import java.util.concurrent.Callable;
 
-import io.distpipe.common.command.Cli;
 import io.distpipe.common.HeartbeatSender;
 import io.distpipe.common.KafkaClients;
+import io.distpipe.common.command.Cli;
 import io.distpipe.common.command.ClusterOptions;
 import io.distpipe.common.command.Daemon;
 import io.distpipe.common.command.HeartbeatOptions;
 import io.distpipe.primes.work.PrimeWorker;
 import io.distpipe.topics.serde.AvroSerdes;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine;
 
 /** {@code distpipe worker}: one primes worker as its own process, until SIGTERM. */
 @Command(name = "worker", mixinStandardHelpOptions = true,

@@ -19,10 +19,10 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
-import io.distpipe.common.KafkaCluster;
-import io.distpipe.common.LocalKafka;
 import io.distpipe.common.AtomicFile;
 import io.distpipe.common.KafkaClients;
+import io.distpipe.common.KafkaCluster;
+import io.distpipe.common.LocalKafka;
 import io.distpipe.primes.JobStatus;
 import io.distpipe.primes.TaskCompleted;
 import io.distpipe.primes.dedup.DedupService;

@@ -7,14 +7,10 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 
-import io.distpipe.common.command.Cli;
 import io.distpipe.cluster.EmbeddedKafka;
-import io.distpipe.common.KafkaClients;
 import io.distpipe.common.Ports;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
+import io.distpipe.common.command.Cli;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -91,37 +87,5 @@ class PrimesCommandIT {
         assertThat(err.toString(StandardCharsets.UTF_8).strip())
             .startsWith("distpipe primes: Cannot reach the Kafka cluster at " + nowhere).hasLineCount(1);
         assertThat(output).doesNotExist();
-    }
-
-    @Test
-    void shouldReplayATopicAsJsonLinesAndRepublishItUnchanged() throws Exception {
-        Path input = Files.createDirectories(dir.resolve("in"));
-        Files.writeString(input.resolve("r.txt"), "5\nfive\n0x5\n");
-        assertThat(Cli.run("primes", "--input", input.toString(), "--output", dir.resolve("p.txt").toString(),
-            "--workers", "1", "--bootstrap-servers", kafka.bootstrapServers())).isEqualTo(Cli.EXIT_OK);
-        out.reset();
-
-        int code = Cli.run("replay", "--topic", "primes.rejected", "--bootstrap-servers", kafka.bootstrapServers());
-
-        assertThat(code).isEqualTo(Cli.EXIT_OK);
-        List<String> lines = out.toString(StandardCharsets.UTF_8).lines()
-            .filter(l -> l.contains("r.txt")).toList();
-        assertThat(lines).hasSize(2).allSatisfy(l -> assertThat(l).startsWith("{\"topic\": \"primes.rejected\"")
-            .contains("\"key\": \"r.txt\"").contains("\"reason\": \""));
-        assertThat(lines.get(0)).contains("\"text\": \"five\"", "\"location\": \"line 2\"");
-
-        String copy = "replay-copy-" + System.nanoTime();
-        try (Admin admin = Admin.create(KafkaClients.common(kafka.bootstrapServers(), "it-admin"))) {
-            admin.createTopics(List.of(new NewTopic(copy, 1, (short) 1))).all().get();
-        }
-        assertThat(Cli.run("replay", "--topic", "primes.rejected", "--to-topic", copy, "--bootstrap-servers",
-            kafka.bootstrapServers())).isEqualTo(Cli.EXIT_OK);
-        out.reset();
-        assertThat(Cli.run("replay", "--topic", copy, "--bootstrap-servers", kafka.bootstrapServers()))
-            .isEqualTo(Cli.EXIT_OK);
-        assertThat(out.toString(StandardCharsets.UTF_8).lines().filter(l -> l.contains("r.txt"))
-            .map(l -> l.substring(l.indexOf("\"key\""))).toList())
-            .as("the copy decodes to the same keys and values")
-            .isEqualTo(lines.stream().map(l -> l.substring(l.indexOf("\"key\""))).toList());
     }
 }

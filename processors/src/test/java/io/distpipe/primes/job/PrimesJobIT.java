@@ -8,12 +8,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
-import io.distpipe.testkit.PrimesOracle;
 import io.distpipe.cluster.EmbeddedKafka;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.RejectedRecord;
 import io.distpipe.primes.JobStatus;
 import io.distpipe.primes.plan.NumberParser;
+import io.distpipe.testkit.PrimesOracle;
 import io.distpipe.topics.Topics;
 import io.distpipe.topics.registry.InMemorySchemaRegistry;
 import io.distpipe.topics.registry.SchemaRegistryServer;

@@ -11,10 +11,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
-import io.distpipe.testkit.PrimesOracle;
 import io.distpipe.common.WorkerProcess;
 import io.distpipe.primes.JobStatus;
 import io.distpipe.primes.plan.NumberParser;
+import io.distpipe.testkit.PrimesOracle;
 import io.distpipe.testkit.ScenarioCluster;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

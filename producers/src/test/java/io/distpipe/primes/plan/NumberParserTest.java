@@ -7,10 +7,10 @@ import static org.junit.jupiter.params.provider.Arguments.arguments;
 import java.math.BigInteger;
 import java.util.stream.Stream;
 
+import io.distpipe.primes.plan.NumberParser.ParsedLine;
 import io.distpipe.primes.plan.NumberParser.ParsedLine.Blank;
 import io.distpipe.primes.plan.NumberParser.ParsedLine.Rejected;
 import io.distpipe.primes.plan.NumberParser.ParsedLine.Value;
-import io.distpipe.primes.plan.NumberParser.ParsedLine;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;

@@ -12,11 +12,11 @@ import io.distpipe.common.command.HeartbeatOptions;
 import io.distpipe.replicas.server.ReplicaClient;
 import io.distpipe.replicas.server.ReplicaManagerService;
 import io.distpipe.topics.serde.AvroSerdes;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine;
 
 /** {@code distpipe replica-client}: sends numbered requests to the replicated server and records a history. */
 @Command(name = "client", mixinStandardHelpOptions = true, description = {

@@ -3,8 +3,8 @@ package io.distpipe.replicas.cli;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 
-import io.distpipe.common.command.Cli;
 import io.distpipe.common.HeartbeatSender;
+import io.distpipe.common.command.Cli;
 import io.distpipe.common.command.ClusterOptions;
 import io.distpipe.common.command.Daemon;
 import io.distpipe.common.command.HeartbeatOptions;
@@ -12,11 +12,11 @@ import io.distpipe.replicas.server.Replica;
 import io.distpipe.replicas.server.ReplicaManagerService;
 import io.distpipe.replicas.server.ReplicaManagerTopology.Mode;
 import io.distpipe.topics.serde.AvroSerdes;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine;
 
 /** {@code distpipe replica}: one server replica (its heartbeats are its local fault detector), until SIGTERM. */
 @Command(name = "server", mixinStandardHelpOptions = true, description = {

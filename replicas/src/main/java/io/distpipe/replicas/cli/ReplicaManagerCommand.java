@@ -3,22 +3,22 @@ package io.distpipe.replicas.cli;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 
-import io.distpipe.common.command.Cli;
 import io.distpipe.common.HeartbeatSender;
+import io.distpipe.common.command.Cli;
 import io.distpipe.common.command.ClusterOptions;
 import io.distpipe.common.command.Daemon;
 import io.distpipe.common.command.HeartbeatOptions;
 import io.distpipe.common.command.Logs;
 import io.distpipe.common.command.StreamsOptions;
 import io.distpipe.replicas.server.ReplicaManagerService;
-import io.distpipe.replicas.server.ReplicaManagerTopology.Mode;
 import io.distpipe.replicas.server.ReplicaManagerTopology;
+import io.distpipe.replicas.server.ReplicaManagerTopology.Mode;
 import io.distpipe.topics.serde.AvroSerdes;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine;
 
 /** {@code distpipe replica-manager}: the RM, membership events to replica roles, until SIGTERM. */
 @Command(name = "manager", mixinStandardHelpOptions = true, description = {

@@ -16,10 +16,10 @@ import io.distpipe.replicas.ReplicaRole;
 import io.distpipe.replicas.server.HistoryChecker;
 import io.distpipe.replicas.server.ReplicaManagerTopology.Mode;
 import io.distpipe.replicas.server.ReplicaScenario;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine;
 
 /** {@code distpipe bench replicas}: passive failover time and requests/s of the replicated server in both modes. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = {

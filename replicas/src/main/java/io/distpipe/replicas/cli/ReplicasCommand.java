@@ -16,11 +16,11 @@ import io.distpipe.replicas.ReplicaRole;
 import io.distpipe.replicas.server.HistoryChecker;
 import io.distpipe.replicas.server.ReplicaManagerTopology.Mode;
 import io.distpipe.replicas.server.ReplicaScenario;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine;
 
 /**
  * {@code distpipe replicas}: the replicated server's commands: a replica, the replica manager, a client, the

@@ -22,9 +22,9 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 
+import io.distpipe.common.KafkaClients;
 import io.distpipe.common.KafkaCluster;
 import io.distpipe.common.LocalKafka;
-import io.distpipe.common.KafkaClients;
 import io.distpipe.common.Poll;
 import io.distpipe.common.WorkerProcess;
 import io.distpipe.membership.MembershipService;

@@ -7,8 +7,8 @@ import io.distpipe.common.HeartbeatSender;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.topics.serde.AvroSerdes;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import picocli.CommandLine.Option;
 import picocli.CommandLine;
+import picocli.CommandLine.Option;
 
 /** The heartbeat every long-running process sends to the membership topic. */
 public final class HeartbeatOptions {

@@ -20,6 +20,8 @@ import io.distpipe.chat.ChatEvent;
 import io.distpipe.chat.LoggedIn;
 import io.distpipe.chat.MessageSent;
 import io.distpipe.common.KafkaClients;
+import io.distpipe.common.LifeCycle;
+import io.distpipe.common.Service;
 import io.distpipe.topics.Topics;
 import io.distpipe.topics.serde.AvroSerdes;
 import org.apache.kafka.clients.CommonClientConfigs;
@@ -49,7 +51,7 @@ import org.slf4j.LoggerFactory;
  * read_committed reader even if its bytes reach the replicas later: the transaction is aborted when this server's
  * next producer fences it, or by the coordinator after the transaction timeout.
  */
-public final class ChatServer implements AutoCloseable {
+public final class ChatServer implements Service {
 
     /**
      * Settings of one chat server.
@@ -116,7 +118,7 @@ public final class ChatServer implements AutoCloseable {
     private final Map<Integer, Long> positions = new HashMap<>();
     private final Thread reader;
     private Producer<String, ChatEvent> producer;
-    private volatile boolean closing;
+    private final LifeCycle life;
     private long poisonRecords;
 
     private ChatServer(Config config, AvroSerdes serdes, Consumer<byte[], byte[]> consumer,
@@ -128,6 +130,7 @@ public final class ChatServer implements AutoCloseable {
         this.valueDeserializer = serdes.valueSerde(Topics.CHAT_EVENTS).deserializer();
         this.consumer = consumer;
         this.producers = producers;
+        this.life = new LifeCycle(id);
         this.reader = new Thread(this::readLoop, id + "-reader");
         this.reader.setDaemon(true);
     }
@@ -168,12 +171,35 @@ public final class ChatServer implements AutoCloseable {
                             Function<ChatServer, Producer<String, ChatEvent>> producers) throws ChatException {
         ChatServer server = new ChatServer(config, serdes, consumer, producers);
         try {
-            server.catchUp();
+            server.start();
         } catch (ChatException | RuntimeException e) {
             server.close();
             throw e;
         }
         return server;
+    }
+
+    @Override
+    public String id() {
+        return id;
+    }
+
+    @Override
+    public State state() {
+        return life.state();
+    }
+
+    /** Reads the topic up to the end it has now, then serves. */
+    @Override
+    public void start() throws ChatException {
+        life.transition(State.STARTING);
+        catchUp();
+        life.transition(State.RUNNING);
+    }
+
+    private boolean serving() {
+        State s = life.state();
+        return s == State.STARTING || s == State.RUNNING;
     }
 
     private void catchUp() throws ChatException {
@@ -219,7 +245,7 @@ public final class ChatServer implements AutoCloseable {
 
     private void readLoop() {
         try {
-            while (!closing) {
+            while (serving()) {
                 try {
                     var records = consumer.poll(POLL_INTERVAL);
                     synchronized (this) {
@@ -470,7 +496,9 @@ public final class ChatServer implements AutoCloseable {
 
     @Override
     public void close() {
-        closing = true;
+        if (!life.beginClose()) {
+            return;
+        }
         consumer.wakeup();
         if (reader.isAlive()) {
             try {
@@ -487,5 +515,6 @@ public final class ChatServer implements AutoCloseable {
                 producer = null;
             }
         }
+        life.transition(State.CLOSED);
     }
 }

@@ -13,6 +13,8 @@ import java.util.Optional;
 import java.util.Set;
 
 import io.distpipe.common.KafkaClients;
+import io.distpipe.common.LifeCycle;
+import io.distpipe.common.Service;
 import io.distpipe.common.TopicReads;
 import io.distpipe.membership.MemberState;
 import io.distpipe.membership.MembershipEvent;
@@ -35,7 +37,7 @@ import org.slf4j.LoggerFactory;
  * directory into tasks, follows completions, and rewrites the output whenever all known tasks are done. After a
  * restart it continues from the job's last status on the jobs topic.
  */
-public final class SystemCoordinator implements AutoCloseable {
+public final class SystemCoordinator implements Service {
 
     private static final Logger LOG = LoggerFactory.getLogger(SystemCoordinator.class);
     private static final Duration CATCH_UP_TIMEOUT = Duration.ofMinutes(5);
@@ -64,7 +66,7 @@ public final class SystemCoordinator implements AutoCloseable {
     private long nextSnapshotId;
     private long snapshotWaitLoggedAt;
     private String snapshotProgress = "";
-    private volatile boolean running = true;
+    private final LifeCycle life = new LifeCycle("coordinator");
     private long outputWrittenAt = -1;
     private long statusPublishedAt;
 
@@ -91,8 +93,20 @@ public final class SystemCoordinator implements AutoCloseable {
             });
     }
 
-    /** Finds the job's last status, starts the coordinator and loops until {@link #close()}. */
-    public void run() throws Exception {
+    @Override
+    public String id() {
+        return "coordinator";
+    }
+
+    @Override
+    public State state() {
+        return life.state();
+    }
+
+    /** Finds the job's last status (a restart resumes it) and starts the coordinator and its readers. */
+    @Override
+    public void start() throws Exception {
+        life.transition(State.STARTING);
         Optional<JobStatus> previous = lastStatus();
         previous.ifPresent(s -> {
             coordinator.resume(s);
@@ -110,7 +124,19 @@ public final class SystemCoordinator implements AutoCloseable {
         statePartitions.forEach(snapshots::position);
         nextSnapshotId = Math.max(SnapshotFiles.lastId(snapshotsDir), coordinator.highestMarkerId()) + 1;
         LOG.info("coordinator: watching {} for input files (job {}).", inputDir, jobId);
-        while (running) {
+        life.compareAndTransition(State.STARTING, State.RUNNING);
+    }
+
+    private boolean running() {
+        return life.state() == State.RUNNING;
+    }
+
+    /** Starts if not started, then loops until {@link #stop()} or {@link #close()}. */
+    public void run() throws Exception {
+        if (life.state() == State.NEW) {
+            start();
+        }
+        while (running()) {
             coordinator.pollCompletions(Duration.ofMillis(500));
             logMembershipChanges();
             List<Path> ready = newStableFiles();
@@ -128,7 +154,7 @@ public final class SystemCoordinator implements AutoCloseable {
                 try {
                     writeOutput();
                 } catch (IllegalStateException e) {
-                    if (running) {
+                    if (running()) {
                         throw e;
                     }
                     LOG.info("coordinator: stopped before the output was written; it is written on the next start.");
@@ -203,7 +229,7 @@ public final class SystemCoordinator implements AutoCloseable {
         Map<TopicPartition, Long> foundEnd = PrimesOutput.highWatermarks(admin, Topics.PRIMES_FOUND);
         try (KafkaConsumer<byte[], byte[]> probe = new KafkaConsumer<>(KafkaClients.consumer(bootstrap, null,
             "coordinator-output", KafkaClients.SESSION_TIMEOUT_MS_DEFAULT))) {
-            PrimesOutput.awaitDedupCaughtUp(admin, probe, foundEnd, CATCH_UP_TIMEOUT, () -> running);
+            PrimesOutput.awaitDedupCaughtUp(admin, probe, foundEnd, CATCH_UP_TIMEOUT, this::running);
             Map<TopicPartition, Long> uniqueEnd = PrimesOutput.highWatermarks(admin, Topics.PRIMES_UNIQUE);
             PrimesOutput.Result primes = PrimesOutput.collect(probe, serdes, jobId, Map.of(), uniqueEnd,
                 CATCH_UP_TIMEOUT);
@@ -237,15 +263,21 @@ public final class SystemCoordinator implements AutoCloseable {
 
     /** Stops the loop; the caller's thread leaves {@link #run()} within a poll. */
     public void stop() {
-        running = false;
+        if (!life.compareAndTransition(State.RUNNING, State.CLOSING)) {
+            life.compareAndTransition(State.STARTING, State.CLOSING);
+        }
     }
 
     @Override
     public void close() {
-        running = false;
+        if (life.state() == State.CLOSED) {
+            return;
+        }
+        life.beginClose();
         coordinator.close();
         membership.close();
         snapshots.close();
         admin.close();
+        life.transition(State.CLOSED);
     }
 }

@@ -66,9 +66,15 @@ class SystemScriptsIT {
             oracle.writeRange(home.resolve("b.tmp"), 15_000, 30_000);
             Files.move(home.resolve("b.tmp"), input.resolve("b.txt"));
             awaitOutput(output, oracle, 30_000);
-            Poll.until("status --json shows the five heartbeat senders alive", Duration.ofSeconds(90),
-                () -> aliveMembers(statusJson(env)).equals(
-                    List.of("coordinator", "dedup", "membership", "worker-1", "worker-2")));
+            List<String> everyone = List.of("coordinator", "dedup", "membership", "worker-1", "worker-2");
+            Poll.until("status --json shows the five heartbeat senders alive", Duration.ofSeconds(90), () -> {
+                String status = statusJson(env);
+                if (!aliveMembers(status).equals(everyone)) {
+                    // The timeout carries the last status (and its error output) as its cause.
+                    throw new IllegalStateException("status said: " + status);
+                }
+                return true;
+            });
 
             // Files arrive one after another while the earlier ones are processed, so snapshots cut the work at
             // different points.
@@ -149,6 +155,8 @@ class SystemScriptsIT {
             assertThat(Files.readString(home.resolve("run/restore.out"))).contains("Restored snapshot")
                 .contains("0=" + cut.path("0").asLong() + ", 1=" + cut.path("1").asLong() + ",");
             awaitOutput(output, oracle, 520_000);
+        } catch (AssertionError | RuntimeException e) {
+            throw new AssertionError(e.getMessage() + logTails(), e);
         } finally {
             Process stop = run(Map.of("DISTPIPE_HOME", home.toString()), "bin/stop_system.sh");
             assertThat(stop.waitFor(2, TimeUnit.MINUTES)).as("stop_system finished").isTrue();
@@ -179,6 +187,8 @@ class SystemScriptsIT {
             kill("broker-3");
 
             awaitOutput(home.resolve("primes.txt"), oracle, 300_000);
+        } catch (AssertionError | RuntimeException e) {
+            throw new AssertionError(e.getMessage() + logTails(), e);
         } finally {
             Process stop = run(Map.of("DISTPIPE_HOME", home.toString()), "bin/stop_system.sh");
             assertThat(stop.waitFor(2, TimeUnit.MINUTES)).as("stop_system finished").isTrue();
@@ -217,6 +227,19 @@ class SystemScriptsIT {
             report.append("--- logs/registry.log\n").append(tail(home.resolve("logs/registry.log"), 10));
             throw new AssertionError(report.toString());
         }
+    }
+
+    /** The last lines of every process log, for a failure to show what the processes were doing. */
+    private String logTails() {
+        StringBuilder report = new StringBuilder();
+        try (Stream<Path> logs = Files.list(home.resolve("logs"))) {
+            for (Path log : logs.sorted().toList()) {
+                report.append("\n--- logs/").append(log.getFileName()).append('\n').append(tail(log, 15));
+            }
+        } catch (IOException e) {
+            report.append("\n(no logs: ").append(e).append(')');
+        }
+        return report.toString();
     }
 
     private static String tail(Path file, int lines) {
@@ -298,11 +321,17 @@ class SystemScriptsIT {
             Path out = home.resolve("status.json");
             Files.deleteIfExists(out);
             ProcessBuilder builder = new ProcessBuilder(PROJECT.resolve("bin/distpipe").toString(), "status", "--json")
-                .directory(home.toFile()).redirectOutput(out.toFile())
-                .redirectError(ProcessBuilder.Redirect.DISCARD);
+                .directory(home.toFile()).redirectOutput(out.toFile());
             builder.environment().putAll(env);
+            Path err = home.resolve("status.err");
+            builder.redirectError(err.toFile());
             Process status = builder.start();
-            return status.waitFor(60, TimeUnit.SECONDS) && status.exitValue() == 0 ? Files.readString(out) : "";
+            if (!status.waitFor(60, TimeUnit.SECONDS)) {
+                status.destroyForcibly();
+                return "(status did not finish within 60 s) " + Files.readString(err);
+            }
+            return status.exitValue() == 0 ? Files.readString(out)
+                : "(exit " + status.exitValue() + ") " + Files.readString(err);
         } catch (IOException e) {
             return "";
         } catch (InterruptedException e) {

@@ -47,8 +47,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Other people's tools on the topics of one real primes job (embedded broker, our HTTP registry): Kafka's own
- * command-line tools (kafka-tools 4.3.1, run in-process) with the exact commands of the README's "Kafka's own tools"
- * block, {@code distpipe consume} printing the same lines, and a Node.js client (kafkajs with
+ * command-line tools (kafka-tools 4.3.1, run in-process) with the exact commands of the "Kafka's own tools" block of
+ * docs/operations.md, {@code distpipe consume} printing the same lines, and a Node.js client (kafkajs with
  * {@code @kafkajs/confluent-schema-registry}, installed by {@code npm ci} from the committed lockfile in
  * {@code interop/}) decoding the primes through the registry.
  */
@@ -87,7 +87,7 @@ class EcosystemIT {
 
     private static Run uniqueByConsoleConsumer;
 
-    /** The README's console-consumer command on primes.unique, run once for the tests that compare with it. */
+    /** The documented console-consumer command on primes.unique, run once for the tests that compare with it. */
     private static synchronized Run uniqueByConsoleConsumer() {
         if (uniqueByConsoleConsumer == null) {
             uniqueByConsoleConsumer = run(readme("kafka-console-consumer.sh", "primes.unique"));
@@ -151,9 +151,12 @@ class EcosystemIT {
         }
     }
 
-    /** The commands between the {@code <!-- NAME:begin/end -->} markers of the README, continuation lines joined. */
+    /**
+     * The commands between the {@code <!-- NAME:begin/end -->} markers of docs/operations.md, continuation lines
+     * joined.
+     */
     private static List<String> readmeCommands(String name) throws Exception {
-        String text = Files.readString(Path.of("..", "README.md"));
+        String text = Files.readString(Path.of("..", "docs", "operations.md"));
         String block = text.substring(text.indexOf("<!-- " + name + ":begin -->"),
             text.indexOf("<!-- " + name + ":end -->"));
         List<String> commands = new ArrayList<>();
@@ -168,17 +171,18 @@ class EcosystemIT {
                 current.setLength(0);
             }
         }
-        assertThat(commands).as("README %s block", name).isNotEmpty();
+        assertThat(commands).as("docs/operations.md %s block", name).isNotEmpty();
         return commands;
     }
 
     private static String readme(String tool, String... contains) {
         return readme.stream().filter(c -> c.startsWith(tool + " ")).filter(c -> List.of(c.split(" "))
                 .containsAll(List.of(contains))).findFirst()
-            .orElseThrow(() -> new AssertionError("README has no " + tool + " command with " + List.of(contains)));
+            .orElseThrow(() -> new AssertionError("docs/operations.md has no " + tool + " command with "
+                + List.of(contains)));
     }
 
-    /** Runs one README command line with the tool's main class, in this JVM, capturing its output. */
+    /** Runs one documented command line with the tool's main class, in this JVM, capturing its output. */
     private static Run run(String commandLine) {
         String[] words = commandLine.replace("$BOOTSTRAP", kafka.bootstrapServers())
             .replace("$REGISTRY", registry.url()).split("\\s+");
@@ -364,8 +368,8 @@ class EcosystemIT {
 
     @Test
     void shouldListTopicsAndReadRawBytesWithKcat() throws Exception {
-        Tools.require(Tools.runs("kcat", "-V"), "kcat is not installed (apt-get install kcat): the README's kcat "
-            + "lines are not checked");
+        Tools.require(Tools.runs("kcat", "-V"), "kcat is not installed (apt-get install kcat): the kcat lines of "
+            + "docs/operations.md are not checked");
         List<String> lines = readmeCommands("kcat");
         Map<String, String> env = Map.of("BOOTSTRAP", kafka.bootstrapServers());
         List<Result> results = new ArrayList<>();

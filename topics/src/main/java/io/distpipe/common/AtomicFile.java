@@ -1,6 +1,7 @@
 package io.distpipe.common;
 
 import java.io.BufferedWriter;
+import java.io.FilterWriter;
 import java.io.IOException;
 import java.io.OutputStreamWriter;
 import java.io.UncheckedIOException;
@@ -41,6 +42,7 @@ public final class AtomicFile implements AutoCloseable {
     private final Path temp;
     private final FileChannel channel;
     private final Writer writer;
+    private final Writer shielded;
     private boolean committed;
 
     private AtomicFile(Path target, Path temp, FileChannel channel, Charset charset) {
@@ -48,6 +50,14 @@ public final class AtomicFile implements AutoCloseable {
         this.temp = temp;
         this.channel = channel;
         this.writer = new BufferedWriter(new OutputStreamWriter(Channels.newOutputStream(channel), charset));
+        this.shielded = new FilterWriter(writer) {
+            @Override
+            public void close() throws IOException {
+                // Closing is commit()'s or close()'s to do: a writer of the contents (Jackson's, by default) that
+                // closes its target would otherwise make commit() fail on a closed stream.
+                flush();
+            }
+        };
     }
 
     /** Opens a temporary sibling of {@code target} (its directory must exist). */
@@ -75,9 +85,9 @@ public final class AtomicFile implements AutoCloseable {
         }
     }
 
-    /** Where the contents go until {@link #commit()}. */
+    /** Where the contents go until {@link #commit()}; closing it only flushes it. */
     public Writer writer() {
-        return writer;
+        return shielded;
     }
 
     /** The temporary file, for messages. */

@@ -60,4 +60,20 @@ class AtomicFileTest {
             assertThat(files).containsExactly(out);
         }
     }
+
+    @Test
+    void shouldCommitWhenTheContentsCloseTheWriter() throws IOException {
+        // Jackson's ObjectMapper.writeValue(Writer, ...) closes the writer it is given, as many writers do.
+        Path out = dir.resolve("snapshot.json");
+
+        AtomicFile.write(out, StandardCharsets.UTF_8, w -> {
+            w.write("{}");
+            w.close();
+        });
+
+        assertThat(Files.readString(out)).isEqualTo("{}");
+        try (var files = Files.list(dir)) {
+            assertThat(files).containsExactly(out);
+        }
+    }
 }

@@ -131,7 +131,7 @@ final class KvBench implements Callable<Integer> {
         long measureFrom = start + warmup.toNanos();
         long end = measureFrom + measured.toNanos();
         CountDownLatch done = new CountDownLatch(clients);
-        try (KvClient client = new KvClient(cluster.bootstrapServers, serdes, Duration.ofSeconds(30))) {
+        try (KvClient client = KvClient.open(cluster.bootstrapServers, serdes, Duration.ofSeconds(30))) {
             for (int c = 0; c < clients; c++) {
                 String prefix = "b" + c + "-";
                 new Object() {

@@ -151,7 +151,7 @@ final class KvCommand {
             requireStore(cluster, spec);
             AvroSerdes avro = AvroSerdes.connect(cluster.registryUrl);
             KvSerdes.prepare(cluster.bootstrapServers, avro, 3);
-            try (KvClient client = new KvClient(cluster.bootstrapServers, new KvSerdes(avro), options.timeout)) {
+            try (KvClient client = KvClient.open(cluster.bootstrapServers, new KvSerdes(avro), options.timeout)) {
                 return runLines(client, options, List.of(line()), System.out, System.err, false);
             }
         }
@@ -267,7 +267,7 @@ final class KvCommand {
                 }
                 boolean terminal = System.console() != null;
                 BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-                try (KvClient client = new KvClient(cluster.bootstrapServers, new KvSerdes(avro), options.timeout)) {
+                try (KvClient client = KvClient.open(cluster.bootstrapServers, new KvSerdes(avro), options.timeout)) {
                     return runLines(client, options, () -> in.lines().iterator(), System.out, System.err, terminal);
                 }
             } finally {

@@ -14,6 +14,8 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.distpipe.common.KafkaClients;
+import io.distpipe.common.LifeCycle;
+import io.distpipe.common.Service;
 import io.distpipe.kv.KvOp;
 import io.distpipe.kv.KvReply;
 import io.distpipe.kv.KvRequest;
@@ -35,7 +37,7 @@ import org.slf4j.LoggerFactory;
  * A client of the key-value store: sends {@link KvRequest}s to kv.requests and matches the coordinator's
  * {@link KvReply}s by request id. Thread-safe; many requests may be in flight at once.
  */
-public final class KvClient implements AutoCloseable {
+public final class KvClient implements Service {
 
     public static final Duration TIMEOUT_DEFAULT = Duration.ofSeconds(30);
 
@@ -49,17 +51,47 @@ public final class KvClient implements AutoCloseable {
     private final Map<String, CompletableFuture<KvReply>> pending = new ConcurrentHashMap<>();
     private final AtomicLong sequence = new AtomicLong();
     private final CountDownLatch stopped = new CountDownLatch(1);
-    private volatile boolean running = true;
+    private final LifeCycle life;
+    private Thread reader;
 
-    public KvClient(String bootstrapServers, KvSerdes serdes, Duration timeout) {
+    private KvClient(String bootstrapServers, KvSerdes serdes, Duration timeout) {
         this.clientId = "client-" + UUID.randomUUID().toString().substring(0, 8);
         this.serdes = serdes;
         this.timeout = timeout;
+        this.life = new LifeCycle("kv client " + clientId);
         Map<String, Object> producerProps = KafkaClients.producer(bootstrapServers, clientId);
         producerProps.put(ProducerConfig.LINGER_MS_CONFIG, 1);
         this.producer = new KafkaProducer<>(producerProps);
         Map<String, Object> consumerProps = KafkaClients.consumer(bootstrapServers, null, clientId + "-replies", 0);
         this.consumer = new KafkaConsumer<>(consumerProps);
+    }
+
+    /** A started client: it reads replies from the end of kv.replies as they are now, so it sees all of its own. */
+    public static KvClient open(String bootstrapServers, KvSerdes serdes, Duration timeout) {
+        KvClient client = new KvClient(bootstrapServers, serdes, timeout);
+        try {
+            client.start();
+        } catch (RuntimeException e) {
+            client.close();
+            throw e;
+        }
+        return client;
+    }
+
+    @Override
+    public String id() {
+        return clientId;
+    }
+
+    @Override
+    public State state() {
+        return life.state();
+    }
+
+    /** Finds the end of kv.replies and starts the reply reader. */
+    @Override
+    public void start() {
+        life.transition(State.STARTING);
         List<TopicPartition> partitions = new ArrayList<>();
         for (PartitionInfo p : consumer.partitionsFor(Topics.KV_REPLIES.name())) {
             partitions.add(new TopicPartition(p.topic(), p.partition()));
@@ -67,13 +99,19 @@ public final class KvClient implements AutoCloseable {
         consumer.assign(partitions);
         consumer.seekToEnd(partitions);
         partitions.forEach(consumer::position);
-        Thread thread = new Thread(this::readReplies, clientId + "-replies");
-        thread.setDaemon(true);
-        thread.start();
+        reader = new Thread(this::readReplies, clientId + "-replies");
+        reader.setDaemon(true);
+        reader.start();
+        life.compareAndTransition(State.STARTING, State.RUNNING);
     }
 
     public String clientId() {
         return clientId;
+    }
+
+    private boolean serving() {
+        State s = life.state();
+        return s == State.STARTING || s == State.RUNNING;
     }
 
     /** Sets one key (a transaction of one write). */
@@ -121,7 +159,7 @@ public final class KvClient implements AutoCloseable {
 
     private void readReplies() {
         try {
-            while (running) {
+            while (serving()) {
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
                     KvReply reply;
                     try {
@@ -140,7 +178,7 @@ public final class KvClient implements AutoCloseable {
                 }
             }
         } catch (WakeupException e) {
-            if (running) {
+            if (serving()) {
                 LOG.error("{}: reply reader woken unexpectedly.", clientId, e);
             }
         } finally {
@@ -150,15 +188,20 @@ public final class KvClient implements AutoCloseable {
 
     @Override
     public void close() {
-        running = false;
+        if (!life.beginClose()) {
+            return;
+        }
         consumer.wakeup();
-        try {
-            stopped.await(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        if (reader != null) {
+            try {
+                stopped.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         consumer.close(Duration.ofSeconds(5));
         producer.close(Duration.ofSeconds(5));
         pending.values().forEach(f -> f.completeExceptionally(new IllegalStateException("client closed")));
+        life.transition(State.CLOSED);
     }
 }

@@ -79,7 +79,7 @@ public final class KvLocal implements AutoCloseable {
         throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         String last = "no answer";
-        try (KvClient client = new KvClient(bootstrapServers, serdes, Duration.ofSeconds(5))) {
+        try (KvClient client = KvClient.open(bootstrapServers, serdes, Duration.ofSeconds(5))) {
             while (System.nanoTime() < deadline) {
                 try {
                     KvReply reply = client.verify().get();

@@ -88,7 +88,7 @@ class KvStoreIT {
     }
 
     private static KvClient client() {
-        return new KvClient(kafka.bootstrapServers(), serdes, Duration.ofSeconds(30));
+        return KvClient.open(kafka.bootstrapServers(), serdes, Duration.ofSeconds(30));
     }
 
     private static KvReply verify(KvClient client) throws Exception {

@@ -97,7 +97,7 @@ class KvLocalIT {
 
     @Test
     void shouldCommitSequentialAndConcurrentSets() throws Exception {
-        try (KvClient client = new KvClient(kafka.bootstrapServers(), kv.serdes(), Duration.ofSeconds(30))) {
+        try (KvClient client = KvClient.open(kafka.bootstrapServers(), kv.serdes(), Duration.ofSeconds(30))) {
             // Keys other tests of this class wrote (the store is shared); none is "rapid" or "k<n>".
             long before = client.verify().get().getSize();
             long t0 = System.nanoTime();
@@ -131,7 +131,7 @@ class KvLocalIT {
     @Test
     void shouldServeAgainAfterTheCoordinatorWasFencedInsteadOfStopping() throws Exception {
         KvCoordinator coordinator = kv.coordinators().get(0);
-        try (KvClient client = new KvClient(kafka.bootstrapServers(), kv.serdes(), Duration.ofSeconds(60))) {
+        try (KvClient client = KvClient.open(kafka.bootstrapServers(), kv.serdes(), Duration.ofSeconds(60))) {
             assertThat(client.set("fence", "before").get(60, TimeUnit.SECONDS).getOk()).isTrue();
 
             // Someone else initializes the coordinators' transactional id: the coordinator's next commit is fenced.

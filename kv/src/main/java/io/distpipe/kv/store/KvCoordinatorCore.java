@@ -1,0 +1,539 @@
+package io.distpipe.kv.store;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import io.distpipe.kv.Ack;
+import io.distpipe.kv.Decision;
+import io.distpipe.kv.JoinRequest;
+import io.distpipe.kv.KvLogEntry;
+import io.distpipe.kv.KvOp;
+import io.distpipe.kv.KvReply;
+import io.distpipe.kv.KvRequest;
+import io.distpipe.kv.Outcome;
+import io.distpipe.kv.PoolChange;
+import io.distpipe.kv.PoolChangeType;
+import io.distpipe.kv.ReadKind;
+import io.distpipe.kv.ReadRequest;
+import io.distpipe.kv.ReadResult;
+import io.distpipe.kv.Vote;
+import io.distpipe.kv.VoteRequest;
+import io.distpipe.kv.WorkerMessage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The coordinator's side of the key-value store's two-phase commit as a pure state machine: client requests, worker
+ * messages and the monotonic time go in; log entries for kv.decisions and replies for kv.replies come out. It has no
+ * Kafka client, thread or clock of its own; {@link KvCoordinator} is the shell that feeds it and performs its outputs.
+ *
+ * <p>The log is the coordinator's checkpoint: every vote request, decision, read and pool change is an entry of it,
+ * and a new coordinator rebuilds from it ({@link Replay}, {@link #activate}) by aborting what is still in doubt
+ * (presumed abort) and answering again what was decided recently.
+ *
+ * <p>The shell works in cycles. It feeds what arrived ({@link #request}, {@link #fromWorker}), calls
+ * {@link #endCycle}, writes the returned log entries (with the request offsets) in one Kafka transaction, and after
+ * its commit calls {@link #committed}: nobody hears of a decision or takes part in a read before its entry is
+ * durable. Losing kv.requests or being fenced is {@link #deactivate}: the state is forgotten, since the next
+ * coordinator recovers it from the log.
+ *
+ * <p>Not thread-safe: one thread drives it; only {@link #active()}, {@link #commits()} and {@link #aborts()} may be
+ * read from others.
+ */
+public final class KvCoordinatorCore {
+
+    /** An entry for the log: a {@link VoteRequest}, {@link Decision}, {@link ReadRequest} or {@link PoolChange}. */
+    public record Append(String key, Object payload) {
+    }
+
+    /**
+     * What a cycle decided: the entries its Kafka transaction writes, and the replies to send at once (they answer
+     * what earlier transactions made durable).
+     */
+    public record Cycle(List<Append> log, List<KvReply> replies) {
+    }
+
+    /** What {@link #activate} found in the log, for the log line. */
+    public record Recovery(long entries, int inDoubt, int recentDecisions, int recentReads) {
+    }
+
+    /**
+     * The log read from its start by a coordinator about to serve: the last pool, the transactions without a
+     * decision, and the decisions and reads written since {@code recentSinceMs} (wall-clock, the log entries' own
+     * time), whose answers the previous coordinator may not have sent.
+     */
+    public static final class Replay {
+        private final long recentSinceMs;
+        private final Map<String, VoteRequest> inDoubt = new LinkedHashMap<>();
+        private final Map<String, Decision> recentDecisions = new LinkedHashMap<>();
+        private final Map<String, ReadRequest> recentReads = new LinkedHashMap<>();
+        private List<String> members = List.of();
+        private long entries;
+
+        public Replay(long recentSinceMs) {
+            this.recentSinceMs = recentSinceMs;
+        }
+
+        /** Takes the next entry of the log, in log order. */
+        public void apply(KvLogEntry entry) {
+            entries++;
+            boolean recent = entry.getWrittenAt().toEpochMilli() >= recentSinceMs;
+            Object payload = entry.getPayload();
+            if (payload instanceof VoteRequest vr) {
+                inDoubt.put(vr.getTxId(), vr);
+            } else if (payload instanceof Decision d) {
+                inDoubt.remove(d.getTxId());
+                if (recent) {
+                    recentDecisions.put(d.getTxId(), d);
+                }
+            } else if (payload instanceof ReadRequest r) {
+                if (recent && r.getKind() != ReadKind.SYNC) {
+                    recentReads.put(r.getReadId(), r);
+                }
+            } else if (payload instanceof PoolChange p) {
+                members = List.copyOf(p.getMembers());
+            }
+        }
+    }
+
+    private static final Logger LOG = LoggerFactory.getLogger(KvCoordinatorCore.class);
+
+    private enum Phase { VOTING, DECIDED_COMMIT, DECIDED_ABORT, AWAITING_ACKS }
+
+    /** A client transaction in flight. */
+    private static final class Tx {
+        final String txId;
+        final String requestId;
+        final String clientId;
+        final Set<String> participants;
+        final Set<String> yes = new HashSet<>();
+        final Set<String> acked = new HashSet<>();
+        Phase phase = Phase.VOTING;
+        long deadlineNs;
+        String reason;
+
+        Tx(String txId, String requestId, String clientId, Collection<String> participants, long deadlineNs) {
+            this.txId = txId;
+            this.requestId = requestId;
+            this.clientId = clientId;
+            this.participants = new TreeSet<>(participants);
+            this.deadlineNs = deadlineNs;
+        }
+    }
+
+    /** A read in flight. */
+    private static final class Read {
+        final ReadRequest request;
+        final Map<String, ReadResult> results = new LinkedHashMap<>();
+        final long deadlineNs;
+        boolean written;
+        /** Replies to send once this read (a SYNC) is answered: recovered commits. */
+        final List<KvReply> gated = new ArrayList<>();
+
+        Read(ReadRequest request, long deadlineNs) {
+            this.request = request;
+            this.deadlineNs = deadlineNs;
+        }
+    }
+
+    /** What the cycle in progress wrote, and what waits for its commit. */
+    private static final class Pending {
+        final List<Append> log = new ArrayList<>();
+        final List<KvReply> replies = new ArrayList<>();
+        final List<Tx> decided = new ArrayList<>();
+        final List<Read> reads = new ArrayList<>();
+
+        void append(String key, Object payload) {
+            log.add(new Append(key, payload));
+        }
+    }
+
+    private final String id;
+    private final int voteTimeoutMs;
+    private final int ackTimeoutMs;
+    private final Set<String> members = new TreeSet<>();
+    private final Map<String, Tx> txs = new HashMap<>();
+    private final Map<String, Read> reads = new HashMap<>();
+    private final AtomicLong commits = new AtomicLong();
+    private final AtomicLong aborts = new AtomicLong();
+    private Pending pending = new Pending();
+    private volatile boolean active;
+    private String txPrefix;
+    private long sequence;
+
+    /**
+     * A core for coordinator {@code id}: a worker that has not voted (or answered a read) within
+     * {@code voteTimeoutMs}, or acknowledged a commit within {@code ackTimeoutMs}, leaves the pool.
+     */
+    public KvCoordinatorCore(String id, int voteTimeoutMs, int ackTimeoutMs) {
+        this.id = id;
+        this.voteTimeoutMs = voteTimeoutMs;
+        this.ackTimeoutMs = ackTimeoutMs;
+    }
+
+    /** Whether this core serves: between {@link #activate} and {@link #deactivate}. */
+    public boolean active() {
+        return active;
+    }
+
+    /** Transactions committed and acknowledged (or re-answered after a recovery). */
+    public long commits() {
+        return commits.get();
+    }
+
+    /** Transactions aborted, in-doubt ones included. */
+    public long aborts() {
+        return aborts.get();
+    }
+
+    /** The pool of voters, sorted. */
+    public List<String> members() {
+        return List.copyOf(members);
+    }
+
+    /** Client transactions not finished yet. */
+    public int transactionsInFlight() {
+        return txs.size();
+    }
+
+    /** Reads not answered yet. */
+    public int readsInFlight() {
+        return reads.size();
+    }
+
+    /**
+     * Starts serving after the log was replayed: the pool is the log's last, every transaction in doubt aborts, the
+     * recent commits are answered once a SYNC read shows the pool has applied the log (a worker may not have), the
+     * recent aborts at once, and the recent reads are placed again. New transaction and read ids start with
+     * {@code txPrefix}, which must be unique per activation.
+     */
+    public Recovery activate(String txPrefix, Replay replay, long nowNs) {
+        if (active) {
+            throw new IllegalStateException(id + ": already active");
+        }
+        this.txPrefix = txPrefix;
+        sequence = 0;
+        active = true;
+        members.clear();
+        members.addAll(replay.members);
+        for (VoteRequest vr : replay.inDoubt.values()) {
+            Decision abort = new Decision(vr.getTxId(), vr.getRequestId(), vr.getClientId(), Outcome.ABORT,
+                "in doubt when coordinator " + id + " took over (presumed abort)", id);
+            pending.append(vr.getTxId(), abort);
+            pending.replies.add(reply(vr.getRequestId(), vr.getClientId(), false, "aborted: " + abort.getReason())
+                .setTxId(vr.getTxId()).build());
+            aborts.incrementAndGet();
+        }
+        Read sync = newRead("", "", ReadKind.SYNC, null, nowNs);
+        if (sync != null) {
+            for (Decision d : replay.recentDecisions.values()) {
+                if (d.getOutcome() == Outcome.COMMIT) {
+                    sync.gated.add(reply(d.getRequestId(), d.getClientId(), true, "committed")
+                        .setTxId(d.getTxId()).build());
+                } else {
+                    pending.replies.add(reply(d.getRequestId(), d.getClientId(), false, "aborted: " + d.getReason())
+                        .setTxId(d.getTxId()).build());
+                }
+            }
+        }
+        for (ReadRequest r : replay.recentReads.values()) {
+            read(r.getRequestId(), r.getClientId(), r.getKind(), r.getKey(), nowNs);
+        }
+        return new Recovery(replay.entries, replay.inDoubt.size(), replay.recentDecisions.size(),
+            replay.recentReads.size());
+    }
+
+    /** Stops serving and forgets everything, the cycle in progress included: the log keeps what matters. */
+    public void deactivate() {
+        active = false;
+        txs.clear();
+        reads.clear();
+        members.clear();
+        pending = new Pending();
+    }
+
+    /** A client request arrived (at {@code nowNs}); a standby ignores it. */
+    public void request(KvRequest request, long nowNs) {
+        if (!active) {
+            return;
+        }
+        if (members.isEmpty()) {
+            pending.replies.add(reply(request.getRequestId(), request.getClientId(), false,
+                "no worker is in the pool").build());
+            return;
+        }
+        if (request.getOp() != KvOp.WRITE) {
+            read(request.getRequestId(), request.getClientId(), ReadKind.valueOf(request.getOp().name()),
+                request.getKey(), nowNs);
+            return;
+        }
+        String invalid = KvState.invalid(request.getWrites());
+        if (invalid != null) {
+            pending.replies.add(reply(request.getRequestId(), request.getClientId(), false, "rejected: " + invalid)
+                .build());
+            return;
+        }
+        String txId = txPrefix + (++sequence);
+        Tx tx = new Tx(txId, request.getRequestId(), request.getClientId(), members, nowNs + ms(voteTimeoutMs));
+        txs.put(txId, tx);
+        pending.append(txId, new VoteRequest(txId, request.getRequestId(), request.getClientId(),
+            request.getWrites(), List.copyOf(tx.participants), id));
+    }
+
+    private void read(String requestId, String clientId, ReadKind kind, String key, long nowNs) {
+        if (kind == ReadKind.GET && (key == null || key.isEmpty())) {
+            pending.replies.add(reply(requestId, clientId, false, "get needs a key").build());
+            return;
+        }
+        newRead(requestId, clientId, kind, key, nowNs);
+    }
+
+    private Read newRead(String requestId, String clientId, ReadKind kind, String key, long nowNs) {
+        if (members.isEmpty()) {
+            return null;
+        }
+        String readId = txPrefix + "r" + (++sequence);
+        ReadRequest rr = new ReadRequest(readId, requestId, clientId, kind, key, List.copyOf(members));
+        Read read = new Read(rr, nowNs + ms(voteTimeoutMs));
+        reads.put(readId, read);
+        pending.append(readId, rr);
+        pending.reads.add(read);
+        return read;
+    }
+
+    /**
+     * A worker's vote, acknowledgement, read result or join request arrived; a standby ignores it, and so is
+     * anything that no longer matters (a late or repeated vote, an answer from a worker that was not asked).
+     */
+    public void fromWorker(WorkerMessage message) {
+        if (!active) {
+            return;
+        }
+        String worker = message.getWorker();
+        Object payload = message.getPayload();
+        if (payload instanceof Vote vote) {
+            Tx tx = txs.get(vote.getTxId());
+            if (tx == null || tx.phase != Phase.VOTING || !tx.participants.contains(worker)) {
+                return;
+            }
+            if (vote.getYes()) {
+                tx.yes.add(worker);
+            } else {
+                decide(tx, Outcome.ABORT, worker + " voted no: " + vote.getReason());
+            }
+        } else if (payload instanceof Ack ack) {
+            Tx tx = txs.get(ack.getTxId());
+            if (tx != null && tx.phase == Phase.AWAITING_ACKS) {
+                tx.acked.add(worker);
+            }
+        } else if (payload instanceof ReadResult result) {
+            Read read = reads.get(result.getReadId());
+            if (read != null && read.request.getTargets().contains(worker)) {
+                read.results.put(worker, result);
+            }
+        } else if (payload instanceof JoinRequest join) {
+            if (!members.contains(worker)) {
+                members.add(worker);
+                pending.append(worker, new PoolChange(worker, PoolChangeType.JOINED, List.copyOf(members),
+                    "caught up to log offset " + join.getCaughtUpTo(), id));
+                LOG.info("{}: {} joined the pool (caught up to log offset {}); pool {}.", id, worker,
+                    join.getCaughtUpTo(), members);
+            }
+        }
+    }
+
+    /**
+     * Ends the cycle at {@code nowNs}: workers that missed a deadline leave the pool (their transactions abort,
+     * their reads answer without them), and what every live participant has answered completes. Returns the log
+     * entries of the whole cycle, for one Kafka transaction, and the replies to send now; {@link #committed} must
+     * follow once that transaction committed.
+     */
+    public Cycle endCycle(long nowNs) {
+        if (!active) {
+            return new Cycle(List.of(), List.of());
+        }
+        expire(nowNs);
+        List<KvReply> replies = new ArrayList<>();
+        sweep(nowNs, replies);
+        return new Cycle(List.copyOf(pending.log), replies);
+    }
+
+    /**
+     * The cycle's log entries are durable (at {@code nowNs}): commits wait for the acknowledgements, aborts and
+     * the other waiting replies go out, and reads may be answered. Returns the replies to send.
+     */
+    public List<KvReply> committed(long nowNs) {
+        List<KvReply> replies = new ArrayList<>();
+        long ackDeadline = nowNs + ms(ackTimeoutMs);
+        for (Tx tx : pending.decided) {
+            if (tx.phase == Phase.DECIDED_COMMIT) {
+                tx.phase = Phase.AWAITING_ACKS;
+                tx.deadlineNs = ackDeadline;
+            } else {
+                txs.remove(tx.txId);
+                aborts.incrementAndGet();
+                replies.add(reply(tx.requestId, tx.clientId, false, "aborted: " + tx.reason).setTxId(tx.txId)
+                    .setMembers(List.copyOf(members)).build());
+            }
+        }
+        for (Read read : pending.reads) {
+            read.written = true;
+        }
+        replies.addAll(pending.replies);
+        pending = new Pending();
+        return replies;
+    }
+
+    /** The earliest deadline of a transaction or read in flight, or {@code latestNs} if none is earlier. */
+    public long nextDeadlineNs(long latestNs) {
+        long next = latestNs;
+        for (Tx tx : txs.values()) {
+            next = Math.min(next, tx.deadlineNs);
+        }
+        for (Read read : reads.values()) {
+            next = Math.min(next, read.deadlineNs);
+        }
+        return next;
+    }
+
+    private void decide(Tx tx, Outcome outcome, String reason) {
+        tx.phase = outcome == Outcome.COMMIT ? Phase.DECIDED_COMMIT : Phase.DECIDED_ABORT;
+        tx.reason = reason;
+        pending.append(tx.txId, new Decision(tx.txId, tx.requestId, tx.clientId, outcome, reason, id));
+        pending.decided.add(tx);
+    }
+
+    /** Workers that did not answer in time leave the pool; their transactions abort, their reads answer without. */
+    private void expire(long nowNs) {
+        for (Tx tx : txs.values()) {
+            if (tx.deadlineNs > nowNs) {
+                continue;
+            }
+            if (tx.phase == Phase.VOTING) {
+                Set<String> silent = new TreeSet<>(tx.participants);
+                silent.removeAll(tx.yes);
+                silent.retainAll(members);
+                remove(silent, "did not vote on " + tx.txId + " within " + voteTimeoutMs + " ms");
+                decide(tx, Outcome.ABORT, silent + " did not vote within " + voteTimeoutMs + " ms");
+            } else if (tx.phase == Phase.AWAITING_ACKS) {
+                Set<String> silent = new TreeSet<>(tx.participants);
+                silent.removeAll(tx.acked);
+                silent.retainAll(members);
+                remove(silent, "did not acknowledge " + tx.txId + " within " + ackTimeoutMs + " ms");
+            }
+        }
+        for (Read read : reads.values()) {
+            if (read.deadlineNs <= nowNs && read.written) {
+                Set<String> silent = new TreeSet<>(read.request.getTargets());
+                silent.removeAll(read.results.keySet());
+                silent.retainAll(members);
+                remove(silent, "did not answer read " + read.request.getReadId() + " within " + voteTimeoutMs
+                    + " ms");
+            }
+        }
+    }
+
+    private void remove(Set<String> workers, String reason) {
+        for (String worker : workers) {
+            if (members.remove(worker)) {
+                pending.append(worker, new PoolChange(worker, PoolChangeType.REMOVED, List.copyOf(members), reason,
+                    id));
+                LOG.warn("{}: removed {} from the pool: {}; pool {}.", id, worker, reason, members);
+            }
+        }
+    }
+
+    /** Completes what every live participant has answered. */
+    private void sweep(long nowNs, List<KvReply> replies) {
+        for (Iterator<Tx> it = txs.values().iterator(); it.hasNext(); ) {
+            Tx tx = it.next();
+            if (tx.phase == Phase.VOTING && answeredByAllLive(tx.participants, tx.yes)) {
+                decide(tx, Outcome.COMMIT, null);
+            } else if (tx.phase == Phase.AWAITING_ACKS && answeredByAllLive(tx.participants, tx.acked)) {
+                it.remove();
+                commits.incrementAndGet();
+                replies.add(reply(tx.requestId, tx.clientId, true, "committed").setTxId(tx.txId)
+                    .setMembers(List.copyOf(members)).build());
+            }
+        }
+        for (Iterator<Read> it = reads.values().iterator(); it.hasNext(); ) {
+            Read read = it.next();
+            if (!read.written) {
+                continue;
+            }
+            ReadKind kind = read.request.getKind();
+            boolean any = !read.results.isEmpty();
+            boolean all = answeredByAllLive(new TreeSet<>(read.request.getTargets()), read.results.keySet());
+            boolean expired = read.deadlineNs <= nowNs;
+            if ((kind == ReadKind.GET || kind == ReadKind.DB) ? (any || all || expired) : (all || expired)) {
+                it.remove();
+                answer(read, replies);
+            }
+        }
+    }
+
+    private boolean answeredByAllLive(Set<String> participants, Set<String> answered) {
+        for (String p : participants) {
+            if (members.contains(p) && !answered.contains(p)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void answer(Read read, List<KvReply> replies) {
+        replies.addAll(read.gated);
+        commits.addAndGet(read.gated.size());
+        ReadRequest rr = read.request;
+        if (rr.getKind() == ReadKind.SYNC) {
+            return;
+        }
+        KvReply.Builder reply = reply(rr.getRequestId(), rr.getClientId(), false, "").setMembers(
+            List.copyOf(members));
+        if (read.results.isEmpty()) {
+            replies.add(reply.setMessage("no worker answered within " + voteTimeoutMs + " ms").build());
+            return;
+        }
+        ReadResult first = read.results.values().iterator().next();
+        switch (rr.getKind()) {
+            case GET -> reply.setOk(true).setFound(first.getFound()).setValue(first.getValue())
+                .setMessage(first.getFound() ? "found" : "no such key");
+            case DB -> reply.setOk(true).setFound(true).setEntries(first.getEntries()).setSize(first.getSize())
+                .setMessage(first.getSize() + " keys");
+            case VERIFY -> {
+                Map<String, String> hashes = new TreeMap<>();
+                read.results.forEach((w, r) -> hashes.put(w, r.getHash() + "/" + r.getSize()));
+                boolean same = new HashSet<>(hashes.values()).size() == 1;
+                Set<String> missing = new TreeSet<>(rr.getTargets());
+                missing.removeAll(read.results.keySet());
+                reply.setOk(same).setHashes(hashes).setSize(first.getSize()).setMessage(same
+                    ? hashes.size() + " workers hold identical databases" + (missing.isEmpty() ? ""
+                        : " (" + missing + " did not answer and left the pool)")
+                    : "the workers' databases differ: " + hashes);
+            }
+            default -> throw new IllegalStateException("unexpected read kind " + rr.getKind());
+        }
+        replies.add(reply.build());
+    }
+
+    private static KvReply.Builder reply(String requestId, String clientId, boolean ok, String message) {
+        return KvReply.newBuilder().setRequestId(requestId).setClientId(clientId).setOk(ok).setTxId(null)
+            .setFound(false).setValue(null).setEntries(null).setHashes(Map.of()).setSize(0).setMembers(List.of())
+            .setMessage(message);
+    }
+
+    private static long ms(int millis) {
+        return TimeUnit.MILLISECONDS.toNanos(millis);
+    }
+}

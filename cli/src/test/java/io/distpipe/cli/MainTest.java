@@ -61,6 +61,14 @@ class MainTest {
     }
 
     @Test
+    void shouldCheckTheMembershipTimingsBeforeLookingForACluster() {
+        // No --bootstrap-servers and no running system: the options are judged first, as a usage error.
+        assertThat(Main.run("membership", "--suspect-after", "5s", "--remove-after", "2s")).isEqualTo(Cli.EXIT_USAGE);
+        assertThat(console.err()).contains("suspect-after (5000 ms) must be shorter than remove-after (2000 ms)")
+            .doesNotContain("No running system");
+    }
+
+    @Test
     void shouldPrintTheVersion() {
         assertThat(Main.run("--version")).isEqualTo(Cli.EXIT_OK);
         assertThat(console.out()).startsWith("distpipe ").contains("Kafka clients 4.3.1");

@@ -4,13 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.math.BigInteger;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -21,7 +19,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.Poll;
-import io.distpipe.common.Ports;
 import io.distpipe.primes.TaskMessage;
 import io.distpipe.testkit.PrimesOracle;
 import io.distpipe.topics.Numbers;
@@ -32,22 +29,18 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The running system as an operator runs it: bin/start_system.sh starts every part as its own process, files dropped
  * into data/input become primes.txt, a worker killed with SIGKILL and restarted by hand changes nothing, and
- * bin/stop_system.sh leaves no process and no pid file behind.
+ * bin/stop_system.sh leaves no process and no pid file behind. The replicated system is
+ * {@link ReplicatedSystemScriptsIT}'s.
  */
-class SystemScriptsIT {
+class SystemScriptsIT extends SystemScriptsFixture {
 
-    private static final Path PROJECT = Path.of(System.getProperty("user.dir")).getParent();
     /** Snapshots as often as the coordinator can take them, one at a time, while the input is processed. */
     private static final String SNAPSHOT_INTERVAL = "200ms";
     private static final int MANY_SNAPSHOTS = 10;
-
-    @TempDir
-    Path home;
 
     @Test
     void shouldStayExactAcrossAKilledAndRestartedWorkerAndStopCleanly() throws Exception {
@@ -143,8 +136,7 @@ class SystemScriptsIT {
             // A snapshot, everything stopped, the snapshot restored, the system started again: the same output.
             Path earliest = snapshotFiles().get(0);
             JsonNode cut = new ObjectMapper().readTree(earliest.toFile()).path("cut").path("primes.tasks");
-            Process stop = run(Map.of("DISTPIPE_HOME", home.toString()), "bin/stop_system.sh");
-            assertThat(stop.waitFor(2, TimeUnit.MINUTES)).isTrue();
+            stopSystem();
             Files.delete(output);
             Process restore = run(env, "bin/distpipe", "restore", earliest.toString());
             assertThat(restore.waitFor(2, TimeUnit.MINUTES)).isTrue();
@@ -158,101 +150,13 @@ class SystemScriptsIT {
         } catch (AssertionError | RuntimeException e) {
             throw new AssertionError(e.getMessage() + logTails(), e);
         } finally {
-            Process stop = run(Map.of("DISTPIPE_HOME", home.toString()), "bin/stop_system.sh");
-            assertThat(stop.waitFor(2, TimeUnit.MINUTES)).as("stop_system finished").isTrue();
-            assertThat(stop.exitValue()).isZero();
+            stopSystem();
         }
-        try (Stream<Path> files = Files.list(home.resolve("run"))) {
-            assertThat(files.map(p -> p.getFileName().toString())).noneMatch(n -> n.endsWith(".pid"));
-        }
+        assertNoPidFiles();
         for (long pid : pids) {
             assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false))
                 .as("process %d is gone", pid).isFalse();
         }
-    }
-
-    @Test
-    void shouldStayExactWhenABrokerOfTheReplicatedSystemIsKilled() throws Exception {
-        // The broker failure is what this test is about: the other test runs Apicurio, this one the builtin registry.
-        Map<String, String> env = systemEnv(freePortRun(6), "DISTPIPE_REGISTRY", "builtin");
-        try {
-            startSystem(env, "replicated", "3");
-            assertThat(Files.readString(home.resolve("run/bootstrap")).split(",")).hasSize(3);
-
-            PrimesOracle oracle = new PrimesOracle(300_000);
-            oracle.writeRange(home.resolve("a.tmp"), 1, 300_000);
-            Files.move(home.resolve("a.tmp"), home.resolve("data/input/a.txt"));
-            Poll.until("the coordinator planned a.txt", Duration.ofSeconds(60),
-                () -> log("coordinator").contains("a.txt"));
-            kill("broker-3");
-
-            awaitOutput(home.resolve("primes.txt"), oracle, 300_000);
-        } catch (AssertionError | RuntimeException e) {
-            throw new AssertionError(e.getMessage() + logTails(), e);
-        } finally {
-            Process stop = run(Map.of("DISTPIPE_HOME", home.toString()), "bin/stop_system.sh");
-            assertThat(stop.waitFor(2, TimeUnit.MINUTES)).as("stop_system finished").isTrue();
-        }
-        try (Stream<Path> files = Files.list(home.resolve("run"))) {
-            assertThat(files.map(p -> p.getFileName().toString())).noneMatch(n -> n.endsWith(".pid"));
-        }
-    }
-
-    /** DISTPIPE_* settings for a system of its own under the test's home, and {@code more} name/value pairs. */
-    private Map<String, String> systemEnv(int basePort, String... more) throws IOException {
-        int registryPort = freePortRun(2);
-        Map<String, String> env = new HashMap<>(Map.of("DISTPIPE_HOME", home.toString(),
-            "DISTPIPE_BASE_PORT", Integer.toString(basePort),
-            "DISTPIPE_REGISTRY_PORT", Integer.toString(registryPort),
-            "DISTPIPE_REGISTRY_MANAGEMENT_PORT", Integer.toString(registryPort + 1)));
-        for (int i = 0; i + 1 < more.length; i += 2) {
-            env.put(more[i], more[i + 1]);
-        }
-        return env;
-    }
-
-    /** Runs bin/start_system.sh; on a failure or time-out the assertion shows what it and the processes printed. */
-    private void startSystem(Map<String, String> env, String mode, String workers) throws Exception {
-        Process start = run(env, "bin/start_system.sh", mode, workers);
-        boolean finished = start.waitFor(5, TimeUnit.MINUTES);
-        if (!finished || start.exitValue() != 0) {
-            start.destroyForcibly();
-            StringBuilder report = new StringBuilder(finished ? "start_system failed" : "start_system timed out");
-            report.append("\n--- start_system.sh.out\n").append(tail(home.resolve("start_system.sh.out"), 30));
-            try (Stream<Path> outs = Files.list(home.resolve("run"))) {
-                for (Path out : outs.filter(p -> p.toString().endsWith(".out")).sorted().toList()) {
-                    report.append("--- run/").append(out.getFileName()).append('\n').append(tail(out, 5));
-                }
-            }
-            report.append("--- logs/registry.log\n").append(tail(home.resolve("logs/registry.log"), 10));
-            throw new AssertionError(report.toString());
-        }
-    }
-
-    /** The last lines of every process log, for a failure to show what the processes were doing. */
-    private String logTails() {
-        StringBuilder report = new StringBuilder();
-        try (Stream<Path> logs = Files.list(home.resolve("logs"))) {
-            for (Path log : logs.sorted().toList()) {
-                report.append("\n--- logs/").append(log.getFileName()).append('\n').append(tail(log, 15));
-            }
-        } catch (IOException e) {
-            report.append("\n(no logs: ").append(e).append(')');
-        }
-        return report.toString();
-    }
-
-    private static String tail(Path file, int lines) {
-        List<String> all = readLines(file);
-        return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size())) + "\n";
-    }
-
-    /** SIGKILLs the process of run/NAME.pid. */
-    private void kill(String name) throws IOException {
-        long pid = Long.parseLong(Files.readString(home.resolve("run/" + name + ".pid")).strip());
-        ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-        Poll.until(name + " is gone", Duration.ofSeconds(30),
-            () -> ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true));
     }
 
     /** A task as committed to primes.tasks: where it is and the numbers it carries. */
@@ -354,69 +258,4 @@ class SystemScriptsIT {
         return alive;
     }
 
-    private void awaitOutput(Path output, PrimesOracle oracle, int upTo) {
-        List<String> expected = oracle.expectedLines().stream().filter(l -> Long.parseLong(l) <= upTo).toList();
-        Poll.until("primes.txt holds the " + expected.size() + " primes up to " + upTo, Duration.ofSeconds(180),
-            () -> Files.exists(output) && readLines(output).equals(expected));
-    }
-
-    private static List<String> readLines(Path file) {
-        try {
-            return Files.readAllLines(file);
-        } catch (IOException e) {
-            return List.of();
-        }
-    }
-
-    private String log(String process) {
-        try {
-            Path log = home.resolve("logs/" + process + ".log");
-            return Files.exists(log) ? Files.readString(log) : "";
-        } catch (IOException e) {
-            return "";
-        }
-    }
-
-    private List<Long> runningPids() throws IOException {
-        List<Long> pids = new ArrayList<>();
-        try (Stream<Path> files = Files.list(home.resolve("run"))) {
-            for (Path f : files.filter(p -> p.toString().endsWith(".pid")).toList()) {
-                pids.add(Long.parseLong(Files.readString(f).strip()));
-            }
-        }
-        return pids;
-    }
-
-    private Process run(Map<String, String> env, String... command) throws IOException {
-        List<String> line = new ArrayList<>(List.of(command));
-        line.set(0, PROJECT.resolve(command[0]).toString());
-        ProcessBuilder builder = new ProcessBuilder(line).directory(home.toFile())
-            .redirectErrorStream(true)
-            .redirectOutput(ProcessBuilder.Redirect.appendTo(home.resolve(
-                Path.of(command[0]).getFileName() + ".out").toFile()));
-        builder.environment().putAll(env);
-        return builder.start();
-    }
-
-    /** The first of {@code count} consecutive free ports (broker and controller listeners of each node). */
-    private static int freePortRun(int count) throws IOException {
-        for (int attempt = 0; attempt < 50; attempt++) {
-            int port = Ports.freePort();
-            if (port + count < 65_536 && allFree(port + 1, count - 1)) {
-                return port;
-            }
-        }
-        throw new IOException("no " + count + " consecutive free ports found");
-    }
-
-    private static boolean allFree(int from, int count) {
-        for (int port = from; port < from + count; port++) {
-            try (ServerSocket socket = new ServerSocket(port)) {
-                continue;
-            } catch (IOException e) {
-                return false;
-            }
-        }
-        return true;
-    }
 }

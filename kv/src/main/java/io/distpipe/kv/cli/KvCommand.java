@@ -14,16 +14,15 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 
-import io.distpipe.common.HeartbeatSender;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.KafkaCluster;
 import io.distpipe.common.LocalKafka;
 import io.distpipe.common.Ports;
 import io.distpipe.common.command.Cli;
 import io.distpipe.common.command.ClusterOptions;
-import io.distpipe.common.command.Daemon;
 import io.distpipe.common.command.HeartbeatOptions;
 import io.distpipe.common.command.Logs;
+import io.distpipe.common.command.ServiceCommand;
 import io.distpipe.kv.store.History;
 import io.distpipe.kv.store.KvClient;
 import io.distpipe.kv.store.KvCoordinator;
@@ -284,10 +283,7 @@ final class KvCommand {
     @Command(name = "worker", mixinStandardHelpOptions = true, description = {
         "Run one worker (replays the log, then votes and applies) until stopped; a worker that was removed from "
             + "the pool catches up and joins again.", "With --background: start it as its own process and return."})
-    static final class WorkerCmd implements Callable<Integer> {
-        @Spec
-        CommandLine.Model.CommandSpec spec;
-
+    static final class WorkerCmd extends ServiceCommand {
         @Option(names = "--id", required = true, paramLabel = "ID", description = "Worker id, e.g. W2.")
         String id;
 
@@ -298,15 +294,13 @@ final class KvCommand {
             + "transactions (for the benchmark's comparison; answers may then repeat after a crash).")
         boolean noTransactions;
 
-        @Mixin
-        ClusterOptions cluster;
-
-        @Mixin
-        HeartbeatOptions heartbeat;
+        @Override
+        protected void requireCluster() throws Exception {
+            requireStore(cluster, spec);
+        }
 
         @Override
-        public Integer call() throws Exception {
-            requireStore(cluster, spec);
+        protected int serve() throws Exception {
             if (background) {
                 KvProcess p = KvProcess.start(id, runDir(), logDir(), "256m", List.of("kv", "worker", "--id", id,
                     "--bootstrap-servers", cluster.bootstrapServers, "--registry-url", cluster.registryUrl));
@@ -314,19 +308,16 @@ final class KvCommand {
                     + ".log") + ")");
                 return Cli.EXIT_OK;
             }
-            AvroSerdes avro = AvroSerdes.connect(cluster.registryUrl);
-            KvSerdes.prepare(cluster.bootstrapServers, avro, 3);
+            KvSerdes.prepare(cluster.bootstrapServers, serdes(), 3);
             KvWorker worker = new KvWorker(new KvWorker.Config(id, cluster.bootstrapServers,
-                KvWorker.Config.TRANSACTION_TIMEOUT_MS_DEFAULT, !noTransactions), new KvSerdes(avro));
-            try (Daemon daemon = Daemon.start(id, worker::stop)) {
-                worker.start();
-                try (HeartbeatSender beats = heartbeat.start(id, "kv-worker", cluster.bootstrapServers, avro)) {
-                    daemon.ready();
+                KvWorker.Config.TRANSACTION_TIMEOUT_MS_DEFAULT, !noTransactions), new KvSerdes(serdes()));
+            serve(id, "kv-worker", worker::stop, worker::start, () -> {
+                try {
                     worker.run();
                 } finally {
                     worker.close();
                 }
-            }
+            });
             return Cli.EXIT_OK;
         }
     }
@@ -334,10 +325,7 @@ final class KvCommand {
     @Command(name = "coordinator", mixinStandardHelpOptions = true, description = {
         "Run one coordinator until stopped: active when it owns kv.requests, else a standby that takes over (and "
             + "aborts the transactions in doubt) when the active one dies."})
-    static final class CoordinatorCmd implements Callable<Integer> {
-        @Spec
-        CommandLine.Model.CommandSpec spec;
-
+    static final class CoordinatorCmd extends ServiceCommand {
         @Option(names = "--id", required = true, paramLabel = "ID", description = "Coordinator id, e.g. C1.")
         String id;
 
@@ -347,30 +335,25 @@ final class KvCommand {
                 + "transaction aborts (default ${DEFAULT-VALUE}).")
         int voteTimeoutMs;
 
-        @Mixin
-        ClusterOptions cluster;
-
-        @Mixin
-        HeartbeatOptions heartbeat;
+        @Override
+        protected void requireCluster() throws Exception {
+            requireStore(cluster, spec);
+        }
 
         @Override
-        public Integer call() throws Exception {
-            requireStore(cluster, spec);
-            AvroSerdes avro = AvroSerdes.connect(cluster.registryUrl);
-            KvSerdes.prepare(cluster.bootstrapServers, avro, 3);
+        protected int serve() throws Exception {
+            KvSerdes.prepare(cluster.bootstrapServers, serdes(), 3);
             KvCoordinator.Config defaults = KvCoordinator.Config.of(id, cluster.bootstrapServers);
             KvCoordinator coordinator = new KvCoordinator(new KvCoordinator.Config(id, cluster.bootstrapServers,
                 voteTimeoutMs, voteTimeoutMs, defaults.sessionTimeoutMs(), defaults.transactionTimeoutMs(),
-                defaults.replyWindowMs()), new KvSerdes(avro));
-            try (Daemon daemon = Daemon.start(id, coordinator::stop)) {
-                coordinator.start();
-                try (HeartbeatSender beats = heartbeat.start(id, "kv-coordinator", cluster.bootstrapServers, avro)) {
-                    daemon.ready();
+                defaults.replyWindowMs()), new KvSerdes(serdes()));
+            serve(id, "kv-coordinator", coordinator::stop, coordinator::start, () -> {
+                try {
                     coordinator.run();
                 } finally {
                     coordinator.close();
                 }
-            }
+            });
             return coordinator.failure() == null ? Cli.EXIT_OK : Cli.EXIT_FAILURE;
         }
     }

@@ -11,13 +11,13 @@ import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 
-import io.distpipe.common.HeartbeatSender;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.command.Cli;
 import io.distpipe.common.command.ClusterOptions;
 import io.distpipe.common.command.Daemon;
 import io.distpipe.common.command.HeartbeatOptions;
 import io.distpipe.common.command.Logs;
+import io.distpipe.common.command.ServiceCommand;
 import io.distpipe.mapreduce.MrJobOutcome;
 import io.distpipe.mapreduce.MrJobStatus;
 import io.distpipe.mapreduce.MrTaskPhase;
@@ -304,31 +304,14 @@ public final class MrCommand {
     @Command(name = "worker", mixinStandardHelpOptions = true, description = {
         "Run one MapReduce worker (joins the worker group of a running cluster) until stopped.",
         "Input files are read from the paths in the tasks: workers share the submitter's file system."})
-    static final class Worker implements Callable<Integer> {
-        @Spec
-        CommandLine.Model.CommandSpec spec;
-
+    static final class Worker extends ServiceCommand {
         @Option(names = "--id", required = true, paramLabel = "ID", description = "Member id, e.g. worker-2.")
         String id;
 
-        @Mixin
-        ClusterOptions cluster;
-
-        @Mixin
-        HeartbeatOptions heartbeat;
-
         @Override
-        public Integer call() throws Exception {
-            Daemon.requireCluster(cluster, spec);
-            AvroSerdes serdes = AvroSerdes.connect(cluster.registryUrl);
-            MrWorker worker = MrWorker.create(MrWorker.Config.defaults(id, cluster.bootstrapServers), serdes);
-            try (Daemon daemon = Daemon.start(id, worker::close)) {
-                worker.start();
-                try (HeartbeatSender beats = heartbeat.start(id, "mr-worker", cluster.bootstrapServers, serdes)) {
-                    daemon.ready();
-                    worker.run();
-                }
-            }
+        protected int serve() throws Exception {
+            MrWorker worker = MrWorker.create(MrWorker.Config.defaults(id, cluster.bootstrapServers), serdes());
+            serve(id, "mr-worker", worker::close, worker::start, worker::run);
             return Cli.EXIT_OK;
         }
     }
@@ -336,34 +319,16 @@ public final class MrCommand {
     @Command(name = "coordinator", mixinStandardHelpOptions = true, description = {
         "Run the MapReduce coordinator until stopped: takes submitted jobs in order and drives each through "
             + "its states; a restarted coordinator resumes the running job from the jobs-status topic."})
-    static final class Coordinator implements Callable<Integer> {
-        @Spec
-        CommandLine.Model.CommandSpec spec;
-
+    static final class Coordinator extends ServiceCommand {
         @Option(names = "--max-retries", paramLabel = "N", defaultValue = "" + MrCoordinator.MAX_RETRIES_DEFAULT,
             description = "Retries of a failed task before its job fails (default ${DEFAULT-VALUE}).")
         int maxRetries;
 
-        @Mixin
-        ClusterOptions cluster;
-
-        @Mixin
-        HeartbeatOptions heartbeat;
-
         @Override
-        public Integer call() throws Exception {
-            Daemon.requireCluster(cluster, spec);
-            AvroSerdes serdes = AvroSerdes.connect(cluster.registryUrl);
+        protected int serve() throws Exception {
             MrCoordinator coordinator = new MrCoordinator(new MrCoordinator.Config("mr-coordinator",
-                cluster.bootstrapServers, maxRetries, 3), serdes);
-            try (Daemon daemon = Daemon.start(coordinator.id(), coordinator::close)) {
-                coordinator.start();
-                try (HeartbeatSender beats = heartbeat.start(coordinator.id(), "mr-coordinator",
-                    cluster.bootstrapServers, serdes)) {
-                    daemon.ready();
-                    coordinator.run();
-                }
-            }
+                cluster.bootstrapServers, maxRetries, 3), serdes());
+            serve(coordinator.id(), "mr-coordinator", coordinator::close, coordinator::start, coordinator::run);
             return Cli.EXIT_OK;
         }
     }

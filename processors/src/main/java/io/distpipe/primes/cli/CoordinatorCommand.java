@@ -3,32 +3,22 @@ package io.distpipe.primes.cli;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicReference;
 
-import io.distpipe.common.HeartbeatSender;
 import io.distpipe.common.command.Cli;
-import io.distpipe.common.command.ClusterOptions;
-import io.distpipe.common.command.Daemon;
 import io.distpipe.common.command.HeartbeatOptions;
+import io.distpipe.common.command.ServiceCommand;
 import io.distpipe.primes.job.SystemCoordinator;
 import io.distpipe.primes.plan.Coordinator;
 import io.distpipe.primes.plan.NumberParser;
-import io.distpipe.topics.serde.AvroSerdes;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code distpipe coordinator}: the long-running coordinator of the running system, until SIGTERM. */
 @Command(name = "coordinator", mixinStandardHelpOptions = true, description = {
     "Run the coordinator of a running system: every file dropped into the input directory becomes tasks; the output "
         + "is rewritten whenever all tasks are done. Continues its job after a restart."})
-final class CoordinatorCommand implements Callable<Integer> {
-
-    @Spec
-    CommandLine.Model.CommandSpec spec;
+final class CoordinatorCommand extends ServiceCommand {
 
     @Option(names = {"-i", "--input"}, paramLabel = "DIR", defaultValue = "data/input",
         description = "Directory to watch (default ${DEFAULT-VALUE}).")
@@ -51,32 +41,22 @@ final class CoordinatorCommand implements Callable<Integer> {
         description = "How often to take a consistent snapshot (default ${DEFAULT-VALUE}; 0s: never).")
     Duration snapshotInterval;
 
-    @Mixin
-    ClusterOptions cluster;
-
-    @Mixin
-    HeartbeatOptions heartbeat;
-
     @Override
-    public Integer call() throws Exception {
-        Daemon.requireCluster(cluster, spec);
+    protected int serve() throws Exception {
         Files.createDirectories(input);
-        AvroSerdes serdes = AvroSerdes.connect(cluster.registryUrl);
         AtomicReference<SystemCoordinator> running = new AtomicReference<>();
-        try (Daemon daemon = Daemon.start("coordinator", () -> {
+        serve("coordinator", "coordinator", () -> {
             SystemCoordinator c = running.get();
             if (c != null) {
                 c.stop();
             }
-        });
-             SystemCoordinator coordinator = new SystemCoordinator(jobId, input, output, cluster.bootstrapServers,
-                 serdes, Coordinator.CHUNK_NUMBERS_DEFAULT, NumberParser.DEFAULT_MAX_DIGITS, snapshotsDir,
-                 snapshotInterval);
-             HeartbeatSender beats = heartbeat.start("coordinator", "coordinator", cluster.bootstrapServers, serdes)) {
-            running.set(coordinator);
-            daemon.ready();
-            coordinator.run();
-        }
+        }, () -> running.set(new SystemCoordinator(jobId, input, output, cluster.bootstrapServers, serdes(),
+            Coordinator.CHUNK_NUMBERS_DEFAULT, NumberParser.DEFAULT_MAX_DIGITS, snapshotsDir, snapshotInterval)),
+            () -> {
+                try (SystemCoordinator coordinator = running.get()) {
+                    coordinator.run();
+                }
+            });
         return Cli.EXIT_OK;
     }
 }

@@ -1,32 +1,22 @@
 package io.distpipe.replicas.cli;
 
 import java.time.Duration;
-import java.util.concurrent.Callable;
 
-import io.distpipe.common.HeartbeatSender;
 import io.distpipe.common.command.Cli;
-import io.distpipe.common.command.ClusterOptions;
-import io.distpipe.common.command.Daemon;
 import io.distpipe.common.command.HeartbeatOptions;
+import io.distpipe.common.command.ServiceCommand;
 import io.distpipe.replicas.server.Replica;
 import io.distpipe.replicas.server.ReplicaManagerService;
 import io.distpipe.replicas.server.ReplicaManagerTopology.Mode;
-import io.distpipe.topics.serde.AvroSerdes;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code distpipe replica}: one server replica (its heartbeats are its local fault detector), until SIGTERM. */
 @Command(name = "server", mixinStandardHelpOptions = true, description = {
     "Run one server replica of the replicated server. It takes its role (passive: primary or backup; active: ready "
         + "or recovering) from the replica manager, prints its state before and after each request and every "
         + "checkpoint sent or received. Its heartbeats (role 'replica') are its local fault detector."})
-final class ReplicaCommand implements Callable<Integer> {
-
-    @Spec
-    CommandLine.Model.CommandSpec spec;
+final class ReplicaCommand extends ServiceCommand {
 
     @Option(names = "--id", required = true, paramLabel = "ID", description = "Replica id, e.g. S1.")
     String id;
@@ -45,29 +35,15 @@ final class ReplicaCommand implements Callable<Integer> {
         description = "Fault tests: stall this long inside each checkpoint's transaction, printing CHECKPOINT-PENDING.")
     Duration pauseInCheckpoint;
 
-    @Mixin
-    ClusterOptions cluster;
-
-    @Mixin
-    HeartbeatOptions heartbeat;
-
     @Override
-    public Integer call() throws Exception {
-        Daemon.requireCluster(cluster, spec);
+    protected int serve() throws Exception {
         ReplicaManagerService.ensureTopics(cluster.bootstrapServers);
-        AvroSerdes serdes = AvroSerdes.connect(cluster.registryUrl);
         Replica replica = new Replica(new Replica.Config(id, mode, cluster.bootstrapServers, checkpointInterval,
-            pauseInCheckpoint), serdes, line -> {
+            pauseInCheckpoint), serdes(), line -> {
                 System.out.println(line);
                 System.out.flush();
             });
-        try (Daemon daemon = Daemon.start(id, replica::close)) {
-            replica.start();
-            try (HeartbeatSender beats = heartbeat.start(id, "replica", cluster.bootstrapServers, serdes)) {
-                daemon.ready();
-                replica.run();
-            }
-        }
+        serve(id, "replica", replica::close, replica::start, replica::run);
         return Cli.EXIT_OK;
     }
 }

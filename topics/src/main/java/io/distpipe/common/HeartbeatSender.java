@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * <p>It owns its producer, which should be a plain idempotent one ({@link KafkaClients#producer}), not the component's
  * transactional producer: a heartbeat must not wait for, or be aborted with, a transaction.
  */
-public final class HeartbeatSender implements Service {
+public final class HeartbeatSender extends AbstractService {
 
     public static final String INTERVAL_KEY = "heartbeat-interval";
     public static final Duration INTERVAL_DEFAULT = Duration.ofSeconds(1);
@@ -47,7 +47,6 @@ public final class HeartbeatSender implements Service {
     private final Serializer<String> keySerializer;
     private final Serializer<Heartbeat> valueSerializer;
     private final Clock clock;
-    private final LifeCycle life;
     private final ScheduledExecutorService scheduler;
     private final AtomicLong sequence = new AtomicLong();
     private final AtomicBoolean failing = new AtomicBoolean();
@@ -64,6 +63,7 @@ public final class HeartbeatSender implements Service {
      */
     public HeartbeatSender(String memberId, String role, Duration interval, Producer<byte[], byte[]> producer,
                            AvroSerdes serdes, long incarnation, Clock clock) {
+        super(memberId, memberId + " heartbeats");
         if (memberId == null || memberId.isBlank()) {
             throw new IllegalArgumentException("A heartbeat sender needs a member id");
         }
@@ -81,7 +81,6 @@ public final class HeartbeatSender implements Service {
         this.keySerializer = serdes.keySerde(Topics.MEMBERSHIP_HEARTBEATS).serializer();
         this.valueSerializer = serdes.valueSerde(Topics.MEMBERSHIP_HEARTBEATS).serializer();
         this.clock = Objects.requireNonNull(clock, "clock");
-        this.life = new LifeCycle(memberId + " heartbeats");
         this.scheduler = Executors.newSingleThreadScheduledExecutor(runnable -> {
             Thread thread = new Thread(runnable, "heartbeat-" + memberId);
             thread.setDaemon(true);
@@ -93,16 +92,6 @@ public final class HeartbeatSender implements Service {
     public static long processIncarnation() {
         return ProcessHandle.current().info().startInstant().map(Instant::toEpochMilli)
             .orElseGet(() -> ManagementFactory.getRuntimeMXBean().getStartTime());
-    }
-
-    @Override
-    public String id() {
-        return memberId;
-    }
-
-    @Override
-    public State state() {
-        return life.state();
     }
 
     public long incarnation() {

@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
  * catalog's, a replaced thread on an uncaught error, and a close that leaves the group so a restarted instance gets
  * its partitions at once instead of after the old member's session timeout.
  */
-public class StreamsService implements Service {
+public class StreamsService extends AbstractService {
 
     private static final Logger LOG = LoggerFactory.getLogger(StreamsService.class);
     private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(10);
@@ -29,10 +29,10 @@ public class StreamsService implements Service {
     private final String id;
     private final String applicationId;
     private final KafkaStreams streams;
-    private final LifeCycle life;
 
     /** {@code replication} is for the internal topics: at most the number of brokers. */
     protected StreamsService(String id, Topology topology, Properties config, int replication, Path stateDir) {
+        super(id, id);
         this.id = id;
         this.applicationId = config.getProperty(StreamsConfig.APPLICATION_ID_CONFIG);
         Properties props = new Properties();
@@ -42,7 +42,6 @@ public class StreamsService implements Service {
         props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
         props.put(StreamsConfig.CLIENT_ID_CONFIG, id);
         this.streams = new KafkaStreams(topology, props);
-        this.life = new LifeCycle(id);
     }
 
     /**
@@ -62,16 +61,6 @@ public class StreamsService implements Service {
         props.put(StreamsConfig.consumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG), 1_500);
         props.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, LogAndContinueExceptionHandler.class);
         return props;
-    }
-
-    @Override
-    public String id() {
-        return id;
-    }
-
-    @Override
-    public State state() {
-        return life.state();
     }
 
     /** Starts the streams client without waiting for it; see {@link #awaitRunning(Duration)}. */

@@ -19,9 +19,8 @@ import io.distpipe.chat.AccountCreated;
 import io.distpipe.chat.ChatEvent;
 import io.distpipe.chat.LoggedIn;
 import io.distpipe.chat.MessageSent;
+import io.distpipe.common.AbstractService;
 import io.distpipe.common.KafkaClients;
-import io.distpipe.common.LifeCycle;
-import io.distpipe.common.Service;
 import io.distpipe.topics.Topics;
 import io.distpipe.topics.serde.AvroSerdes;
 import org.apache.kafka.clients.CommonClientConfigs;
@@ -51,7 +50,7 @@ import org.slf4j.LoggerFactory;
  * read_committed reader even if its bytes reach the replicas later: the transaction is aborted when this server's
  * next producer fences it, or by the coordinator after the transaction timeout.
  */
-public final class ChatServer implements Service {
+public final class ChatServer extends AbstractService {
 
     /**
      * Settings of one chat server.
@@ -118,11 +117,11 @@ public final class ChatServer implements Service {
     private final Map<Integer, Long> positions = new HashMap<>();
     private final Thread reader;
     private Producer<String, ChatEvent> producer;
-    private final LifeCycle life;
     private long poisonRecords;
 
     private ChatServer(Config config, AvroSerdes serdes, Consumer<byte[], byte[]> consumer,
                        Function<ChatServer, Producer<String, ChatEvent>> producers) {
+        super("chat-" + config.serverId(), "chat-" + config.serverId());
         this.config = config;
         this.id = "chat-" + config.serverId();
         this.keySerializer = serdes.keySerde(Topics.CHAT_EVENTS).serializer();
@@ -130,7 +129,6 @@ public final class ChatServer implements Service {
         this.valueDeserializer = serdes.valueSerde(Topics.CHAT_EVENTS).deserializer();
         this.consumer = consumer;
         this.producers = producers;
-        this.life = new LifeCycle(id);
         this.reader = new Thread(this::readLoop, id + "-reader");
         this.reader.setDaemon(true);
     }
@@ -177,16 +175,6 @@ public final class ChatServer implements Service {
             throw e;
         }
         return server;
-    }
-
-    @Override
-    public String id() {
-        return id;
-    }
-
-    @Override
-    public State state() {
-        return life.state();
     }
 
     /** Reads the topic up to the end it has now, then serves. */

@@ -13,9 +13,8 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
+import io.distpipe.common.AbstractService;
 import io.distpipe.common.KafkaClients;
-import io.distpipe.common.LifeCycle;
-import io.distpipe.common.Service;
 import io.distpipe.kv.KvLogEntry;
 import io.distpipe.kv.KvReply;
 import io.distpipe.kv.KvRequest;
@@ -51,7 +50,7 @@ import org.slf4j.LoggerFactory;
  * the log entries the core returns, with the request offsets, in one Kafka transaction: many client transactions
  * share one Kafka commit, which is what makes the throughput.
  */
-public final class KvCoordinator implements Service, Runnable {
+public final class KvCoordinator extends AbstractService implements Runnable {
 
     /** Coordinator settings. */
     public record Config(String id, String bootstrapServers, int voteTimeoutMs, int ackTimeoutMs,
@@ -102,7 +101,6 @@ public final class KvCoordinator implements Service, Runnable {
 
     private final Config config;
     private final KvSerdes serdes;
-    private final LifeCycle life;
     private final KvCoordinatorCore core;
     private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
     private final CountDownLatch stopped = new CountDownLatch(3);
@@ -116,20 +114,10 @@ public final class KvCoordinator implements Service, Runnable {
     private KafkaProducer<byte[], byte[]> replyProducer;
 
     public KvCoordinator(Config config, KvSerdes serdes) {
+        super(config.id(), "kv coordinator " + config.id());
         this.config = config;
         this.serdes = serdes;
-        this.life = new LifeCycle("kv coordinator " + config.id());
         this.core = new KvCoordinatorCore(config.id(), config.voteTimeoutMs(), config.ackTimeoutMs());
-    }
-
-    @Override
-    public String id() {
-        return config.id();
-    }
-
-    @Override
-    public State state() {
-        return life.state();
     }
 
     /** Whether this coordinator owns kv.requests and serves. */

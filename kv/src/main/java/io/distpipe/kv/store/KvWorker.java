@@ -9,9 +9,8 @@ import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 
+import io.distpipe.common.AbstractService;
 import io.distpipe.common.KafkaClients;
-import io.distpipe.common.LifeCycle;
-import io.distpipe.common.Service;
 import io.distpipe.kv.JoinRequest;
 import io.distpipe.kv.KvLogEntry;
 import io.distpipe.kv.PoolChange;
@@ -38,7 +37,7 @@ import org.slf4j.LoggerFactory;
  * log position after them, commit in one Kafka transaction, so a restarted worker neither repeats nor loses an
  * answer: entries below its committed position were answered, the ones after it were not.
  */
-public final class KvWorker implements Service, Runnable {
+public final class KvWorker extends AbstractService implements Runnable {
 
     /** Worker settings. */
     public record Config(String id, String bootstrapServers, int transactionTimeoutMs, boolean transactional) {
@@ -64,7 +63,6 @@ public final class KvWorker implements Service, Runnable {
 
     private final Config config;
     private final KvSerdes serdes;
-    private final LifeCycle life;
     private final KvState state = new KvState();
     private final TopicPartition log = new TopicPartition(Topics.KV_DECISIONS.name(), 0);
     private final int votesPartition;
@@ -81,20 +79,10 @@ public final class KvWorker implements Service, Runnable {
     private long poison;
 
     public KvWorker(Config config, KvSerdes serdes) {
+        super(config.id(), "kv worker " + config.id());
         this.config = config;
         this.serdes = serdes;
-        this.life = new LifeCycle("kv worker " + config.id());
         this.votesPartition = KvSerdes.votesPartition(config.id());
-    }
-
-    @Override
-    public String id() {
-        return config.id();
-    }
-
-    @Override
-    public State state() {
-        return life.state();
     }
 
     /** Fences an earlier incarnation (aborting its open transaction) and finds the position it committed. */

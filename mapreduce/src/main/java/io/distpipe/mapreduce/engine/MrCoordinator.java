@@ -14,10 +14,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
+import io.distpipe.common.AbstractService;
 import io.distpipe.common.KafkaClients;
-import io.distpipe.common.LifeCycle;
 import io.distpipe.common.PollLoop;
-import io.distpipe.common.Service;
 import io.distpipe.mapreduce.MapTask;
 import io.distpipe.mapreduce.MrJobCommand;
 import io.distpipe.mapreduce.MrJobOutcome;
@@ -60,7 +59,7 @@ import org.slf4j.LoggerFactory;
  * reads the topic and resumes the job where the last committed status left it. Its transactional id is fixed: a new
  * coordinator fences an old one.
  */
-public final class MrCoordinator implements Service {
+public final class MrCoordinator extends AbstractService {
 
     public static final String GROUP_ID = "mr-coordinator";
     public static final String TRANSACTIONAL_ID = "mr-coordinator";
@@ -97,7 +96,6 @@ public final class MrCoordinator implements Service {
 
     private final Config config;
     private final AvroSerdes serdes;
-    private final LifeCycle life;
     private final Map<String, MrJobStatus> jobs = new HashMap<>();
     private final Map<String, List<MrTaskStatus>> taskStatuses = new HashMap<>();
     private Admin admin;
@@ -113,25 +111,15 @@ public final class MrCoordinator implements Service {
     private volatile Predicate<MrJobStatus> haltAfter = s -> false;
 
     public MrCoordinator(Config config, AvroSerdes serdes) {
+        super(config.id(), config.id());
         this.config = config.validate();
         this.serdes = serdes;
-        this.life = new LifeCycle(config.id());
         this.keys = serdes.keySerde(Topics.MR_JOBS).serializer();
         this.commandReader = serdes.valueSerde(Topics.MR_COMMANDS).deserializer();
         this.taskStatusReader = serdes.valueSerde(Topics.MR_TASK_STATUS).deserializer();
         this.statusWriter = serdes.valueSerde(Topics.MR_JOBS).serializer();
         this.mapTaskWriter = serdes.valueSerde(Topics.MR_MAP_TASKS).serializer();
         this.reduceTaskWriter = serdes.valueSerde(Topics.MR_REDUCE_TASKS).serializer();
-    }
-
-    @Override
-    public String id() {
-        return config.id();
-    }
-
-    @Override
-    public State state() {
-        return life.state();
     }
 
     /**

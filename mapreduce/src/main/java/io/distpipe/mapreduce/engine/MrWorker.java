@@ -20,10 +20,9 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 
+import io.distpipe.common.AbstractService;
 import io.distpipe.common.KafkaClients;
-import io.distpipe.common.LifeCycle;
 import io.distpipe.common.PollLoop;
-import io.distpipe.common.Service;
 import io.distpipe.mapreduce.IntermediateValue;
 import io.distpipe.mapreduce.MapTask;
 import io.distpipe.mapreduce.MrTaskPhase;
@@ -66,7 +65,7 @@ import org.slf4j.LoggerFactory;
  * is renamed atomically to {@code mr-out-r}, so readers never see half a file and a redone task rewrites the same
  * bytes.
  */
-public final class MrWorker implements Service {
+public final class MrWorker extends AbstractService {
 
     public static final String GROUP_ID = "mr-workers";
     public static final String TRANSACTIONAL_ID_PREFIX = "mr-worker-";
@@ -112,7 +111,6 @@ public final class MrWorker implements Service {
     private final Serializer<IntermediateValue> intermediateWriter;
     private final Deserializer<IntermediateValue> intermediateReader;
     private final Serializer<MrTaskStatus> statusWriter;
-    private final LifeCycle life;
     private volatile BooleanSupplier stopWhen = () -> false;
 
     private final AtomicLong mapsDone = new AtomicLong();
@@ -121,6 +119,7 @@ public final class MrWorker implements Service {
 
     public MrWorker(Config config, Consumer<byte[], byte[]> tasks, Consumer<byte[], byte[]> reader,
                     Producer<byte[], byte[]> producer, AvroSerdes serdes) {
+        super(config.workerId(), config.workerId());
         this.config = config.validate();
         this.tasks = tasks;
         this.reader = reader;
@@ -132,7 +131,6 @@ public final class MrWorker implements Service {
         this.intermediateWriter = serdes.valueSerde(Topics.MR_INTERMEDIATE).serializer();
         this.intermediateReader = serdes.valueSerde(Topics.MR_INTERMEDIATE).deserializer();
         this.statusWriter = serdes.valueSerde(Topics.MR_TASK_STATUS).serializer();
-        this.life = new LifeCycle(config.workerId());
     }
 
     /** A worker with real Kafka clients. */
@@ -156,16 +154,6 @@ public final class MrWorker implements Service {
         producerProps.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
         return new MrWorker(config, new KafkaConsumer<>(taskProps), new KafkaConsumer<>(readerProps),
             new KafkaProducer<>(producerProps), serdes);
-    }
-
-    @Override
-    public String id() {
-        return config.workerId();
-    }
-
-    @Override
-    public State state() {
-        return life.state();
     }
 
     public long mapsDone() {

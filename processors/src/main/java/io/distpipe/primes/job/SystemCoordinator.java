@@ -12,9 +12,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
+import io.distpipe.common.AbstractService;
 import io.distpipe.common.KafkaClients;
-import io.distpipe.common.LifeCycle;
-import io.distpipe.common.Service;
 import io.distpipe.common.TopicReads;
 import io.distpipe.membership.MemberState;
 import io.distpipe.membership.MembershipEvent;
@@ -37,7 +36,7 @@ import org.slf4j.LoggerFactory;
  * directory into tasks, follows completions, and rewrites the output whenever all known tasks are done. After a
  * restart it continues from the job's last status on the jobs topic.
  */
-public final class SystemCoordinator implements Service {
+public final class SystemCoordinator extends AbstractService {
 
     private static final Logger LOG = LoggerFactory.getLogger(SystemCoordinator.class);
     private static final Duration CATCH_UP_TIMEOUT = Duration.ofMinutes(5);
@@ -66,12 +65,12 @@ public final class SystemCoordinator implements Service {
     private long nextSnapshotId;
     private long snapshotWaitLoggedAt;
     private String snapshotProgress = "";
-    private final LifeCycle life = new LifeCycle("coordinator");
     private long outputWrittenAt = -1;
     private long statusPublishedAt;
 
     public SystemCoordinator(String jobId, Path inputDir, Path output, String bootstrap, AvroSerdes serdes, int chunkNumbers,
                       int maxDigits, Path snapshotsDir, Duration snapshotInterval) throws IOException {
+        super("coordinator", "coordinator");
         Files.createDirectories(inputDir);
         Coordinator.requireOutsideInput(inputDir, output);
         this.snapshotsDir = snapshotsDir;
@@ -91,16 +90,6 @@ public final class SystemCoordinator implements Service {
         this.coordinator = Coordinator.create(new Coordinator.Config("coordinator", jobId, inputDir, chunkNumbers,
             Coordinator.CHUNK_BYTES_DEFAULT, maxDigits), bootstrap, serdes, new Coordinator.Listener() {
             });
-    }
-
-    @Override
-    public String id() {
-        return "coordinator";
-    }
-
-    @Override
-    public State state() {
-        return life.state();
     }
 
     /** Finds the job's last status (a restart resumes it) and starts the coordinator and its readers. */

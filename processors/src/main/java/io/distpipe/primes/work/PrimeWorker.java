@@ -14,10 +14,9 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
+import io.distpipe.common.AbstractService;
 import io.distpipe.common.KafkaClients;
-import io.distpipe.common.LifeCycle;
 import io.distpipe.common.PollLoop;
-import io.distpipe.common.Service;
 import io.distpipe.primes.PrimeFound;
 import io.distpipe.primes.SnapshotMarker;
 import io.distpipe.primes.Task;
@@ -54,7 +53,7 @@ import org.slf4j.LoggerFactory;
  * writes the primes, a {@link TaskCompleted} and the consumed offsets, so a killed worker's task is redone by another
  * without anything counted twice.
  */
-public final class PrimeWorker implements Service {
+public final class PrimeWorker extends AbstractService {
 
     public static final String GROUP_ID = "primes-workers";
     public static final String TRANSACTIONAL_ID_PREFIX = "primes-worker-";
@@ -113,7 +112,6 @@ public final class PrimeWorker implements Service {
     private final Serializer<String> keySerializer;
     private final Serializer<PrimeFound> primeSerializer;
     private final Serializer<TaskCompleted> completedSerializer;
-    private final LifeCycle life;
     private volatile MarkerListener markerListener;
 
     private final AtomicLong tasksCompleted = new AtomicLong();
@@ -123,6 +121,7 @@ public final class PrimeWorker implements Service {
 
     public PrimeWorker(Config config, Consumer<byte[], byte[]> consumer, Producer<byte[], byte[]> producer,
                        AvroSerdes serdes) {
+        super(config.workerId(), config.workerId());
         this.config = config.validate();
         this.consumer = consumer;
         this.producer = producer;
@@ -131,7 +130,6 @@ public final class PrimeWorker implements Service {
         this.keySerializer = serdes.keySerde(Topics.PRIMES_FOUND).serializer();
         this.primeSerializer = serdes.valueSerde(Topics.PRIMES_FOUND).serializer();
         this.completedSerializer = serdes.valueSerde(Topics.PRIMES_COMPLETED).serializer();
-        this.life = new LifeCycle(config.workerId());
         this.markerListener = new SnapshotRecorder(serdes);
     }
 
@@ -151,16 +149,6 @@ public final class PrimeWorker implements Service {
 
     public void setMarkerListener(MarkerListener listener) {
         this.markerListener = listener;
-    }
-
-    @Override
-    public String id() {
-        return config.workerId();
-    }
-
-    @Override
-    public State state() {
-        return life.state();
     }
 
     public long tasksCompleted() {

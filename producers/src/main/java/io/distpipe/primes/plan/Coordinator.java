@@ -23,10 +23,9 @@ import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
+import io.distpipe.common.AbstractService;
 import io.distpipe.common.KafkaClients;
-import io.distpipe.common.LifeCycle;
 import io.distpipe.common.RejectedRecord;
-import io.distpipe.common.Service;
 import io.distpipe.primes.JobState;
 import io.distpipe.primes.JobStatus;
 import io.distpipe.primes.SnapshotMarker;
@@ -57,7 +56,7 @@ import org.slf4j.LoggerFactory;
  * inside), publishes them in transactions as it reads so workers start early, reports rejected lines, then follows
  * {@link TaskCompleted} records until every task of the job is done.
  */
-public final class Coordinator implements Service {
+public final class Coordinator extends AbstractService {
 
     public static final int CHUNK_NUMBERS_DEFAULT = 2_000;
     public static final int CHUNK_BYTES_DEFAULT = 64 * 1024;
@@ -102,7 +101,6 @@ public final class Coordinator implements Service {
     private final Producer<byte[], byte[]> producer;
     private final Consumer<byte[], byte[]> completions;
     private final Listener listener;
-    private final LifeCycle life;
     private final Serializer<String> keySerializer;
     private final Deserializer<String> keyDeserializer;
     private final Serializer<TaskMessage> taskSerializer;
@@ -123,11 +121,11 @@ public final class Coordinator implements Service {
 
     public Coordinator(Config config, Producer<byte[], byte[]> producer, Consumer<byte[], byte[]> completions,
                        AvroSerdes serdes, Listener listener) {
+        super(config.id(), config.id());
         this.config = config.validate();
         this.producer = producer;
         this.completions = completions;
         this.listener = listener;
-        this.life = new LifeCycle(config.id());
         this.keySerializer = serdes.keySerde(Topics.PRIMES_TASKS).serializer();
         this.keyDeserializer = serdes.keySerde(Topics.PRIMES_TASKS).deserializer();
         this.taskSerializer = serdes.valueSerde(Topics.PRIMES_TASKS).serializer();
@@ -177,16 +175,6 @@ public final class Coordinator implements Service {
             throw new IllegalArgumentException("The output " + output + " is inside the input directory " + inputDir
                 + "; choose an output outside it (nothing was written)");
         }
-    }
-
-    @Override
-    public String id() {
-        return config.id();
-    }
-
-    @Override
-    public State state() {
-        return life.state();
     }
 
     public synchronized JobStatus status() {

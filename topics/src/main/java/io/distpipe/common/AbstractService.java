@@ -1,0 +1,31 @@
+package io.distpipe.common;
+
+/**
+ * What every {@link Service} writes the same way: its member id, and a {@link LifeCycle} that its start, run and
+ * close move through. Subclasses make the transitions; {@link #state()} reads them.
+ */
+public abstract class AbstractService implements Service {
+
+    private final String id;
+    /** This component's lifecycle, named for logs and errors. */
+    protected final LifeCycle life;
+
+    /**
+     * @param id   the member id ({@link #id()})
+     * @param name how the lifecycle names this component in its messages ({@code kv worker W1})
+     */
+    protected AbstractService(String id, String name) {
+        this.id = id;
+        this.life = new LifeCycle(name);
+    }
+
+    @Override
+    public final String id() {
+        return id;
+    }
+
+    @Override
+    public final State state() {
+        return life.state();
+    }
+}

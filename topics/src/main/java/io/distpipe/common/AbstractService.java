@@ -28,4 +28,19 @@ public abstract class AbstractService implements Service {
     public final State state() {
         return life.state();
     }
+
+    /**
+     * The close of a component whose run loop owns its clients: one that never started closes them now; a running one
+     * is woken ({@code wakeup}, e.g. its consumer's) and its loop closes them on its way out. Only the first call acts.
+     */
+    protected final void closeOrWake(Runnable closeClients, Runnable wakeup) {
+        State before = life.state();
+        if (life.beginClose()) {
+            if (before == State.NEW) {
+                closeClients.run();
+            } else {
+                wakeup.run();
+            }
+        }
+    }
 }

@@ -528,14 +528,11 @@ public final class MrCoordinator extends AbstractService {
 
     @Override
     public void close() {
-        State before = life.state();
-        if (life.beginClose()) {
-            if (before == State.NEW) {
-                closeClients();
-            } else if (commands != null) {
+        closeOrWake(this::closeClients, () -> {
+            if (commands != null) {
                 commands.wakeup();
             }
-        }
+        });
     }
 
     private void closeClients() {

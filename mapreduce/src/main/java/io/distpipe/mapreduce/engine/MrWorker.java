@@ -409,14 +409,7 @@ public final class MrWorker extends AbstractService {
 
     @Override
     public void close() {
-        State before = life.state();
-        if (life.beginClose()) {
-            if (before == State.NEW) {
-                closeClients();
-            } else {
-                tasks.wakeup();
-            }
-        }
+        closeOrWake(this::closeClients, tasks::wakeup);
     }
 
     private void closeClients() {

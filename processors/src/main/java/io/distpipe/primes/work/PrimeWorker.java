@@ -391,14 +391,7 @@ public final class PrimeWorker extends AbstractService {
     /** Stops the poll loop; {@link #run()} closes the clients on its way out. */
     @Override
     public void close() {
-        State before = life.state();
-        if (life.beginClose()) {
-            if (before == State.NEW) {
-                closeClients();
-            } else {
-                consumer.wakeup();
-            }
-        }
+        closeOrWake(this::closeClients, consumer::wakeup);
     }
 
     private void closeClients() {

@@ -11,6 +11,7 @@ import java.util.Properties;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
 
+import io.distpipe.common.StreamsService;
 import io.distpipe.membership.MemberState;
 import io.distpipe.membership.MemberStatus;
 import io.distpipe.membership.MembershipChange;
@@ -19,13 +20,11 @@ import io.distpipe.replicas.ReplicaRole;
 import io.distpipe.replicas.RoleAssignment;
 import io.distpipe.topics.Topics;
 import io.distpipe.topics.serde.AvroSerdes;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.streams.AutoOffsetReset;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
-import org.apache.kafka.streams.errors.LogAndContinueExceptionHandler;
 import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Named;
@@ -100,19 +99,11 @@ public final class ReplicaManagerTopology {
         return builder.build(config("unused:9092"));
     }
 
-    /** Streams settings: exactly once, explicit names, short commit interval, unreadable records logged and skipped. */
+    /** Streams settings: those of every distpipe Streams app, with a shorter commit interval. */
     public static Properties config(String bootstrapServers) {
-        Properties props = new Properties();
-        props.put(StreamsConfig.APPLICATION_ID_CONFIG, APPLICATION_ID);
-        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
-        props.put(StreamsConfig.TOPOLOGY_OPTIMIZATION_CONFIG, StreamsConfig.OPTIMIZE);
-        props.put(StreamsConfig.ENSURE_EXPLICIT_INTERNAL_RESOURCE_NAMING_CONFIG, true);
+        Properties props = StreamsService.exactlyOnceConfig(APPLICATION_ID, bootstrapServers);
         // Role changes are on the failover path: commit (and so publish) them within 50 ms.
         props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 50);
-        props.put(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), 6_000);
-        props.put(StreamsConfig.consumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG), 1_500);
-        props.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, LogAndContinueExceptionHandler.class);
         return props;
     }
 

@@ -107,12 +107,21 @@ public final class AvroSerdes {
     private record TypedSerializer<T>(Serializer<T> inner) implements Serializer<T> {
         @Override
         public byte[] serialize(String topic, T data) {
-            return data == null ? null : inner.serialize(topic, data);
+            return serialize(topic, null, data);
         }
 
         @Override
         public byte[] serialize(String topic, Headers headers, T data) {
-            return data == null ? null : inner.serialize(topic, headers, data);
+            if (data == null) {
+                return null;
+            }
+            try {
+                return headers == null ? inner.serialize(topic, data) : inner.serialize(topic, headers, data);
+            } catch (RuntimeException e) {
+                RegistryUnavailableException unavailable = RegistryUnavailableException.of(
+                    "write a record to topic " + topic, e);
+                throw unavailable != null ? unavailable : e;
+            }
         }
 
         @Override
@@ -136,9 +145,15 @@ public final class AvroSerdes {
             Object value;
             try {
                 value = headers == null ? inner.deserialize(topic, data) : inner.deserialize(topic, headers, data);
-            } catch (SerializationException e) {
-                throw e;
             } catch (RuntimeException e) {
+                RegistryUnavailableException unavailable = RegistryUnavailableException.of(
+                    "read a record on topic " + topic, e);
+                if (unavailable != null) {
+                    throw unavailable;
+                }
+                if (e instanceof SerializationException) {
+                    throw e;
+                }
                 throw new SerializationException("Cannot read a record on topic " + topic + ": " + rootMessage(e), e);
             }
             return cast(topic, value);

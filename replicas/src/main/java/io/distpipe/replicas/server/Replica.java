@@ -2,9 +2,7 @@ package io.distpipe.replicas.server;
 
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -16,7 +14,6 @@ import io.distpipe.common.Service;
 import io.distpipe.replicas.Checkpoint;
 import io.distpipe.replicas.ReplicaReply;
 import io.distpipe.replicas.ReplicaRequest;
-import io.distpipe.replicas.ReplicaRole;
 import io.distpipe.replicas.RoleAssignment;
 import io.distpipe.replicas.server.ReplicaManagerTopology.Mode;
 import io.distpipe.topics.TopicSpec;
@@ -39,7 +36,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One server replica. It reads the roles topic for its role, and then:
+ * One server replica: the Kafka shell around its {@link ReplicaCore}. It reads the roles, checkpoints and request
+ * topics, hands each record to the core, and performs what the core decides:
  * <ul>
  * <li>passive PRIMARY: fences any older primary (one fixed transactional id), loads the latest checkpoint, replays
  * the request log after its position and serves: each poll's requests are applied and replied to in one transaction,
@@ -54,8 +52,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class Replica implements Service {
 
-    /** Checkpoint key of the passive primary. */
-    public static final String PRIMARY_CHECKPOINT = "primary";
     /** Transactional id of whichever replica is the passive primary: a new primary fences the old one. */
     public static final String PRIMARY_TRANSACTIONAL_ID = "replicas-primary";
 
@@ -88,9 +84,6 @@ public final class Replica implements Service {
         }
     }
 
-    /** Where this replica is in its role. */
-    enum Phase { WAITING, BACKUP, RECOVERING, REPLAYING, SERVING }
-
     private final Config cfg;
     private final Consumer<String> out;
     private final LifeCycle life;
@@ -102,6 +95,7 @@ public final class Replica implements Service {
     private final TopicPartition requestsTp = new TopicPartition(Topics.REPLICAS_REQUESTS.name(), 0);
     private final TopicPartition rolesTp = new TopicPartition(Topics.REPLICAS_ROLES.name(), 0);
     private final TopicPartition checkpointsTp = new TopicPartition(Topics.REPLICAS_CHECKPOINTS.name(), 0);
+    private final Deserializer<String> keyDe;
     private final Deserializer<ReplicaRequest> requestDe;
     private final Deserializer<RoleAssignment> roleDe;
     private final Deserializer<Checkpoint> checkpointDe;
@@ -110,25 +104,11 @@ public final class Replica implements Service {
     private final Serializer<Checkpoint> checkpointSer;
     private final Serializer<RoleAssignment> roleSer;
 
-    private final Deserializer<String> keyDe;
-    private volatile boolean running = true;
+    private ReplicaCore core;
+    /** Set when the request log was sought: what the current poll fetched from it is from the old position. */
     private boolean seeked;
-    private long startEpoch = -1;
-    private long roleEpoch = -1;
-    private ReplicaRole role;
-    private Phase phase = Phase.WAITING;
-    private ReplicaState state;
-    private long replayEnd;
-    private long checkpointNum;
-    private long lastCheckpointPosition = -1;
-    private long lastCheckpointNanos = System.nanoTime();
-    private long awaitedTransferEpoch;
-    private final List<ConsumerRecord<byte[], byte[]>> buffer = new ArrayList<>();
-    private final Map<String, Long> pendingTransfers = new LinkedHashMap<>();
-    private final Map<String, Long> transfersSent = new HashMap<>();
     private Producer<byte[], byte[]> txProducer;
     private boolean inTransaction;
-    private long requestsSeen;
 
     public Replica(Config cfg, AvroSerdes serdes, Consumer<String> out) {
         this.cfg = cfg;
@@ -163,7 +143,7 @@ public final class Replica implements Service {
 
     /** The state this replica holds now (for tests on the same thread, or after {@link #run} returned). */
     ReplicaState currentState() {
-        return state;
+        return core == null ? null : core.state();
     }
 
     /**
@@ -173,8 +153,10 @@ public final class Replica implements Service {
     @Override
     public void start() {
         life.transition(State.STARTING);
-        startEpoch = readTopic(rolesTp, roleDe).values().stream().filter(Objects::nonNull)
+        long startEpoch = readTopic(rolesTp, roleDe).values().stream().filter(Objects::nonNull)
             .mapToLong(RoleAssignment::getEpoch).max().orElse(0);
+        core = new ReplicaCore(cfg.id(), cfg.mode(), cfg.checkpointInterval(), startEpoch,
+            Topics.REPLICAS_REQUESTS.name());
         checkpointReader.assign(List.of(checkpointsTp));
         checkpointReader.seekToBeginning(List.of(checkpointsTp));
         if (cfg.mode() == Mode.PASSIVE) {
@@ -191,16 +173,16 @@ public final class Replica implements Service {
     /** The poll loop, until {@link #close} (or a fatal error). */
     public void run() {
         try {
-            while (running) {
+            while (life.state() == State.RUNNING) {
                 ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL);
                 try {
                     handle(records);
-                    afterBatch();
+                    perform(core.onTick(System.nanoTime(), Instant.now()));
                 } catch (WakeupException e) {
                     throw e;
                 } catch (KafkaException e) {
                     if (KafkaClients.fenced(e)) {
-                        stepDown("fenced by a newer primary (" + e + ")");
+                        perform(core.onFenced(e.toString()));
                         continue;
                     }
                     if (txProducer == null) {
@@ -210,19 +192,22 @@ public final class Replica implements Service {
                     LOG.warn("{}: transaction failed ({}); reloading the last checkpoint and replaying.", cfg.id(),
                         e.toString());
                     try {
-                        promote();
+                        perform(core.onTransactionFailed());
                     } catch (KafkaException again) {
                         if (!KafkaClients.fenced(again)) {
                             throw again;
                         }
-                        stepDown("fenced by a newer primary (" + again + ")");
+                        perform(core.onFenced(again.toString()));
                     }
                 }
             }
         } catch (WakeupException e) {
-            if (running) {
+            if (life.compareAndTransition(State.RUNNING, State.FAILED)) {
                 throw e;
             }
+        } catch (RuntimeException | Error e) {
+            life.compareAndTransition(State.RUNNING, State.FAILED);
+            throw e;
         } finally {
             closeClients();
         }
@@ -231,12 +216,13 @@ public final class Replica implements Service {
     private void handle(ConsumerRecords<byte[], byte[]> records) {
         seeked = false;
         for (ConsumerRecord<byte[], byte[]> r : records.records(rolesTp)) {
-            onRole(r.value() == null ? null : roleDe.deserialize(r.topic(), r.headers(), r.value()));
+            perform(core.onAssignment(r.value() == null ? null : roleDe.deserialize(r.topic(), r.headers(), r.value()),
+                Instant.now()));
         }
         for (ConsumerRecord<byte[], byte[]> r : records.records(checkpointsTp)) {
             if (r.key() != null && r.value() != null) {
-                onCheckpoint(keyDe.deserialize(r.topic(), r.headers(), r.key()),
-                    checkpointDe.deserialize(r.topic(), r.headers(), r.value()));
+                perform(core.onCheckpoint(keyDe.deserialize(r.topic(), r.headers(), r.key()),
+                    checkpointDe.deserialize(r.topic(), r.headers(), r.value())));
             }
         }
         // After a seek, what this poll fetched from the request log is from the old position.
@@ -244,66 +230,65 @@ public final class Replica implements Service {
             if (seeked) {
                 break;
             }
-            onRequest(r);
+            ReplicaRequest request;
+            try {
+                request = requestDe.deserialize(r.topic(), r.headers(), r.value());
+            } catch (RuntimeException e) {
+                perform(core.onUnreadableRequest(r.offset(), e.toString()));
+                continue;
+            }
+            perform(core.onRequest(r.offset(), request, Instant.now()));
         }
     }
 
-    // ---- roles
-
-    private void onRole(RoleAssignment a) {
-        if (a == null || a.getEpoch() <= startEpoch || !ReplicaManagerTopology.RM.equals(a.getAssignedBy())) {
-            return;
-        }
-        if (!a.getMember().equals(cfg.id())) {
-            if (a.getRole() == ReplicaRole.RECOVERING && cfg.id().equals(a.getTransferFrom())
-                && transfersSent.getOrDefault(a.getMember(), -1L) < a.getEpoch()) {
-                pendingTransfers.put(a.getMember(), a.getEpoch());
-            }
-            return;
-        }
-        if (a.getEpoch() < roleEpoch || (a.getEpoch() == roleEpoch && a.getRole() == role)) {
-            return;
-        }
-        ReplicaRole previous = role;
-        role = a.getRole();
-        roleEpoch = a.getEpoch();
-        say("%s: role %s at epoch %d (members %s%s).", cfg.id(), role, roleEpoch, a.getMembers(),
-            a.getPrimary() == null ? "" : ", primary " + a.getPrimary());
-        switch (role) {
-            case PRIMARY -> promote();
-            case BACKUP -> {
-                if (previous == ReplicaRole.PRIMARY) {
-                    stepDown("the replica manager made " + cfg.id() + " a backup");
+    /** Does what the core decided, in order; a decision that asks for an answer gets it before the next one. */
+    private void perform(List<ReplicaCore.Decision> decisions) {
+        for (ReplicaCore.Decision d : decisions) {
+            if (d instanceof ReplicaCore.Say s) {
+                print(s.line());
+            } else if (d instanceof ReplicaCore.Warn w) {
+                LOG.warn(w.line());
+            } else if (d instanceof ReplicaCore.Reply r) {
+                send(r.transactional(), Topics.REPLICAS_REPLIES, r.reply().getClient(), replySer, r.reply());
+            } else if (d instanceof ReplicaCore.WriteCheckpoint c) {
+                send(c.transactional(), Topics.REPLICAS_CHECKPOINTS, c.key(), checkpointSer, c.checkpoint());
+                if (c.transactional() && !cfg.pauseInCheckpoint().isZero()) {
+                    say("CHECKPOINT-PENDING %s #%d", cfg.id(), c.checkpoint().getCheckpointNum());
+                    sleep(cfg.pauseInCheckpoint());
                 }
-                phase = Phase.BACKUP;
+            } else if (d instanceof ReplicaCore.WriteRole w) {
+                send(false, Topics.REPLICAS_ROLES, w.assignment().getMember(), roleSer, w.assignment());
+            } else if (d instanceof ReplicaCore.Flush) {
+                plainProducer.flush();
+            } else if (d instanceof ReplicaCore.Commit) {
+                txProducer.commitTransaction();
+                inTransaction = false;
+                perform(core.onCommitted(System.nanoTime()));
+            } else if (d instanceof ReplicaCore.TakeOver) {
+                takeOver();
+            } else if (d instanceof ReplicaCore.Replay r) {
+                long end = consumer.endOffsets(List.of(requestsTp)).get(requestsTp);
+                consumer.seek(requestsTp, r.from());
+                consumer.resume(List.of(requestsTp));
+                seeked = true;
+                perform(core.onLogEnd(end, Instant.now()));
+            } else if (d instanceof ReplicaCore.FollowFromEnd) {
+                consumer.seekToEnd(List.of(requestsTp));
+                consumer.position(requestsTp);
+                consumer.resume(List.of(requestsTp));
+                seeked = true;
+            } else if (d instanceof ReplicaCore.ReadPosition) {
+                perform(core.onPosition(consumer.position(requestsTp), Instant.now()));
+            } else if (d instanceof ReplicaCore.StopWriting) {
+                closeTxProducer();
+                consumer.pause(List.of(requestsTp));
+            } else {
+                throw new IllegalStateException("unknown decision " + d);
             }
-            case READY -> {
-                if (phase != Phase.SERVING && phase != Phase.REPLAYING) {
-                    // Nobody to transfer from: the request log from its start is the state.
-                    state = ReplicaState.initial();
-                    startReplay(0, "no replica to transfer state from; replaying the request log from its start");
-                }
-            }
-            case RECOVERING -> {
-                if (phase == Phase.SERVING) {
-                    confirmReady();
-                } else {
-                    phase = Phase.RECOVERING;
-                    awaitedTransferEpoch = roleEpoch;
-                    buffer.clear();
-                    consumer.seekToEnd(List.of(requestsTp));
-                    consumer.position(requestsTp);
-                    consumer.resume(List.of(requestsTp));
-                    seeked = true;
-                    say("%s: recovering: waiting for a checkpoint from %s, buffering requests meanwhile.", cfg.id(),
-                        a.getTransferFrom());
-                }
-            }
-            default -> throw new IllegalStateException("unknown role " + role);
         }
     }
 
-    private void promote() {
+    private void takeOver() {
         closeTxProducer();
         Map<String, Object> props = KafkaClients.transactionalProducer(cfg.bootstrapServers(),
             PRIMARY_TRANSACTIONAL_ID, KafkaClients.TRANSACTION_TIMEOUT_MS_DEFAULT);
@@ -315,181 +300,19 @@ public final class Replica implements Service {
         txProducer.initTransactions();
         long fenced = System.nanoTime();
         latestPrimaryCheckpoint = catchUpCheckpoints();
-        Checkpoint latest = latestPrimaryCheckpoint;
-        state = latest == null ? ReplicaState.initial() : ReplicaState.fromCheckpoint(latest);
-        checkpointNum = latest == null ? 0 : latest.getCheckpointNum();
-        lastCheckpointPosition = state.position();
-        lastCheckpointNanos = System.nanoTime();
-        say("%s: promoted to primary at epoch %d in %d ms (fencing the old primary %d ms); %s.", cfg.id(), roleEpoch,
-            (System.nanoTime() - t0) / 1_000_000, (fenced - t0) / 1_000_000, latest == null
-            ? "no checkpoint yet, starting from the empty state"
-            : "loaded checkpoint #" + latest.getCheckpointNum() + " of " + latest.getReplicaId() + ": " + state);
-        startReplay(state.position(), "replaying the requests after the checkpoint");
+        perform(core.onTakenOver(latestPrimaryCheckpoint, t0, fenced, System.nanoTime()));
     }
 
-    private void startReplay(long from, String why) {
-        replayEnd = consumer.endOffsets(List.of(requestsTp)).get(requestsTp);
-        consumer.seek(requestsTp, from);
-        consumer.resume(List.of(requestsTp));
-        seeked = true;
-        phase = from >= replayEnd ? Phase.SERVING : Phase.REPLAYING;
-        say("%s: %s: offsets %d..%d (%d requests).", cfg.id(), why, from, replayEnd, Math.max(0, replayEnd - from));
-        if (phase == Phase.SERVING) {
-            serving();
-        }
-    }
-
-    private void serving() {
-        say("%s: serving as %s with %s.", cfg.id(), role, state);
-        if (role == ReplicaRole.RECOVERING) {
-            confirmReady();
-        }
-    }
-
-    private void confirmReady() {
-        RoleAssignment mine = RoleAssignment.newBuilder().setMember(cfg.id()).setRole(ReplicaRole.READY)
-            .setEpoch(roleEpoch).setMode(cfg.mode().label()).setTransferFrom(null).setPrimary(null)
-            .setMembers(List.of()).setAssignedBy(cfg.id()).setAt(Instant.now()).build();
-        send(plainProducer, Topics.REPLICAS_ROLES, cfg.id(), roleSer, mine);
-        plainProducer.flush();
-        role = ReplicaRole.READY;
-        say("%s: recovered; confirmed READY at epoch %d.", cfg.id(), roleEpoch);
-    }
-
-    private void stepDown(String why) {
-        say("%s: stops serving as primary: %s.", cfg.id(), why);
-        closeTxProducer();
-        consumer.pause(List.of(requestsTp));
-        phase = Phase.BACKUP;
-        role = ReplicaRole.BACKUP;
-    }
-
-    // ---- checkpoints
-
-    private void onCheckpoint(String key, Checkpoint cp) {
-        if (cfg.mode() == Mode.PASSIVE && PRIMARY_CHECKPOINT.equals(key) && phase != Phase.SERVING
-            && phase != Phase.REPLAYING) {
-            state = ReplicaState.fromCheckpoint(cp);
-            say("%s: checkpoint #%d received from %s: %s.", cfg.id(), cp.getCheckpointNum(), cp.getReplicaId(),
-                state);
-        } else if (cfg.mode() == Mode.ACTIVE && key.equals(transferKey(cfg.id())) && phase == Phase.RECOVERING
-            && cp.getEpoch() >= awaitedTransferEpoch) {
-            state = ReplicaState.fromCheckpoint(cp);
-            say("%s: checkpoint #%d received from %s: %s.", cfg.id(), cp.getCheckpointNum(), cp.getReplicaId(),
-                state);
-            long from = state.position();
-            buffer.removeIf(r -> r.offset() < from);
-            boolean contiguous = !buffer.isEmpty() && buffer.get(0).offset() == from;
-            if (contiguous) {
-                replayEnd = consumer.position(requestsTp);
-                phase = Phase.REPLAYING;
-                say("%s: replaying %d buffered requests after offset %d.", cfg.id(), buffer.size(), from);
-                List<ConsumerRecord<byte[], byte[]>> replay = new ArrayList<>(buffer);
-                buffer.clear();
-                replay.forEach(this::onRequest);
-                if (phase == Phase.REPLAYING && state.position() >= replayEnd) {
-                    phase = Phase.SERVING;
-                    serving();
-                }
-            } else {
-                int buffered = buffer.size();
-                buffer.clear();
-                startReplay(from, "checkpoint is older than the " + buffered
-                    + " buffered requests; replaying the request log after it");
+    private <V> void send(boolean transactional, TopicSpec<String, V> topic, String key, Serializer<V> serializer,
+                          V value) {
+        Producer<byte[], byte[]> producer = plainProducer;
+        if (transactional) {
+            if (!inTransaction) {
+                txProducer.beginTransaction();
+                inTransaction = true;
             }
+            producer = txProducer;
         }
-    }
-
-    static String transferKey(String target) {
-        return "transfer-" + target;
-    }
-
-    // ---- requests
-
-    private void onRequest(ConsumerRecord<byte[], byte[]> r) {
-        requestsSeen++;
-        if (phase == Phase.RECOVERING) {
-            buffer.add(r);
-            return;
-        }
-        if (phase != Phase.SERVING && phase != Phase.REPLAYING) {
-            return;
-        }
-        ReplicaRequest request;
-        try {
-            request = requestDe.deserialize(r.topic(), r.headers(), r.value());
-        } catch (RuntimeException e) {
-            LOG.warn("{}: skipped unreadable request at offset {}: {}", cfg.id(), r.offset(), e.toString());
-            state.skip(r.offset());
-            return;
-        }
-        ReplicaState.Outcome outcome = state.apply(r.offset(), request);
-        say("%s: %s#%d at offset %d: state %s -> %s (%s)", cfg.id(), request.getClient(), request.getRequestNum(),
-            r.offset(), outcome.before(), outcome.after(), outcome.applied() ? "applied, " + state.applied()
-                + " in all" : "already applied, not applied again");
-        boolean reply = cfg.mode() == Mode.PASSIVE || phase == Phase.SERVING;
-        if (reply) {
-            ReplicaReply answer = state.reply(cfg.id(), request, r.offset(), !outcome.applied(), Instant.now());
-            if (cfg.mode() == Mode.PASSIVE) {
-                beginIfNeeded();
-                send(txProducer, Topics.REPLICAS_REPLIES, request.getClient(), replySer, answer);
-            } else {
-                send(plainProducer, Topics.REPLICAS_REPLIES, request.getClient(), replySer, answer);
-            }
-        }
-        if (phase == Phase.REPLAYING && state.position() >= replayEnd) {
-            phase = Phase.SERVING;
-            serving();
-        }
-    }
-
-    private void afterBatch() {
-        if (cfg.mode() == Mode.PASSIVE && txProducer != null
-            && (phase == Phase.SERVING || phase == Phase.REPLAYING)) {
-            boolean due = System.nanoTime() - lastCheckpointNanos >= cfg.checkpointInterval().toNanos()
-                && state.position() != lastCheckpointPosition;
-            if (due) {
-                beginIfNeeded();
-                Checkpoint cp = state.toCheckpoint(cfg.id(), roleEpoch, ++checkpointNum,
-                    Topics.REPLICAS_REQUESTS.name(), Instant.now());
-                send(txProducer, Topics.REPLICAS_CHECKPOINTS, PRIMARY_CHECKPOINT, checkpointSer, cp);
-                if (!cfg.pauseInCheckpoint().isZero()) {
-                    say("CHECKPOINT-PENDING %s #%d", cfg.id(), cp.getCheckpointNum());
-                    sleep(cfg.pauseInCheckpoint());
-                }
-            }
-            if (inTransaction) {
-                txProducer.commitTransaction();
-                inTransaction = false;
-            }
-            if (due) {
-                lastCheckpointPosition = state.position();
-                lastCheckpointNanos = System.nanoTime();
-                say("%s: checkpoint #%d sent: %s.", cfg.id(), checkpointNum, state);
-            }
-        }
-        if (cfg.mode() == Mode.ACTIVE && phase == Phase.SERVING && !pendingTransfers.isEmpty()) {
-            for (Map.Entry<String, Long> t : pendingTransfers.entrySet()) {
-                Checkpoint cp = state.toCheckpoint(cfg.id(), t.getValue(), ++checkpointNum,
-                    Topics.REPLICAS_REQUESTS.name(), Instant.now());
-                send(plainProducer, Topics.REPLICAS_CHECKPOINTS, transferKey(t.getKey()), checkpointSer, cp);
-                transfersSent.put(t.getKey(), t.getValue());
-                say("%s: checkpoint #%d sent to %s: %s.", cfg.id(), checkpointNum, t.getKey(), state);
-            }
-            pendingTransfers.clear();
-            plainProducer.flush();
-        }
-    }
-
-    private void beginIfNeeded() {
-        if (!inTransaction) {
-            txProducer.beginTransaction();
-            inTransaction = true;
-        }
-    }
-
-    private <V> void send(Producer<byte[], byte[]> producer, TopicSpec<String, V> topic, String key,
-                          Serializer<V> serializer, V value) {
         String name = topic.name();
         producer.send(new ProducerRecord<>(name, keySer.serialize(name, key), serializer.serialize(name, value)));
     }
@@ -531,7 +354,7 @@ public final class Replica implements Service {
             }
             for (ConsumerRecord<byte[], byte[]> r : checkpointReader.poll(Duration.ofMillis(20))) {
                 if (r.key() != null && r.value() != null
-                    && PRIMARY_CHECKPOINT.equals(keyDe.deserialize(r.topic(), r.headers(), r.key()))) {
+                    && ReplicaCore.PRIMARY_CHECKPOINT.equals(keyDe.deserialize(r.topic(), r.headers(), r.key()))) {
                     latest = checkpointDe.deserialize(r.topic(), r.headers(), r.value());
                 }
             }
@@ -540,7 +363,10 @@ public final class Replica implements Service {
     }
 
     private void say(String format, Object... args) {
-        String line = String.format(format, args);
+        print(String.format(format, args));
+    }
+
+    private void print(String line) {
         LOG.info(line);
         out.accept(line);
     }
@@ -574,7 +400,6 @@ public final class Replica implements Service {
     @Override
     public void close() {
         if (life.beginClose()) {
-            running = false;
             consumer.wakeup();
         }
     }

@@ -1,6 +1,7 @@
 package io.distpipe.primes.dedup;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
@@ -8,12 +9,16 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.Properties;
 
 import io.distpipe.primes.PrimeFound;
 import io.distpipe.topics.Numbers;
 import io.distpipe.topics.Topics;
 import io.distpipe.topics.registry.InMemorySchemaRegistry;
+import io.distpipe.topics.registry.RegisteredSchema;
+import io.distpipe.topics.registry.SchemaRegistry;
+import io.distpipe.topics.registry.SchemaRegistryException;
 import io.distpipe.topics.serde.AvroSerdes;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -143,6 +148,84 @@ class DedupTopologyTest {
             assertThat(dead.get(0).headers().lastHeader("__streams.errors.topic").value())
                 .asString(StandardCharsets.UTF_8).isEqualTo(Topics.PRIMES_FOUND.name());
             assertThat(out.readKeyValuesToList()).extracting(kv -> kv.key).containsExactly("13");
+        }
+    }
+
+    @Test
+    void shouldStopRatherThanSkipARecordWhileTheRegistryDoesNotAnswer() {
+        // Written by a worker through the registry; read by a dedup that has not seen the schema yet, while the
+        // registry is down: skipping it (and committing its offset) would lose the prime from primes.txt.
+        byte[] key = serdes.keySerde(Topics.PRIMES_FOUND).serializer().serialize(Topics.PRIMES_FOUND.name(), "13");
+        byte[] value = serdes.valueSerde(Topics.PRIMES_FOUND).serializer()
+            .serialize(Topics.PRIMES_FOUND.name(), prime(13, "job-1", "job-1/a.txt#0", "worker-1"));
+        AvroSerdes dedupSerdes = new AvroSerdes(new UnreachableRegistry());
+        Properties props = DedupTopology.config("dummy:1234");
+        props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.resolve("outage").toString());
+        props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.AT_LEAST_ONCE);
+        try (TopologyTestDriver outage = new TopologyTestDriver(DedupTopology.build(dedupSerdes), props, START)) {
+            TestOutputTopic<byte[], byte[]> deadLetters = outage.createOutputTopic(Topics.PRIMES_FOUND_DLQ.name(),
+                new ByteArrayDeserializer(), new ByteArrayDeserializer());
+
+            assertThatThrownBy(() -> rawInput(outage).pipeInput(key, value))
+                .hasStackTraceContaining("RegistryUnavailableException");
+
+            assertThat(deadLetters.isEmpty()).as("not dead-lettered either: the record is fine").isTrue();
+            assertThat(outage.createOutputTopic(Topics.PRIMES_UNIQUE.name(), new ByteArrayDeserializer(),
+                new ByteArrayDeserializer()).isEmpty()).isTrue();
+        }
+    }
+
+    /** A registry that refuses every call, as an unreachable one does. */
+    private static final class UnreachableRegistry implements SchemaRegistry {
+
+        private static <T> T refuse() {
+            throw new SchemaRegistryException(SchemaRegistryException.UNREACHABLE,
+                "Schema registry at http://registry.test is unreachable: connection refused");
+        }
+
+        @Override
+        public int register(String subject, String schema) {
+            return refuse();
+        }
+
+        @Override
+        public String schemaById(int id) {
+            return refuse();
+        }
+
+        @Override
+        public Optional<RegisteredSchema> lookup(String subject, String schema) {
+            return refuse();
+        }
+
+        @Override
+        public RegisteredSchema version(String subject, int version) {
+            return refuse();
+        }
+
+        @Override
+        public boolean isCompatible(String subject, String schema) {
+            return refuse();
+        }
+
+        @Override
+        public List<String> subjects() {
+            return refuse();
+        }
+
+        @Override
+        public List<Integer> versions(String subject) {
+            return refuse();
+        }
+
+        @Override
+        public String compatibilityLevel() {
+            return refuse();
+        }
+
+        @Override
+        public void setCompatibilityLevel(String level) {
+            refuse();
         }
     }
 

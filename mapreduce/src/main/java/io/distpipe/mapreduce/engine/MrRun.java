@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 
+import io.distpipe.common.ChildJvm;
 import io.distpipe.common.KafkaCluster;
 import io.distpipe.common.LocalKafka;
 import io.distpipe.common.WorkerProcess;
@@ -86,7 +87,7 @@ public final class MrRun implements AutoCloseable {
     private void supervise(String id) throws Exception {
         List<String> args = List.of("mr", "worker", "--id", id, "--bootstrap-servers", kafka.bootstrapServers(),
             "--registry-url", registry.url());
-        java.util.concurrent.atomic.AtomicReference<WorkerProcess> current = new java.util.concurrent.atomic
+        java.util.concurrent.atomic.AtomicReference<ChildJvm> current = new java.util.concurrent.atomic
             .AtomicReference<>(WorkerProcess.start(id, args, logDir));
         java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
         Thread supervisor = new Thread(() -> {

@@ -68,7 +68,8 @@ cleanup_on_failure() {
   "$ROOT/bin/stop_system.sh" >&2 || true
 }
 
-# start NAME HEAP ARGS...: starts one process and waits until it prints READY.
+# start NAME HEAP ARGS...: starts one process and waits until it prints READY (the line of ChildJvm.READY, which
+# the JVM-side launcher waits for too).
 start() {
   local name="$1" heap="$2"
   shift 2

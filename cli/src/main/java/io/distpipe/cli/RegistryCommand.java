@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 
+import io.distpipe.common.ChildJvm;
 import io.distpipe.common.command.Cli;
 import io.distpipe.common.command.Daemon;
 import io.distpipe.common.command.HeartbeatOptions;
@@ -53,8 +54,7 @@ final class RegistryCommand implements Callable<Integer> {
         }
         try (Daemon daemon = Daemon.start("registry", () -> { });
              SchemaRegistryServer server = SchemaRegistryServer.start(new InMemorySchemaRegistry(), port)) {
-            System.out.println("READY " + server.url());
-            System.out.flush();
+            ChildJvm.announceReady(server.url());
             daemon.awaitStop();
         }
         return Cli.EXIT_OK;
@@ -80,8 +80,7 @@ final class RegistryCommand implements Callable<Integer> {
             }
         }
         registry.setCompatibilityLevel(compatibility);
-        System.out.println("READY " + await + " (compatibility " + registry.compatibilityLevel() + ")");
-        System.out.flush();
+        ChildJvm.announceReady(await + " (compatibility " + registry.compatibilityLevel() + ")");
         return Cli.EXIT_OK;
     }
 }

@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.OptionalLong;
 
+import io.distpipe.common.ChildJvm;
 import io.distpipe.common.Ports;
 import org.apache.kafka.common.utils.Utils;
 import org.slf4j.Logger;
@@ -15,9 +16,6 @@ import org.slf4j.LoggerFactory;
  * {@code READY <bootstrap>} once it serves and shuts down cleanly on SIGTERM.
  */
 public final class BrokerMain {
-
-    /** The stdout line that tells a launcher the node serves; followed by the bootstrap address. */
-    public static final String READY_PREFIX = "READY ";
 
     static final int EXIT_FAILED = 1;
     static final int EXIT_USAGE = 2;
@@ -89,8 +87,7 @@ public final class BrokerMain {
             node.close();
         }, "distpipe-broker-shutdown"));
 
-        System.out.println(READY_PREFIX + node.bootstrapServers());
-        System.out.flush();
+        ChildJvm.announceReady(node.bootstrapServers());
         node.awaitShutdown();
     }
 

@@ -1,24 +1,18 @@
 package io.distpipe.cluster;
 
 import java.io.IOException;
-import java.io.RandomAccessFile;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
+import io.distpipe.common.ChildJvm;
 import io.distpipe.common.LocalKafka;
-import io.distpipe.common.Poll;
 import io.distpipe.common.Ports;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.utils.Utils;
@@ -34,30 +28,19 @@ public final class BrokerProcess implements LocalKafka.Node {
     /** Name of the file in the data directory that receives the child's stdout and stderr (appended). */
     public static final String LOG_FILE_NAME = "broker.log";
 
-    private static final Logger LOG = LoggerFactory.getLogger(BrokerProcess.class);
-    private static final Duration READY_TIMEOUT = Duration.ofSeconds(120);
-    private static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
-    private static final Duration KILL_TIMEOUT = Duration.ofSeconds(10);
-    private static final int LOG_TAIL_LINES = 30;
-    /** Classpath resource with the child's logging setup; logback reads it only if logback is on the classpath. */
-    private static final String CHILD_LOGBACK_CONFIG = "io/distpipe/cluster/broker-logback.xml";
-    private static final Set<BrokerProcess> LIVE = ConcurrentHashMap.newKeySet();
-
-    static {
-        // Insurance for a test JVM that exits without closing its brokers; the child also watches its parent.
-        Runtime.getRuntime().addShutdownHook(new Thread(
-                () -> LIVE.forEach(BrokerProcess::terminateOnExit), "distpipe-broker-process-reaper"));
-    }
-
     /** JVM options of a child when the caller names none. */
     public static final List<String> DEFAULT_JVM_OPTIONS = List.of("-Xmx512m");
 
+    private static final Logger LOG = LoggerFactory.getLogger(BrokerProcess.class);
+    private static final Duration READY_TIMEOUT = Duration.ofSeconds(120);
+    private static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
+    /** Classpath resource with the child's logging setup; logback reads it only if logback is on the classpath. */
+    private static final String CHILD_LOGBACK_CONFIG = "io/distpipe/cluster/broker-logback.xml";
+
     private final String id;
     private final NodeConfig config;
-    private final List<String> jvmOptions;
-    private final Path logFile;
-    private volatile Process process;
-    private long launchOffset;
+    private final ChildJvm.Spec spec;
+    private volatile ChildJvm child;
     private long launchNanos;
     private boolean closed;
 
@@ -68,8 +51,14 @@ public final class BrokerProcess implements LocalKafka.Node {
     private BrokerProcess(NodeConfig config, List<String> jvmOptions) {
         this.id = "broker-process-" + config.nodeId();
         this.config = config;
-        this.jvmOptions = List.copyOf(jvmOptions);
-        this.logFile = config.dataDir().resolve(LOG_FILE_NAME);
+        // The child also watches this JVM (--parent-pid) in case it dies without running its shutdown hooks.
+        this.spec = ChildJvm.spec(id, BrokerMain.class.getName(), config.dataDir().resolve(LOG_FILE_NAME))
+                .withJvmOptions(jvmOptions)
+                .withJvmOptions("-Dlogback.configurationFile=" + CHILD_LOGBACK_CONFIG)
+                .withArgs(arguments(config))
+                .appendingOutput()
+                .withReadyTimeout(READY_TIMEOUT)
+                .stoppedWithParent();
     }
 
     /** Starts a single-node cluster in a child JVM in {@code dataDir} on free loopback ports. */
@@ -158,48 +147,43 @@ public final class BrokerProcess implements LocalKafka.Node {
     }
 
     /** The file that receives the child's stdout and stderr, appended across restarts. */
+    @Override
     public Path logFile() {
-        return logFile;
+        return spec.output();
     }
 
     /** The operating-system id of the current child process. */
+    @Override
     public synchronized long pid() {
         requireLaunched();
-        return process.pid();
+        return child.pid();
     }
 
     /** Whether the child process is running. */
+    @Override
     public synchronized boolean isAlive() {
-        return process != null && process.isAlive();
+        return child != null && child.isAlive();
     }
 
     /** Kills the child with SIGKILL, as a crash would, and waits (bounded) until it is gone. */
+    @Override
     public synchronized void kill() {
         if (!isAlive()) {
             return;
         }
-        long pid = process.pid();
-        process.destroyForcibly();
-        awaitExit(KILL_TIMEOUT);
-        LIVE.remove(this);
+        long pid = child.pid();
+        child.kill();
         LOG.info("{}: killed pid {} with SIGKILL.", id, pid);
     }
 
     /** Stops the child with SIGTERM so it shuts down cleanly; falls back to SIGKILL after a bounded wait. */
     public synchronized void stop() {
         if (!isAlive()) {
-            LIVE.remove(this);
             return;
         }
-        long pid = process.pid();
+        long pid = child.pid();
         long startNanos = System.nanoTime();
-        process.destroy();
-        if (!awaitExit(STOP_TIMEOUT)) {
-            LOG.warn("{}: pid {} ignored SIGTERM for {} s; killing it.", id, pid, STOP_TIMEOUT.toSeconds());
-            process.destroyForcibly();
-            awaitExit(KILL_TIMEOUT);
-        }
-        LIVE.remove(this);
+        child.stop(STOP_TIMEOUT);
         LOG.info("{}: pid {} stopped in {} ms.", id, pid,
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos));
     }
@@ -218,19 +202,20 @@ public final class BrokerProcess implements LocalKafka.Node {
      * Launches the child again on the same data directory and ports if it is not running, without waiting for it:
      * a node that cannot reach a quorum majority stays {@linkplain #isReady() not ready} until enough others run.
      */
+    @Override
     public synchronized void launchIfStopped() {
         if (closed) {
             throw new IllegalStateException(id + " is closed and cannot be started.");
         }
         if (!isAlive()) {
-            LIVE.remove(this);
             launch();
         }
     }
 
     /** Whether the current child runs and has printed its READY line since it was launched. */
+    @Override
     public synchronized boolean isReady() {
-        return isAlive() && readyLine().isPresent();
+        return child != null && child.isReady();
     }
 
     /** Stops the child cleanly; calling it again does nothing. */
@@ -245,136 +230,51 @@ public final class BrokerProcess implements LocalKafka.Node {
 
     private synchronized void launch() {
         try {
-            Files.createDirectories(config.dataDir());
-            launchOffset = Files.exists(logFile) ? Files.size(logFile) : 0;
-        } catch (IOException e) {
-            throw new UncheckedIOException(id + ": could not prepare " + config.dataDir(), e);
-        }
-        List<String> command = command();
-        ProcessBuilder builder = new ProcessBuilder(command)
-                .redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
-        try {
             launchNanos = System.nanoTime();
-            process = builder.start();
+            child = spec.launch();
         } catch (IOException e) {
-            throw new UncheckedIOException(id + ": could not launch " + command.get(0), e);
+            throw new UncheckedIOException(id + ": could not launch a broker JVM in " + config.dataDir(), e);
         }
-        LIVE.add(this);
-        LOG.info("{}: launched pid {} for {} (log {}).", id, process.pid(), config.bootstrapServers(), logFile);
+        LOG.info("{}: launched pid {} for {} (log {}).", id, child.pid(), config.bootstrapServers(), logFile());
     }
 
+    /** Waits for the READY line; a child that exits or stays silent fails with the last lines of its log. */
     private synchronized void awaitReady() {
-        Process launched = process;
-        String ready;
-        try {
-            ready = Poll.untilPresent(id + " (pid " + launched.pid() + ") to print " + BrokerMain.READY_PREFIX.trim()
-                    + " in " + logFile, READY_TIMEOUT, () -> {
-                        Optional<String> line = readyLine();
-                        if (line.isEmpty() && !launched.isAlive()) {
-                            throw new Poll.PollAbortedException("the child JVM exited with code "
-                                    + launched.exitValue() + " before it was ready.");
-                        }
-                        return line;
-                    });
-        } catch (Poll.PollTimeoutException | Poll.PollAbortedException e) {
-            launched.destroyForcibly();
-            LIVE.remove(this);
-            throw new IllegalStateException(id + " did not become ready: " + e.getMessage() + System.lineSeparator()
-                    + "Last lines of " + logFile + ":" + System.lineSeparator() + tail(), e);
-        }
-        LOG.info("{}: child JVM pid {} ready at {} in {} ms after launch.", id, launched.pid(), ready,
+        String ready = child.awaitReady();
+        LOG.info("{}: child JVM pid {} ready at {} in {} ms after launch.", id, child.pid(), ready,
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - launchNanos));
     }
 
-    private Optional<String> readyLine() {
-        return newOutput().lines()
-                .filter(line -> line.startsWith(BrokerMain.READY_PREFIX))
-                .map(line -> line.substring(BrokerMain.READY_PREFIX.length()).trim())
-                .findFirst();
-    }
-
-    private String newOutput() {
-        if (!Files.exists(logFile)) {
-            return "";
-        }
-        try (RandomAccessFile file = new RandomAccessFile(logFile.toFile(), "r")) {
-            long length = file.length();
-            if (length <= launchOffset) {
-                return "";
-            }
-            byte[] bytes = new byte[(int) (length - launchOffset)];
-            file.seek(launchOffset);
-            file.readFully(bytes);
-            return new String(bytes, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException(id + ": could not read " + logFile, e);
-        }
-    }
-
-    private String tail() {
-        try {
-            List<String> lines = newOutput().lines().toList();
-            return String.join(System.lineSeparator(),
-                    lines.subList(Math.max(0, lines.size() - LOG_TAIL_LINES), lines.size()));
-        } catch (UncheckedIOException e) {
-            return "(unreadable: " + e.getMessage() + ")";
-        }
-    }
-
-    private List<String> command() {
-        List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(jvmOptions);
-        command.add("-Dlogback.configurationFile=" + CHILD_LOGBACK_CONFIG);
-        command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
-        command.add(BrokerMain.class.getName());
-        command.add("--node-id");
-        command.add(Integer.toString(config.nodeId()));
-        command.add("--data-dir");
-        command.add(config.dataDir().toAbsolutePath().toString());
-        command.add("--host");
-        command.add(config.host());
-        command.add("--port");
-        command.add(Integer.toString(config.port()));
-        command.add("--controller-port");
-        command.add(Integer.toString(config.controllerPort()));
-        command.add("--quorum");
-        command.add(config.quorumVoters());
+    private static List<String> arguments(NodeConfig config) {
+        List<String> args = new ArrayList<>();
+        args.add("--node-id");
+        args.add(Integer.toString(config.nodeId()));
+        args.add("--data-dir");
+        args.add(config.dataDir().toAbsolutePath().toString());
+        args.add("--host");
+        args.add(config.host());
+        args.add("--port");
+        args.add(Integer.toString(config.port()));
+        args.add("--controller-port");
+        args.add(Integer.toString(config.controllerPort()));
+        args.add("--quorum");
+        args.add(config.quorumVoters());
         if (config.clusterId() != null) {
-            command.add("--cluster-id");
-            command.add(config.clusterId());
+            args.add("--cluster-id");
+            args.add(config.clusterId());
         }
-        command.add("--parent-pid");
-        command.add(Long.toString(ProcessHandle.current().pid()));
+        args.add("--parent-pid");
+        args.add(Long.toString(ProcessHandle.current().pid()));
         config.overrides().forEach((key, value) -> {
-            command.add("--config");
-            command.add(key + "=" + value);
+            args.add("--config");
+            args.add(key + "=" + value);
         });
-        return command;
-    }
-
-    private boolean awaitExit(Duration timeout) {
-        try {
-            return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(id + ": interrupted while waiting for pid " + process.pid() + " to exit.",
-                    e);
-        }
+        return args;
     }
 
     private void requireLaunched() {
-        if (process == null) {
+        if (child == null) {
             throw new IllegalStateException(id + " has not been launched.");
-        }
-    }
-
-    private static void terminateOnExit(BrokerProcess broker) {
-        Process child = broker.process;
-        if (child != null && child.isAlive()) {
-            child.destroy();
         }
     }
 }

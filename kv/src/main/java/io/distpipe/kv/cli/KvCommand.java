@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 
+import io.distpipe.common.ChildJvm;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.KafkaCluster;
 import io.distpipe.common.LocalKafka;
@@ -302,8 +303,8 @@ final class KvCommand {
         @Override
         protected int serve() throws Exception {
             if (background) {
-                KvProcess p = KvProcess.start(id, runDir(), logDir(), "256m", List.of("kv", "worker", "--id", id,
-                    "--bootstrap-servers", cluster.bootstrapServers, "--registry-url", cluster.registryUrl));
+                ChildJvm p = KvProcess.spec(id, runDir(), logDir(), "256m", List.of("kv", "worker", "--id", id,
+                    "--bootstrap-servers", cluster.bootstrapServers, "--registry-url", cluster.registryUrl)).start();
                 System.out.println("started worker " + id + " (pid " + p.pid() + ", log " + logDir().resolve(id
                     + ".log") + ")");
                 return Cli.EXIT_OK;
@@ -389,7 +390,7 @@ final class KvCommand {
                     + String.join(", ", alive) + "); stop it with 'distpipe kv down'");
             }
             Files.createDirectories(run);
-            List<KvProcess> started = new ArrayList<>();
+            List<ChildJvm> started = new ArrayList<>();
             try {
                 if (cluster.bootstrapServers == null) {
                     // The same ports on every start: a KRaft node's stored quorum names its controller's address.
@@ -398,9 +399,9 @@ final class KvCommand {
                         .split(" ")).map(Integer::valueOf).toList() : Ports.freePorts(2);
                     Files.writeString(portsFile, ports.get(0) + " " + ports.get(1) + "\n");
                     System.out.println("starting an embedded broker...");
-                    KvProcess broker = KvProcess.start("kv-broker", run, logDir(), "512m", List.of("broker",
+                    ChildJvm broker = KvProcess.spec("kv-broker", run, logDir(), "512m", List.of("broker",
                         "--node-id", "1", "--data-dir", run.resolve("kafka").toAbsolutePath().toString(), "--port",
-                        ports.get(0).toString(), "--controller-port", ports.get(1).toString()));
+                        ports.get(0).toString(), "--controller-port", ports.get(1).toString())).start();
                     started.add(broker);
                     cluster.bootstrapServers = broker.readyText();
                 }
@@ -411,26 +412,27 @@ final class KvCommand {
                 List<String> common = List.of("--bootstrap-servers", cluster.bootstrapServers, "--registry-url",
                     cluster.registryUrl);
                 // Launched together, awaited one by one: JVM start-ups overlap.
-                List<KvProcess.Launched> launched = new ArrayList<>();
+                List<ChildJvm> launched = new ArrayList<>();
                 for (int i = 1; i <= coordinators; i++) {
                     launched.add(launch("C" + i, "coordinator", common));
                 }
                 for (int i = 1; i <= workers; i++) {
                     launched.add(launch("W" + i, "worker", common));
                 }
-                for (KvProcess.Launched l : launched) {
-                    started.add(l.awaitReady());
+                started.addAll(launched);
+                for (ChildJvm l : launched) {
+                    l.awaitReady();
                 }
                 KvLocal.awaitPool(cluster.bootstrapServers, new KvSerdes(avro), workers, Duration.ofSeconds(90));
             } catch (Exception e) {
-                for (KvProcess p : started) {
-                    p.stop(10);
+                for (ChildJvm p : started) {
+                    p.stop(Duration.ofSeconds(10));
                 }
                 throw e;
             }
             System.out.printf("%-10s %-8s %s%n", "PROCESS", "PID", "LOG");
-            for (KvProcess p : started) {
-                System.out.printf("%-10s %-8d %s%n", p.name(), p.pid(), logDir().resolve(p.name() + ".log"));
+            for (ChildJvm p : started) {
+                System.out.printf("%-10s %-8d %s%n", p.id(), p.pid(), logDir().resolve(p.id() + ".log"));
             }
             System.out.println("key-value store up: bootstrap " + cluster.bootstrapServers + ", " + workers
                 + " workers in the pool; try 'bin/distpipe kv shell' or 'bin/distpipe kv set k v'; "
@@ -438,10 +440,10 @@ final class KvCommand {
             return Cli.EXIT_OK;
         }
 
-        static KvProcess.Launched launch(String name, String role, List<String> common) throws IOException {
+        static ChildJvm launch(String name, String role, List<String> common) throws IOException {
             List<String> args = new ArrayList<>(List.of("kv", role, "--id", name));
             args.addAll(common);
-            return KvProcess.launch(name, runDir(), logDir(), "256m", args);
+            return KvProcess.spec(name, runDir(), logDir(), "256m", args).launch();
         }
     }
 
@@ -491,7 +493,7 @@ final class KvCommand {
             for (Path pid : pids) {
                 String name = pid.getFileName().toString().replace(".pid", "");
                 java.util.Optional<ProcessHandle> h = handle(pid);
-                if (h.isPresent() && KvProcess.stop(h.get(), 20)) {
+                if (h.isPresent() && ChildJvm.stop(h.get(), Duration.ofSeconds(20))) {
                     System.out.println("stopped " + name + " (pid " + h.get().pid() + ")");
                     stopped++;
                 }

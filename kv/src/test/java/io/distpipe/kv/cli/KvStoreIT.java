@@ -16,6 +16,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.distpipe.cluster.EmbeddedKafka;
+import io.distpipe.common.ChildJvm;
 import io.distpipe.common.Poll;
 import io.distpipe.kv.KvReply;
 import io.distpipe.kv.KvWrite;
@@ -49,7 +50,7 @@ class KvStoreIT {
     private static Path run;
     private static String registryUrl;
     private static KvSerdes serdes;
-    private static final Map<String, KvProcess> PROCESSES = new LinkedHashMap<>();
+    private static final Map<String, ChildJvm> PROCESSES = new LinkedHashMap<>();
 
     @BeforeAll
     static void startStore() throws Exception {
@@ -59,28 +60,29 @@ class KvStoreIT {
         AvroSerdes avro = AvroSerdes.connect(registryUrl);
         KvSerdes.prepare(kafka.bootstrapServers(), avro, 1);
         serdes = new KvSerdes(avro);
-        List<KvProcess.Launched> launched = new ArrayList<>();
+        List<ChildJvm> launched = new ArrayList<>();
         for (String id : List.of("C1", "C2")) {
             launched.add(launch(id, "coordinator"));
         }
         for (String id : List.of("W1", "W2", "W3")) {
             launched.add(launch(id, "worker"));
         }
-        for (KvProcess.Launched l : launched) {
-            PROCESSES.put(l.name(), l.awaitReady());
+        for (ChildJvm l : launched) {
+            l.awaitReady();
+            PROCESSES.put(l.id(), l);
         }
         KvLocal.awaitPool(kafka.bootstrapServers(), serdes, 3, BOUND);
     }
 
-    private static KvProcess.Launched launch(String id, String role) throws Exception {
-        return KvProcess.launch(id, run, run.resolve("logs"), "200m", List.of("kv", role, "--id", id,
-            "--bootstrap-servers", kafka.bootstrapServers(), "--registry-url", registryUrl));
+    private static ChildJvm launch(String id, String role) throws Exception {
+        return KvProcess.spec(id, run, run.resolve("logs"), "200m", List.of("kv", role, "--id", id,
+            "--bootstrap-servers", kafka.bootstrapServers(), "--registry-url", registryUrl)).launch();
     }
 
     @AfterAll
     static void stopStore() throws Exception {
-        for (KvProcess p : PROCESSES.values()) {
-            p.stop(10);
+        for (ChildJvm p : PROCESSES.values()) {
+            p.stop(Duration.ofSeconds(10));
         }
         if (kafka != null) {
             kafka.close();
@@ -140,7 +142,9 @@ class KvStoreIT {
             assertThat(during.getOk()).as(during.getMessage()).isTrue();
             assertThat(during.getHashes()).containsOnlyKeys("W1", "W2");
 
-            PROCESSES.put("W3", launch("W3", "worker").awaitReady());
+            ChildJvm again = launch("W3", "worker");
+            again.awaitReady();
+            PROCESSES.put("W3", again);
 
             Poll.until("W3 rejoins the pool", BOUND, () -> members(observer).contains("W3"));
             KvReply after = verify(observer);

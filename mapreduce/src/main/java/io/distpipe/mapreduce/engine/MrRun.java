@@ -6,8 +6,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 
+import io.distpipe.common.ChildJvm;
 import io.distpipe.common.KafkaCluster;
 import io.distpipe.common.LocalKafka;
+import io.distpipe.common.Supervisor;
 import io.distpipe.common.WorkerProcess;
 import io.distpipe.mapreduce.MrJobStatus;
 import io.distpipe.topics.registry.InMemorySchemaRegistry;
@@ -19,6 +21,13 @@ import io.distpipe.topics.serde.AvroSerdes;
  * this JVM or as child JVMs ({@code distpipe mr worker}). Closing it stops them all.
  */
 public final class MrRun implements AutoCloseable {
+
+    /**
+     * Restarts of one worker JVM: enough for the crash app (a third of its tasks halt the JVM), while a worker that
+     * cannot stay up (it dies at start) reaches the bound within minutes.
+     */
+    static final Supervisor.RestartPolicy WORKER_RESTARTS = new Supervisor.RestartPolicy(30, Duration.ofMinutes(10),
+        Duration.ofMillis(200), Duration.ofSeconds(5));
 
     private final KafkaCluster kafka;
     private final SchemaRegistryServer registry;
@@ -86,32 +95,11 @@ public final class MrRun implements AutoCloseable {
     private void supervise(String id) throws Exception {
         List<String> args = List.of("mr", "worker", "--id", id, "--bootstrap-servers", kafka.bootstrapServers(),
             "--registry-url", registry.url());
-        java.util.concurrent.atomic.AtomicReference<WorkerProcess> current = new java.util.concurrent.atomic
-            .AtomicReference<>(WorkerProcess.start(id, args, logDir));
-        java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
-        Thread supervisor = new Thread(() -> {
-            while (!stopping.get()) {
-                try {
-                    if (!current.get().isAlive() && !stopping.get()) {
-                        org.slf4j.LoggerFactory.getLogger(MrRun.class).warn("{} died; starting it again.", id);
-                        current.set(WorkerProcess.start(id, args, logDir));
-                    }
-                    java.util.concurrent.TimeUnit.MILLISECONDS.sleep(200);
-                } catch (InterruptedException e) {
-                    return;
-                } catch (Exception e) {
-                    org.slf4j.LoggerFactory.getLogger(MrRun.class).warn("Cannot restart {}: {}", id, e.toString());
-                }
-            }
-        }, id + "-supervisor");
-        supervisor.setDaemon(true);
+        Supervisor<ChildJvm> supervisor = Supervisor.builder(id, () -> WorkerProcess.start(id, args, logDir))
+            .policy(WORKER_RESTARTS).build();
         supervisor.start();
-        parts.add(() -> {
-            stopping.set(true);
-            supervisor.interrupt();
-            supervisor.join(10_000);
-            current.get().close();
-        });
+        supervisor.runInBackground();
+        parts.add(supervisor);
     }
 
     /** Submits a job and follows it until it finishes. */

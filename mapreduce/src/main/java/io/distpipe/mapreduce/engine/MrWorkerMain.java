@@ -2,6 +2,7 @@ package io.distpipe.mapreduce.engine;
 
 import java.time.Duration;
 
+import io.distpipe.common.ChildJvm;
 import io.distpipe.mapreduce.MrJobState;
 import io.distpipe.mapreduce.MrJobStatus;
 import io.distpipe.topics.serde.AvroSerdes;
@@ -32,8 +33,7 @@ public final class MrWorkerMain {
         }
         Runtime.getRuntime().addShutdownHook(new Thread(worker::close));
         worker.start();
-        System.out.println("READY " + args[0]);
-        System.out.flush();
+        ChildJvm.announceReady(args[0]);
         worker.run();
         if (watcher != null) {
             watcher.close();

@@ -2,18 +2,19 @@ package io.distpipe.mapreduce.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import io.distpipe.common.ChildJvm;
+import io.distpipe.common.Supervisor;
 import io.distpipe.mapreduce.MrJobOutcome;
 import io.distpipe.mapreduce.MrJobStatus;
 import io.distpipe.mapreduce.MrTaskPhase;
@@ -26,13 +27,16 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * MIT 6.5840's crash test: worker JVMs whose tasks halt the process or stall at random (the {@code crash} app), plus
- * SIGKILLs from outside at random moments; dead workers are restarted (with the same id, as a supervisor would), and
- * the output must still be exactly the sequential word count.
+ * SIGKILLs from outside at random moments; dead workers are restarted with the same id by the {@link Supervisor},
+ * and the output must still be exactly the sequential word count.
  */
 class MapReduceCrashIT {
 
     private static final int WORKERS = 3;
     private static final int EXTERNAL_KILLS = 3;
+    /** Generous: the crash app halts a third of the tasks; only a worker that cannot stay up at all hits it. */
+    private static final Supervisor.RestartPolicy RESTARTS = new Supervisor.RestartPolicy(20, Duration.ofMinutes(2),
+        Duration.ofMillis(100), Duration.ofSeconds(2));
 
     private static MrTestSystem system;
 
@@ -58,77 +62,66 @@ class MapReduceCrashIT {
         String job = "crash-" + System.nanoTime();
         system.coordinator(s -> false);
         Path logs = Files.createDirectories(dir.resolve("logs"));
-        Map<String, Process> processes = new ConcurrentHashMap<>();
-        AtomicInteger starts = new AtomicInteger();
+        List<Supervisor<ChildJvm>> workers = new ArrayList<>();
         AtomicInteger externalKills = new AtomicInteger();
-        AtomicInteger crashes = new AtomicInteger();
-        AtomicBoolean done = new AtomicBoolean();
-        for (int i = 0; i < WORKERS; i++) {
-            String id = "crash-worker-" + i;
-            processes.put(id, launch(id, job, logs));
-            starts.incrementAndGet();
-        }
-        // The supervisor: restarts a worker that died (exit code other than 0) and now and then SIGKILLs one.
-        Thread supervisor = new Thread(() -> {
-            SplittableRandom random = new SplittableRandom(System.nanoTime());
-            long nextKill = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(2000 + random.nextInt(3000));
-            while (!done.get()) {
-                try {
-                    for (Map.Entry<String, Process> e : processes.entrySet()) {
-                        Process p = e.getValue();
-                        if (!p.isAlive() && p.exitValue() != 0) {
-                            crashes.incrementAndGet();
-                            processes.put(e.getKey(), launch(e.getKey(), job, logs));
-                            starts.incrementAndGet();
-                        }
-                    }
-                    if (System.nanoTime() > nextKill && externalKills.get() < EXTERNAL_KILLS) {
-                        List<Process> alive = processes.values().stream().filter(Process::isAlive).toList();
-                        if (!alive.isEmpty()) {
-                            alive.get(random.nextInt(alive.size())).destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-                            externalKills.incrementAndGet();
-                        }
-                        nextKill = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(2000 + random.nextInt(4000));
-                    }
-                    TimeUnit.MILLISECONDS.sleep(100);
-                } catch (InterruptedException e) {
-                    return;
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            }
-        }, "supervisor");
-        supervisor.start();
-        MrClient client = system.client("test-crash");
+        ScheduledExecutorService chaos = Executors.newSingleThreadScheduledExecutor();
         MrJobStatus end;
         try {
+            for (int i = 0; i < WORKERS; i++) {
+                ChildJvm.Spec worker = worker("crash-worker-" + i, job, logs);
+                // A worker exits 0 once the job is past map and reduce: then it is done, not crashed.
+                Supervisor<ChildJvm> supervisor = Supervisor.builder(worker.id(), worker::launch).policy(RESTARTS)
+                    .finishOnCleanEnd().build();
+                workers.add(supervisor);
+                supervisor.start();
+                supervisor.runInBackground();
+            }
+            SplittableRandom random = new SplittableRandom(System.nanoTime());
+            scheduleKill(chaos, random, workers, externalKills, 2000 + random.nextInt(3000));
+            MrClient client = system.client("test-crash");
             client.submit(job, "crash", texts.stream().map(Path::toString).toList(), 4, dir.resolve("out"));
             end = client.await(job, MrTestSystem.JOB_TIMEOUT, s -> { });
         } finally {
-            done.set(true);
-            supervisor.join(10_000);
-            for (Process p : processes.values()) {
-                p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-            }
+            chaos.shutdownNow();
+            chaos.awaitTermination(30, TimeUnit.SECONDS);
+            workers.forEach(Supervisor::close);
         }
 
+        int restarts = workers.stream().mapToInt(Supervisor::restarts).sum();
         org.slf4j.LoggerFactory.getLogger(MapReduceCrashIT.class).info("Crash test: {} worker starts, {} deaths "
-            + "restarted, {} of them SIGKILLs from the test.", starts.get(), crashes.get(), externalKills.get());
+            + "restarted, {} of them SIGKILLs from the test.", WORKERS + restarts, restarts, externalKills.get());
         assertThat(end.getOutcome()).as("reason: %s", end.getReason()).isEqualTo(MrJobOutcome.SUCCEEDED);
         assertThat(MrTestSystem.mergedOutput(dir.resolve("out"))).isEqualTo(reference);
-        assertThat(crashes.get()).as("workers that died (halted by the crash app or killed) and were restarted; "
-            + starts.get() + " starts, " + externalKills.get() + " external kills").isPositive();
+        assertThat(workers).as("no supervisor gave up").allSatisfy(w -> assertThat(w.failure()).isEmpty());
+        assertThat(restarts).as("workers that died (halted by the crash app or killed) and were restarted; "
+            + externalKills.get() + " external kills").isPositive();
         List<MrTaskStatus> statuses = system.taskStatuses(job);
         assertThat(statuses.stream().filter(s -> s.getState() == MrTaskState.DONE && s.getPhase() == MrTaskPhase.MAP)
             .map(MrTaskStatus::getIndex).distinct()).hasSize(4);
     }
 
-    private static Process launch(String id, String job, Path logs) throws IOException {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-                .toString(), "-Xmx256m", "-XX:TieredStopAtLevel=1", "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.distpipe",
-            "-D" + CrashApp.SWITCH_PROPERTY + "=true", "-cp", System.getProperty("java.class.path"),
-            MrWorkerMain.class.getName(), id, system.kafka.bootstrapServers(), system.registry.url(), job));
-        return new ProcessBuilder(command).redirectErrorStream(true)
-            .redirectOutput(ProcessBuilder.Redirect.appendTo(logs.resolve(id + ".log").toFile())).start();
+    /** SIGKILLs a random live worker after {@code delayMs}, then again now and then, {@value #EXTERNAL_KILLS} times. */
+    private static void scheduleKill(ScheduledExecutorService chaos, SplittableRandom random,
+                                     List<Supervisor<ChildJvm>> workers, AtomicInteger kills, long delayMs) {
+        chaos.schedule(() -> {
+            List<ChildJvm> alive = workers.stream().flatMap(w -> w.current().stream()).filter(ChildJvm::isAlive)
+                .toList();
+            if (alive.isEmpty()) {
+                scheduleKill(chaos, random, workers, kills, 100);
+                return;
+            }
+            alive.get(random.nextInt(alive.size())).kill();
+            if (kills.incrementAndGet() < EXTERNAL_KILLS) {
+                scheduleKill(chaos, random, workers, kills, 2000 + random.nextInt(4000));
+            }
+        }, delayMs, TimeUnit.MILLISECONDS);
+    }
+
+    /** A worker JVM whose crash-app tasks halt it or stall; its output appended to {@code logs/<id>.log}. */
+    private static ChildJvm.Spec worker(String id, String job, Path logs) {
+        return ChildJvm.spec(id, MrWorkerMain.class.getName(), logs.resolve(id + ".log")).appendingOutput()
+            .withJvmOptions("-Xmx256m", "-XX:TieredStopAtLevel=1", "-D" + CrashApp.SWITCH_PROPERTY + "=true")
+            .withArgs(id, system.kafka.bootstrapServers(), system.registry.url(), job)
+            .stoppedWithParent();
     }
 }

@@ -27,6 +27,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 
+import io.distpipe.common.ChildJvm;
 import io.distpipe.common.KafkaCluster;
 import io.distpipe.common.LocalKafka;
 import io.distpipe.common.WorkerProcess;
@@ -320,9 +321,9 @@ public final class PrimesBench implements Callable<Integer> {
         generate(input, 3_000_000, 62, 8);
         try (KafkaCluster kafka = LocalKafka.get().startEmbedded();
              SchemaRegistryServer registry = SchemaRegistryServer.start(new InMemorySchemaRegistry(), 0);
-             WorkerProcess a = WorkerProcess.start("worker-a", kafka.bootstrapServers(), registry.url(),
+             ChildJvm a = WorkerProcess.start("worker-a", kafka.bootstrapServers(), registry.url(),
                  dir.resolve("logs"));
-             WorkerProcess b = WorkerProcess.start("worker-b", kafka.bootstrapServers(), registry.url(),
+             ChildJvm b = WorkerProcess.start("worker-b", kafka.bootstrapServers(), registry.url(),
                  dir.resolve("logs"))) {
             Map<Integer, String> lastWorkerOfPartition = new ConcurrentHashMap<>();
             // Wall-clock millis: the kill and the workers' completedAt stamps are taken on this one machine.
@@ -338,11 +339,7 @@ public final class PrimesBench implements Callable<Integer> {
                             && lastWorkerOfPartition.containsValue("worker-b")
                             && lastWorkerOfPartition.size() >= 12) {
                             killedAt.set(now);
-                            try {
-                                a.kill();
-                            } catch (InterruptedException e) {
-                                Thread.currentThread().interrupt();
-                            }
+                            a.kill();
                         } else if (killedAt.get() != 0 && resumed.get() == null && "worker-a".equals(previous)
                             && done.getWorkerId().equals("worker-b")) {
                             resumed.set((done.getCompletedAt().toEpochMilli() - killedAt.get()) / 1e3);

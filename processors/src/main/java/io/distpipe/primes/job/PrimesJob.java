@@ -23,6 +23,7 @@ import io.distpipe.common.AtomicFile;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.KafkaCluster;
 import io.distpipe.common.LocalKafka;
+import io.distpipe.common.Supervisor;
 import io.distpipe.primes.JobStatus;
 import io.distpipe.primes.TaskCompleted;
 import io.distpipe.primes.dedup.DedupService;
@@ -48,6 +49,13 @@ public final class PrimesJob {
     private static final Duration JOB_TIMEOUT = Duration.ofHours(24);
     private static final Duration CATCH_UP_TIMEOUT = Duration.ofMinutes(5);
     private static final int MAX_REPLICATION = 3;
+    /**
+     * Restarts of one in-process worker: one whose transaction outlived its timeout on a starved machine is fenced by
+     * the broker's epoch bump and stops, and without a new instance its partitions would have no one to process
+     * them. Five instances per job at most.
+     */
+    private static final Supervisor.RestartPolicy WORKER_RESTARTS = new Supervisor.RestartPolicy(4, JOB_TIMEOUT,
+        Duration.ofMillis(200), Duration.ofSeconds(5));
 
     /** What to run. {@code bootstrapServers} null means: start an embedded broker. */
     public record Config(Path inputDir, Path output, int workers, String bootstrapServers, String registryUrl,
@@ -131,11 +139,17 @@ public final class PrimesJob {
             toClose.add(dedup);
             dedup.start();
             List<Future<?>> running = new ArrayList<>();
+            String brokers = bootstrap;
             for (int i = 1; i <= config.workers(); i++) {
-                WorkerSlot slot = new WorkerSlot("worker-" + i, bootstrap, serdes);
+                String id = "worker-" + i;
+                Supervisor<WorkerInstance> slot = Supervisor.builder(id, () -> WorkerInstance.start(id, brokers,
+                    serdes)).policy(WORKER_RESTARTS).build();
                 toClose.add(0, slot);
                 slot.start();
-                running.add(threads.submit(slot::run));
+                running.add(threads.submit(() -> {
+                    Thread.currentThread().setName(id);
+                    slot.run();
+                }));
             }
             Supplier<String> workersGone = () -> config.workers() > 0 && running.stream().allMatch(Future::isDone)
                 ? "every in-process worker has stopped (see the log)" : null;
@@ -193,70 +207,32 @@ public final class PrimesJob {
         }
     }
 
-    /**
-     * One in-process worker, started again when an instance stops on its own: a worker whose transaction outlived its
-     * timeout on a starved machine is fenced by the broker's epoch bump and stops; without a new instance its
-     * partitions would have no one to process them. Gives up after {@link #MAX_INSTANCES} instances.
-     */
-    private static final class WorkerSlot implements AutoCloseable {
-        private static final int MAX_INSTANCES = 5;
-
-        private final String id;
-        private final String bootstrap;
-        private final AvroSerdes serdes;
-        private PrimeWorker current;
-        private boolean closing;
-
-        WorkerSlot(String id, String bootstrap, AvroSerdes serdes) {
-            this.id = id;
-            this.bootstrap = bootstrap;
-            this.serdes = serdes;
-        }
-
-        synchronized void start() {
-            current = PrimeWorker.create(PrimeWorker.Config.defaults(id, bootstrap), serdes);
-            current.start();
-        }
-
-        void run() {
-            Thread.currentThread().setName(id);
-            for (int instance = 1; ; instance++) {
-                PrimeWorker worker;
-                synchronized (this) {
-                    worker = current;
-                }
-                RuntimeException failure = null;
-                try {
-                    worker.run();
-                } catch (RuntimeException e) {
-                    failure = e;
-                }
-                synchronized (this) {
-                    if (closing) {
-                        return;
-                    }
-                    if (instance >= MAX_INSTANCES) {
-                        throw new IllegalStateException(id + " stopped " + instance + " times; not starting it again",
-                            failure);
-                    }
-                    LOG.warn("{} stopped on its own ({}); starting a new instance ({} of {}).", id,
-                        failure == null ? worker.state() : failure.toString(), instance + 1, MAX_INSTANCES);
-                    start();
-                }
-            }
+    /** One instance of an in-process worker for its supervisor; it does its work in {@link #awaitEnd()}. */
+    private record WorkerInstance(PrimeWorker worker) implements Supervisor.Instance {
+        static WorkerInstance start(String id, String bootstrap, AvroSerdes serdes) {
+            PrimeWorker worker = PrimeWorker.create(PrimeWorker.Config.defaults(id, bootstrap), serdes);
+            worker.start();
+            return new WorkerInstance(worker);
         }
 
         @Override
-        public synchronized void close() {
-            closing = true;
-            if (current != null) {
-                current.close();
+        public Supervisor.Ending awaitEnd() {
+            try {
+                worker.run();
+            } catch (RuntimeException e) {
+                return Supervisor.Ending.failed("stopped on its own (" + e + ")", e);
             }
+            return Supervisor.Ending.returned("stopped on its own (" + worker.state() + ")");
+        }
+
+        @Override
+        public void stop() {
+            worker.close();
         }
 
         @Override
         public String toString() {
-            return id;
+            return worker.id();
         }
     }
 

@@ -11,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
+import io.distpipe.common.ChildJvm;
 import io.distpipe.common.WorkerProcess;
 import io.distpipe.primes.JobStatus;
 import io.distpipe.primes.plan.NumberParser;
@@ -49,7 +50,7 @@ abstract class PrimesScenarios {
         for (int f = 0; f < 4; f++) {
             oracle.writeRandom(input.resolve("random-" + f + ".txt"), 15_000, 80, f);
         }
-        List<WorkerProcess> workers = new ArrayList<>();
+        List<ChildJvm> workers = new ArrayList<>();
         AtomicBoolean killed = new AtomicBoolean();
         AtomicLong tasksWhenKilled = new AtomicLong();
         try {
@@ -57,20 +58,14 @@ abstract class PrimesScenarios {
                 workers.add(WorkerProcess.start("worker-" + i, cluster().bootstrapServers(), cluster().registryUrl(),
                     dir.resolve("logs")));
             }
-            WorkerProcess victim = workers.get(0);
+            ChildJvm victim = workers.get(0);
             Path output = dir.resolve("primes.txt");
             PrimesJob.Result result = run(input, output, 0, 250, new PrimesJob.Observer() {
                 @Override
                 public void progress(JobStatus s) {
                     if (s.getTasksCompleted() >= 10 && killed.compareAndSet(false, true)) {
                         tasksWhenKilled.set(s.getTasksCompleted());
-                        CompletableFuture.runAsync(() -> {
-                            try {
-                                victim.kill();
-                            } catch (InterruptedException e) {
-                                Thread.currentThread().interrupt();
-                            }
-                        });
+                        CompletableFuture.runAsync(victim::kill);
                     }
                 }
             });
@@ -82,7 +77,7 @@ abstract class PrimesScenarios {
             assertThat(Files.readAllLines(output)).isEqualTo(oracle.expectedLines());
             assertThat(result.status().getNumbersTested()).as("no task counted twice").isEqualTo(60_000);
         } finally {
-            for (WorkerProcess w : workers) {
+            for (ChildJvm w : workers) {
                 w.close();
             }
         }

@@ -22,6 +22,7 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 
+import io.distpipe.common.ChildJvm;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.KafkaCluster;
 import io.distpipe.common.LocalKafka;
@@ -80,7 +81,7 @@ public final class ReplicaScenario implements AutoCloseable {
     private final AvroSerdes serdes;
     private final MembershipService membership;
     private final ReplicaManagerService rm;
-    private final Map<String, WorkerProcess> replicas = new ConcurrentHashMap<>();
+    private final Map<String, ChildJvm> replicas = new ConcurrentHashMap<>();
     private final Map<String, List<String>> lines = new ConcurrentHashMap<>();
     private final Map<String, RoleAssignment> roles = new ConcurrentHashMap<>();
     private final Map<String, ReplicaClient> clients = new ConcurrentHashMap<>();
@@ -191,12 +192,13 @@ public final class ReplicaScenario implements AutoCloseable {
             "--heartbeat-interval", settings.heartbeat().toMillis() + "ms",
             "--bootstrap-servers", bootstrap, "--registry-url", registryUrl));
         args.addAll(List.of(extra));
-        replicas.put(id, WorkerProcess.launch(id, settings.dir().resolve("logs"), REPLICA_JVM, line -> {
-            log.add(line);
-            if (!line.contains(" at offset ") && !line.startsWith("READY")) {
-                out.accept("  [" + id + "] " + line);
-            }
-        }, args.toArray(String[]::new)));
+        replicas.put(id, WorkerProcess.spec(id, settings.dir().resolve("logs"), args).withJvmOptions(REPLICA_JVM)
+            .withLines(line -> {
+                log.add(line);
+                if (!line.contains(" at offset ") && !ChildJvm.isReadyLine(line)) {
+                    out.accept("  [" + id + "] " + line);
+                }
+            }).start());
     }
 
     /** Starts several replicas at once (each in its own JVM), waiting until every one printed READY. */
@@ -219,8 +221,8 @@ public final class ReplicaScenario implements AutoCloseable {
     }
 
     /** SIGKILL. */
-    public void kill(String id) throws InterruptedException {
-        WorkerProcess p = replicas.remove(id);
+    public void kill(String id) {
+        ChildJvm p = replicas.remove(id);
         if (p != null) {
             p.kill();
         }
@@ -380,12 +382,8 @@ public final class ReplicaScenario implements AutoCloseable {
     public void close() {
         closing = true;
         clients.values().forEach(ReplicaClient::stop);
-        for (WorkerProcess p : replicas.values()) {
-            try {
-                p.kill();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        for (ChildJvm p : replicas.values()) {
+            p.kill();
         }
         replicas.clear();
         threads.shutdown();

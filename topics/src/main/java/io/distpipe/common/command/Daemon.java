@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
+import io.distpipe.common.ChildJvm;
 import io.distpipe.common.KafkaClients;
 import picocli.CommandLine;
 
@@ -63,11 +64,10 @@ public final class Daemon implements AutoCloseable {
 
     /** Tells whoever started this process that it serves: a READY line, and the ready file when one is named. */
     public void ready() throws IOException {
-        System.out.println("READY " + name);
-        System.out.flush();
+        ChildJvm.announceReady(name);
         Path file = readyFile();
         if (file != null) {
-            Files.writeString(file, "READY " + name + " " + ProcessHandle.current().pid() + "\n");
+            Files.writeString(file, ChildJvm.readyLine(name) + " " + ProcessHandle.current().pid() + "\n");
         }
     }
 

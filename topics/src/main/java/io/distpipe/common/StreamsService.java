@@ -24,10 +24,18 @@ public class StreamsService extends AbstractService {
 
     private static final Logger LOG = LoggerFactory.getLogger(StreamsService.class);
     private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(10);
+    /**
+     * Stream thread replacements: a registry or broker outage of up to about two minutes is ridden out (backoff
+     * 0.5 s doubling to 15 s); a thread that keeps failing beyond that stops the processor.
+     */
+    static final Supervisor.RestartPolicy THREAD_RESTARTS = new Supervisor.RestartPolicy(12, Duration.ofMinutes(3),
+        Duration.ofMillis(500), Duration.ofSeconds(15));
 
     private final String id;
     private final String applicationId;
     private final KafkaStreams streams;
+    private final Supervisor.RestartBudget threadRestarts = new Supervisor.RestartBudget(THREAD_RESTARTS);
+    private volatile Throwable failed;
 
     /** {@code replication} is for the internal topics: at most the number of brokers. */
     protected StreamsService(String id, Topology topology, Properties config, int replication, Path stateDir) {
@@ -66,16 +74,46 @@ public class StreamsService extends AbstractService {
     @Override
     public void start() {
         life.transition(State.STARTING);
-        streams.setUncaughtExceptionHandler(e -> {
-            LOG.error("{}: stream thread failed, replacing it: {}", id, e.toString(), e);
-            return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
-        });
+        streams.setUncaughtExceptionHandler(this::threadFailed);
         streams.setStateListener((next, previous) -> {
             if (next == KafkaStreams.State.RUNNING && life.compareAndTransition(State.STARTING, State.RUNNING)) {
                 LOG.info("{}: running (application id {}).", id, applicationId);
             }
         });
         streams.start();
+    }
+
+    /**
+     * A failed stream thread is replaced (its tasks resume from their last commit, so the record it failed on is read
+     * again) after a backoff, within {@link #THREAD_RESTARTS}; beyond that the client shuts down and this service is
+     * FAILED, loudly, rather than retrying forever or skipping.
+     */
+    private StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse threadFailed(Throwable e) {
+        Supervisor.Decision decision;
+        synchronized (threadRestarts) {
+            decision = threadRestarts.onEnd(System.nanoTime());
+        }
+        if (decision instanceof Supervisor.Restart restart) {
+            LOG.error("{}: stream thread failed ({}), replacing it in {} ms (restart {}; {}).", id, e.toString(),
+                restart.delay().toMillis(), restart.number(), THREAD_RESTARTS.describe(), e);
+            try {
+                TimeUnit.MILLISECONDS.sleep(restart.delay().toMillis());
+            } catch (InterruptedException interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+        }
+        LOG.error("{}: stream thread failed again ({}) after {}; stopping this processor.", id, e.toString(),
+            THREAD_RESTARTS.describe(), e);
+        failed = e;
+        life.compareAndTransition(State.RUNNING, State.FAILED);
+        life.compareAndTransition(State.STARTING, State.FAILED);
+        return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+    }
+
+    /** Why this processor stopped on its own, or null. */
+    public Throwable failure() {
+        return failed;
     }
 
     /** Waits (bounded) until the streams client has been RUNNING; throws if it failed or took too long. */

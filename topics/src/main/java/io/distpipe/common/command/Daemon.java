@@ -3,6 +3,7 @@ package io.distpipe.common.command;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -83,6 +84,11 @@ public final class Daemon implements AutoCloseable {
     /** Blocks until SIGTERM. */
     public void awaitStop() throws InterruptedException {
         stopRequested.await();
+    }
+
+    /** Blocks until SIGTERM or for {@code timeout}; whether SIGTERM came. */
+    public boolean awaitStop(Duration timeout) throws InterruptedException {
+        return stopRequested.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     @Override

@@ -3,7 +3,9 @@ package io.distpipe.common.command;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 
+import io.distpipe.common.Errors;
 import io.distpipe.common.HeartbeatSender;
+import io.distpipe.common.Service;
 import io.distpipe.common.StreamsService;
 import io.distpipe.topics.serde.AvroSerdes;
 import picocli.CommandLine;
@@ -104,7 +106,13 @@ public abstract class ServiceCommand implements Callable<Integer> {
             streams.start();
             streams.awaitRunning(STREAMS_START_TIMEOUT);
             daemon.ready();
-            daemon.awaitStop();
+            while (!daemon.awaitStop(Duration.ofMillis(500))) {
+                if (streams.state() == Service.State.FAILED) {
+                    // Its stream threads failed more often than their bound: the process ends non-zero, loudly.
+                    throw new IllegalStateException(memberId + " stopped: " + Errors.reason(streams.failure()),
+                        streams.failure());
+                }
+            }
         }
     }
 }

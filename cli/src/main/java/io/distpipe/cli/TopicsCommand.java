@@ -78,8 +78,9 @@ final class TopicsCommand {
                 }
                 PrintWriter out = spec.commandLine().getOut();
                 for (TopicAdmin.Outcome o : outcomes) {
-                    out.printf("%-8s %-30s partitions %d, replication %d%n", o.created() ? "created" : "exists",
-                        o.spec().name(), o.partitions(), o.replication());
+                    out.printf("%-8s %-30s partitions %d, replication %d%s%n",
+                        o.created() ? "created" : o.aligned().isEmpty() ? "exists" : "aligned", o.spec().name(),
+                        o.partitions(), o.replication(), o.aligned().isEmpty() ? "" : "; set " + o.aligned());
                 }
                 out.flush();
             }

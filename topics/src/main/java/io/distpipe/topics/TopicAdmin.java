@@ -3,6 +3,7 @@ package io.distpipe.topics;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -15,27 +16,50 @@ import io.distpipe.topics.registry.SchemaRegistry;
 import org.apache.avro.Schema;
 import org.apache.avro.specific.SpecificData;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Creates the catalog's topics on a cluster (idempotently) and registers their key and value schemas. */
 public final class TopicAdmin {
 
+    private static final Logger LOG = LoggerFactory.getLogger(TopicAdmin.class);
+
     private static final long TIMEOUT_SECONDS = 30;
 
-    /** What {@link #ensureTopics} found or did for one topic. */
-    public record Outcome(TopicSpec<?, ?> spec, boolean created, int partitions, int replication) {
+    /**
+     * What {@link #ensureTopics} found or did for one topic.
+     *
+     * @param aligned the configs of an existing topic that differed from the catalog and were set to its values
+     */
+    public record Outcome(TopicSpec<?, ?> spec, boolean created, int partitions, int replication,
+                          List<String> aligned) {
     }
+
+    /**
+     * The configs an existing topic is brought back to when they differ from the catalog: how long its records live.
+     * A topic created by an older release (primes.completed was once delete/7 days) would otherwise keep losing
+     * the state a restart reads back.
+     */
+    static final List<String> ALIGNED_CONFIGS = List.of(TopicConfig.CLEANUP_POLICY_CONFIG,
+        TopicConfig.RETENTION_MS_CONFIG);
 
     private TopicAdmin() {
     }
 
     /**
      * Creates every topic of {@code specs} that does not exist yet, with replication capped at the live brokers and
-     * at {@code maxReplication}; leaves existing topics alone (and reports their layout).
+     * at {@code maxReplication}; of an existing topic, sets the {@link #ALIGNED_CONFIGS} that differ from the catalog
+     * and leaves the rest alone (and reports its layout).
      */
     public static List<Outcome> ensureTopics(Admin admin, Collection<TopicSpec<?, ?>> specs, int maxReplication) {
         try {
@@ -65,11 +89,13 @@ public final class TopicAdmin {
             });
             Map<String, TopicDescription> descriptions = describeCreated(admin,
                 specs.stream().map(TopicSpec::name).collect(Collectors.toList()));
+            Map<String, List<String>> aligned = align(admin, specs.stream()
+                .filter(spec -> !created.contains(spec.name())).toList());
             List<Outcome> outcomes = new ArrayList<>();
             for (TopicSpec<?, ?> spec : specs) {
                 TopicDescription d = descriptions.get(spec.name());
                 outcomes.add(new Outcome(spec, created.contains(spec.name()), d.partitions().size(),
-                    d.partitions().get(0).replicas().size()));
+                    d.partitions().get(0).replicas().size(), aligned.getOrDefault(spec.name(), List.of())));
             }
             return outcomes;
         } catch (ExecutionException e) {
@@ -77,6 +103,38 @@ public final class TopicAdmin {
         } catch (InterruptedException | TimeoutException e) {
             throw failure("set up topics", e);
         }
+    }
+
+    /** Sets the {@link #ALIGNED_CONFIGS} of existing topics that differ from the catalog; returns what it set. */
+    private static Map<String, List<String>> align(Admin admin, List<TopicSpec<?, ?>> existing)
+        throws ExecutionException, InterruptedException, TimeoutException {
+        if (existing.isEmpty()) {
+            return Map.of();
+        }
+        Map<ConfigResource, TopicSpec<?, ?>> resources = new LinkedHashMap<>();
+        existing.forEach(spec -> resources.put(new ConfigResource(ConfigResource.Type.TOPIC, spec.name()), spec));
+        Map<ConfigResource, Config> current = admin.describeConfigs(resources.keySet()).all()
+            .get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        Map<ConfigResource, Collection<AlterConfigOp>> changes = new LinkedHashMap<>();
+        Map<String, List<String>> aligned = new LinkedHashMap<>();
+        resources.forEach((resource, spec) -> {
+            Map<String, String> wanted = spec.configs((short) 1);
+            for (String name : ALIGNED_CONFIGS) {
+                ConfigEntry entry = current.get(resource).get(name);
+                String value = wanted.get(name);
+                if (entry == null || !value.equals(entry.value())) {
+                    changes.computeIfAbsent(resource, r -> new ArrayList<>())
+                        .add(new AlterConfigOp(new ConfigEntry(name, value), AlterConfigOp.OpType.SET));
+                    aligned.computeIfAbsent(spec.name(), n -> new ArrayList<>())
+                        .add(name + "=" + value + " (was " + (entry == null ? "unset" : entry.value()) + ")");
+                }
+            }
+        });
+        if (!changes.isEmpty()) {
+            admin.incrementalAlterConfigs(changes).all().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            aligned.forEach((topic, what) -> LOG.info("Topic {} differed from the catalog; set {}.", topic, what));
+        }
+        return aligned;
     }
 
     /**

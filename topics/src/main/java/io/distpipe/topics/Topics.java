@@ -50,14 +50,21 @@ public final class Topics {
         String.class, PrimeFound.class, 6, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, WEEK_MS,
         "worker", "Primes found, keyed by the number; written in the task's transaction.", false);
 
-    /** One record per finished task, written in the same transaction as its primes and offsets. */
+    /**
+     * One record per finished task, written in the same transaction as its primes and offsets. A resumed coordinator
+     * counts its job's completions from the start of this topic, so it is compacted (per task id) and never expires.
+     */
     public static final TopicSpec<String, TaskCompleted> PRIMES_COMPLETED = new TopicSpec<>("primes.completed",
-        String.class, TaskCompleted.class, 3, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, WEEK_MS,
+        String.class, TaskCompleted.class, 3, REPLICATED, MIN_ISR, TopicSpec.Cleanup.COMPACT, FOREVER,
         "worker", "Task completions, keyed by task id.", false);
 
-    /** Each prime of a job once, however often it was found. */
+    /**
+     * Each prime of a job once, however often it was found. The output is rebuilt from its start while the dedup
+     * store remembers forever what it emitted, so it is kept forever (not compacted: the key is the number, which
+     * many jobs share).
+     */
     public static final TopicSpec<String, PrimeFound> PRIMES_UNIQUE = new TopicSpec<>("primes.unique",
-        String.class, PrimeFound.class, 6, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, WEEK_MS,
+        String.class, PrimeFound.class, 6, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, FOREVER,
         "dedup", "Distinct primes per job, keyed by the number.", false);
 
     /** The coordinator's view of each job; compacted, so the latest status per job stays. */
@@ -119,9 +126,13 @@ public final class Topics {
         "primary replica; a ready replica ordered to transfer its state",
         "Checkpoints, keyed 'primary' (passive) or 'transfer-<replica>' (active state transfer).", false);
 
-    /** Client requests to the replicated server; one partition, so its order is the total order every replica uses. */
+    /**
+     * Client requests to the replicated server; one partition, so its order is the total order every replica uses.
+     * An active replica's cold start replays it from its start (and a passive one from its checkpoint's position), so
+     * it is kept forever.
+     */
     public static final TopicSpec<String, ReplicaRequest> REPLICAS_REQUESTS = new TopicSpec<>("replicas.requests",
-        String.class, ReplicaRequest.class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, WEEK_MS,
+        String.class, ReplicaRequest.class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, FOREVER,
         "replica clients", "Requests, keyed by client id; the request log replayed on recovery.", false);
 
     /** Replies of the replicas; clients keep those of their own id and discard duplicates. */

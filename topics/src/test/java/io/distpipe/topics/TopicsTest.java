@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 
 import org.apache.kafka.common.config.TopicConfig;
@@ -22,6 +23,23 @@ class TopicsTest {
         assertThat(Topics.byName("no.such.topic")).isEmpty();
         assertThat(Topics.external()).doesNotContain(Topics.PRIMES_DEDUP_CHANGELOG,
             Topics.MEMBERSHIP_MEMBERS_CHANGELOG, Topics.MEMBERSHIP_EPOCH_CHANGELOG).contains(Topics.PRIMES_TASKS);
+    }
+
+    /**
+     * Topics a component reads from their start to rebuild its state after a restart: their records must outlive any
+     * retention period, or a restart after it silently loses them (SystemRetentionIT shows it for primes).
+     */
+    @Test
+    void shouldKeepForeverWhatARestartReadsBackFromTheStart() {
+        List<TopicSpec<?, ?>> state = List.of(Topics.PRIMES_COMPLETED, Topics.PRIMES_UNIQUE, Topics.PRIMES_JOBS,
+            Topics.PRIMES_DEDUP_CHANGELOG, Topics.MEMBERSHIP_EVENTS, Topics.MEMBERSHIP_MEMBERS_CHANGELOG,
+            Topics.MEMBERSHIP_EPOCH_CHANGELOG, Topics.REPLICAS_CHECKPOINTS, Topics.REPLICAS_REQUESTS,
+            Topics.REPLICAS_ROLES, Topics.REPLICAS_ROLES_CHANGELOG, Topics.REGISTRY_JOURNAL, Topics.REGISTRY_SNAPSHOTS,
+            Topics.MR_JOBS, Topics.CHAT_EVENTS, Topics.KV_DECISIONS);
+        for (TopicSpec<?, ?> topic : state) {
+            assertThat(topic.cleanup() == TopicSpec.Cleanup.COMPACT || topic.retentionMs() == -1)
+                .as(topic.name() + " is compacted or kept forever").isTrue();
+        }
     }
 
     @Test

@@ -12,14 +12,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 
 import io.distpipe.common.AtomicFile;
+import io.distpipe.common.Retry;
 import io.distpipe.primes.PrimeFound;
 import io.distpipe.primes.dedup.DedupTopology;
 import io.distpipe.topics.Numbers;
@@ -33,7 +32,6 @@ import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.IsolationLevel;
-import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.Deserializer;
 
@@ -50,6 +48,8 @@ public final class PrimesOutput {
     /** Between two looks at the dedup group's committed offsets. */
     private static final Duration ROUND_PAUSE = Duration.ofMillis(50);
     private static final long ADMIN_TIMEOUT_S = 30;
+    /** How long transient failures of the Admin calls here are retried. */
+    private static final Duration ADMIN_RETRY_BOUND = Duration.ofSeconds(90);
 
     /** The distinct primes of a job, ascending, and how many of them are only probable primes. */
     public record Result(TreeSet<BigInteger> primes, long probable) {
@@ -58,28 +58,23 @@ public final class PrimesOutput {
     private PrimesOutput() {
     }
 
-    /** High watermarks (not the last stable offsets) of every partition of a topic. */
+    /**
+     * High watermarks (not the last stable offsets) of every partition of a topic. A broker that has just started or
+     * created the topic may not answer yet ("Timed out waiting for a node assignment"): such transient failures are
+     * retried for up to {@link #ADMIN_RETRY_BOUND}.
+     */
     public static Map<TopicPartition, Long> highWatermarks(Admin admin, TopicSpec<?, ?> topic) {
+        int partitions = Retry.transientFailures("describe " + topic.name(), ADMIN_RETRY_BOUND,
+            () -> admin.describeTopics(List.of(topic.name())).allTopicNames().get(ADMIN_TIMEOUT_S, TimeUnit.SECONDS)
+                .get(topic.name()).partitions().size());
         Map<TopicPartition, OffsetSpec> request = new HashMap<>();
-        for (int p = 0; p < partitionCount(admin, topic); p++) {
+        for (int p = 0; p < partitions; p++) {
             request.put(new TopicPartition(topic.name(), p), OffsetSpec.latest());
         }
-        try {
-            return admin.listOffsets(request, new ListOffsetsOptions(IsolationLevel.READ_UNCOMMITTED)).all()
+        return Retry.transientFailures("read the offsets of " + topic.name(), ADMIN_RETRY_BOUND,
+            () -> admin.listOffsets(request, new ListOffsetsOptions(IsolationLevel.READ_UNCOMMITTED)).all()
                 .get(ADMIN_TIMEOUT_S, TimeUnit.SECONDS).entrySet().stream()
-                .collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().offset()));
-        } catch (ExecutionException | InterruptedException | TimeoutException e) {
-            throw new KafkaException("Cannot read the offsets of " + topic.name() + ": " + e, e);
-        }
-    }
-
-    private static int partitionCount(Admin admin, TopicSpec<?, ?> topic) {
-        try {
-            return admin.describeTopics(List.of(topic.name())).allTopicNames().get(ADMIN_TIMEOUT_S, TimeUnit.SECONDS)
-                .get(topic.name()).partitions().size();
-        } catch (ExecutionException | InterruptedException | TimeoutException e) {
-            throw new KafkaException("Cannot describe " + topic.name() + ": " + e, e);
-        }
+                .collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().offset())));
     }
 
     /**
@@ -161,12 +156,9 @@ public final class PrimesOutput {
     }
 
     private static Map<TopicPartition, OffsetAndMetadata> committedOffsets(Admin admin, String group) {
-        try {
-            return admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata()
-                .get(ADMIN_TIMEOUT_S, TimeUnit.SECONDS);
-        } catch (ExecutionException | InterruptedException | TimeoutException e) {
-            throw new KafkaException("Cannot read the offsets of group " + group + ": " + e, e);
-        }
+        return Retry.transientFailures("read the offsets of group " + group, ADMIN_RETRY_BOUND,
+            () -> admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata()
+                .get(ADMIN_TIMEOUT_S, TimeUnit.SECONDS));
     }
 
     /** Reads primes.unique from {@code start} to {@code end} (read_committed) and keeps the primes of one job. */

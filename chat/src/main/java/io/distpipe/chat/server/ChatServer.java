@@ -9,7 +9,10 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
@@ -101,6 +104,8 @@ public final class ChatServer extends AbstractService {
     private static final int MIN_PASSWORD_LENGTH = 6;
     private static final int MAX_TEXT_LENGTH = 4000;
     private static final Duration VISIBLE_TIMEOUT = Duration.ofSeconds(15);
+    /** How long a producer made after a refusal keeps trying to initialize its transactional id. */
+    private static final Duration INIT_RETRY_BOUND = Duration.ofMinutes(10);
     private static final Duration POLL_INTERVAL = Duration.ofMillis(200);
     private static final String TOPIC = Topics.CHAT_EVENTS.name();
 
@@ -116,7 +121,14 @@ public final class ChatServer extends AbstractService {
     private final ChatState state = new ChatState();
     private final Map<Integer, Long> positions = new HashMap<>();
     private final Thread reader;
+    /** Guarded by {@code writeLock}: the producer writes use, once its transactional id is initialized. */
     private Producer<String, ChatEvent> producer;
+    /**
+     * Guarded by {@code writeLock}: the next producer, being initialized in the background after a refused write
+     * dropped the last one; null when none is.
+     */
+    private CompletableFuture<Producer<String, ChatEvent>> nextProducer;
+    private final ExecutorService initializer;
     private long poisonRecords;
 
     private ChatServer(Config config, AvroSerdes serdes, Consumer<byte[], byte[]> consumer,
@@ -131,6 +143,11 @@ public final class ChatServer extends AbstractService {
         this.producers = producers;
         this.reader = new Thread(this::readLoop, id + "-reader");
         this.reader.setDaemon(true);
+        this.initializer = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, id + "-producer-init");
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     private static Consumer<byte[], byte[]> kafkaConsumer(Config config) {
@@ -431,7 +448,25 @@ public final class ChatServer extends AbstractService {
         }
     }
 
-    private Producer<String, ChatEvent> producer() {
+    /**
+     * The producer to write with. After a refusal the next one is initialized in the background (see
+     * {@link #discardProducer()}); a write waits for it at most the write timeout, and the initialization goes on if
+     * that passes.
+     */
+    private Producer<String, ChatEvent> producer() throws InterruptedException {
+        if (producer == null && nextProducer != null) {
+            try {
+                producer = nextProducer.get(config.writeTimeout().toMillis(), TimeUnit.MILLISECONDS);
+                nextProducer = null;
+            } catch (TimeoutException e) {
+                throw new org.apache.kafka.common.errors.TimeoutException("the producer's transactional id is still "
+                    + "being initialized (InitProducerId) after " + config.writeTimeout().toMillis() + " ms; it goes "
+                    + "on in the background");
+            } catch (ExecutionException e) {
+                // It gave up: try once more in the caller's thread, which reports its failure.
+                nextProducer = null;
+            }
+        }
         if (producer == null) {
             Producer<String, ChatEvent> created = producers.apply(this);
             try {
@@ -444,6 +479,43 @@ public final class ChatServer extends AbstractService {
             producer = created;
         }
         return producer;
+    }
+
+    /**
+     * Makes a producer and initializes its transactional id, retrying initTransactions() (which a timeout leaves
+     * resumable) for up to {@link #INIT_RETRY_BOUND}. After a refused write the coordinator must first abort the
+     * transaction that write left open, which needs a quorum again and then the abort markers written: seconds
+     * after the cluster is back, often more than one write timeout. Done ahead of the next write, that wait overlaps
+     * the outage instead of failing the first write after it.
+     */
+    private Producer<String, ChatEvent> initializedProducer() {
+        Producer<String, ChatEvent> created = producers.apply(this);
+        long deadline = System.nanoTime() + INIT_RETRY_BOUND.toNanos();
+        long backoffMs = 100;
+        while (true) {
+            try {
+                created.initTransactions();
+                LOG.debug("{}: producer ready for the next write.", id);
+                return created;
+            } catch (org.apache.kafka.common.errors.TimeoutException e) {
+                if (!serving() || System.nanoTime() > deadline) {
+                    created.close(Duration.ZERO);
+                    throw e;
+                }
+                LOG.debug("{}: InitProducerId not answered yet ({}); trying again.", id, e.getMessage());
+                try {
+                    TimeUnit.MILLISECONDS.sleep(backoffMs);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    created.close(Duration.ZERO);
+                    throw e;
+                }
+                backoffMs = Math.min(2 * backoffMs, 2000);
+            } catch (RuntimeException e) {
+                created.close(Duration.ZERO);
+                throw e;
+            }
+        }
     }
 
     /** The serializers a producer of this server must use. */
@@ -462,6 +534,9 @@ public final class ChatServer extends AbstractService {
                 // transaction is aborted by the next initTransactions() or the coordinator's transaction timeout.
                 producer.close(Duration.ZERO);
                 producer = null;
+            }
+            if (nextProducer == null && serving()) {
+                nextProducer = CompletableFuture.supplyAsync(this::initializedProducer, initializer);
             }
         }
     }
@@ -497,10 +572,16 @@ public final class ChatServer extends AbstractService {
         } else {
             consumer.close(Duration.ZERO);
         }
+        initializer.shutdownNow();
         synchronized (writeLock) {
             if (producer != null) {
                 producer.close(Duration.ofSeconds(2));
                 producer = null;
+            }
+            if (nextProducer != null) {
+                // One still initializing gives up within a backoff (the server no longer serves) and closes itself.
+                nextProducer.thenAccept(p -> p.close(Duration.ZERO));
+                nextProducer = null;
             }
         }
         life.transition(State.CLOSED);

@@ -10,6 +10,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
@@ -17,8 +19,10 @@ import io.distpipe.chat.ChatEvent;
 import io.distpipe.common.Poll;
 import io.distpipe.topics.Topics;
 import io.distpipe.topics.serde.AvroSerdes;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.MockConsumer;
 import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.TimeoutException;
@@ -37,6 +41,10 @@ class ChatServerTest {
     private final ExecutorService background = Executors.newSingleThreadExecutor();
 
     private ChatServer start() throws ChatException {
+        return start(s -> new MockProducer<>(false, null, s.keySerializer(), s.valueSerializer()));
+    }
+
+    private ChatServer start(Function<ChatServer, MockProducer<String, ChatEvent>> producers) throws ChatException {
         List<TopicPartition> partitions = IntStream.range(0, Topics.CHAT_EVENTS.partitions())
                 .mapToObj(p -> new TopicPartition(TOPIC, p)).toList();
         consumer.updatePartitions(TOPIC, partitions.stream()
@@ -48,9 +56,10 @@ class ChatServerTest {
         ChatServer.Config config = new ChatServer.Config("unused:9092", "mem://chat-server-test", "unit",
                 Duration.ofSeconds(2), 1000, Duration.ofSeconds(10));
         server = ChatServer.start(config, AvroSerdes.connect(config.registryUrl()), consumer, s -> {
-            producer = new MockProducer<>(false, null, s.keySerializer(), s.valueSerializer());
-            created.add(producer);
-            return producer;
+            MockProducer<String, ChatEvent> made = producers.apply(s);
+            created.add(made);
+            producer = made;
+            return made;
         });
         return server;
     }
@@ -85,12 +94,60 @@ class ChatServerTest {
         assertThatThrownBy(() -> server.createAccount("alice", "secret-pw".toCharArray()))
                 .isInstanceOfSatisfying(ChatException.class, e -> assertThat(e.attemptedEventId())
                         .as("a new attempt is a new event").isPresent().get().isNotEqualTo(sent));
-        assertThat(created).hasSize(2).allSatisfy(p -> {
+        // Each refusal drops its producer and starts initializing the next one in the background.
+        Poll.until("the producer after the second refusal", Duration.ofSeconds(10), () -> created.size() == 3);
+        assertThat(created).allSatisfy(p -> {
             assertThat(p.transactionCommitted()).isFalse();
             assertThat(p.history()).as("committed records").isEmpty();
-            assertThat(p.closed()).as("the producer of a refused transaction is dropped").isTrue();
         });
+        assertThat(created.subList(0, 2)).allSatisfy(p -> assertThat(p.closed())
+                .as("the producer of a refused transaction is dropped").isTrue());
         assertThat(server.users()).isEmpty();
+    }
+
+    /**
+     * After a refusal the coordinator must abort the refused write's open transaction before it answers the next
+     * producer's InitProducerId, which can take longer than one write timeout once the cluster is back (ChatDemoIT's
+     * write after "start all" failed so). The next producer is initialized in the background from the refusal on, so
+     * the first write after the outage does not pay for it.
+     */
+    @Test
+    void shouldWriteAfterARefusalEvenWhenTheNextProducersInitTimesOutFirst() throws Exception {
+        AtomicInteger producersMade = new AtomicInteger();
+        start(s -> {
+            boolean slowInit = producersMade.incrementAndGet() == 2;
+            AtomicInteger inits = new AtomicInteger();
+            return new MockProducer<>(false, null, s.keySerializer(), s.valueSerializer()) {
+                @Override
+                public void initTransactions() {
+                    if (slowInit && inits.incrementAndGet() == 1) {
+                        throw new TimeoutException("Timeout expired after 2000ms while awaiting InitProducerId");
+                    }
+                    super.initTransactions();
+                }
+            };
+        });
+        Future<?> sends = background.submit(() -> {
+            Poll.until("the first event to be sent", Duration.ofSeconds(10), () -> producer != null
+                    && !producer.uncommittedRecords().isEmpty());
+            producer.errorNext(new TimeoutException("Expiring 1 record(s) for chat.events-0"));
+            MockProducer<String, ChatEvent> first = producer;
+            Poll.until("the second event to be sent", Duration.ofSeconds(10), () -> producer != first
+                    && !producer.uncommittedRecords().isEmpty());
+            ProducerRecord<String, ChatEvent> sent = producer.uncommittedRecords().get(0);
+            consumer.schedulePollTask(() -> consumer.addRecord(new ConsumerRecord<>(TOPIC, 0, 0L,
+                    server.keySerializer().serialize(TOPIC, sent.key()),
+                    server.valueSerializer().serialize(TOPIC, sent.value()))));
+            producer.completeNext();
+        });
+
+        assertThatThrownBy(() -> server.createAccount("alice", "secret-pw".toCharArray()))
+                .hasFieldOrPropertyWithValue("reason", ChatException.Reason.NO_QUORUM);
+        server.createAccount("alice", "secret-pw".toCharArray());
+
+        sends.get();
+        assertThat(server.users()).containsExactly("alice");
+        assertThat(created.get(1).transactionCommitted()).isTrue();
     }
 
     @Test

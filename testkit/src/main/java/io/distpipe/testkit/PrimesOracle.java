@@ -66,6 +66,11 @@ public final class PrimesOracle {
         return expected.stream().map(BigInteger::toString).toList();
     }
 
+    /** The expected primes, ascending. */
+    public java.util.SortedSet<BigInteger> expected() {
+        return java.util.Collections.unmodifiableSortedSet(expected);
+    }
+
     public int expectedCount() {
         return expected.size();
     }

@@ -13,10 +13,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 
 import io.distpipe.common.AbstractService;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.PollLoop;
+import io.distpipe.common.Supervisor;
 import io.distpipe.primes.PrimeFound;
 import io.distpipe.primes.SnapshotMarker;
 import io.distpipe.primes.Task;
@@ -95,6 +97,34 @@ public final class PrimeWorker extends AbstractService {
         }
     }
 
+    /** How numbers are tested: Miller–Rabin in production; tests plug in a slow or observing tester. */
+    public interface PrimeTester {
+        PrimeTester MILLER_RABIN = new PrimeTester() {
+            @Override
+            public boolean isPrime(long n) {
+                return MillerRabin.isPrime(n);
+            }
+
+            @Override
+            public MillerRabin.Verdict test(BigInteger n) {
+                return MillerRabin.test(n);
+            }
+        };
+
+        boolean isPrime(long n);
+
+        MillerRabin.Verdict test(BigInteger n);
+    }
+
+    /**
+     * Named injection points for tests: the tester of numbers, the monotonic clock (nanoseconds) that budgets and
+     * transaction ages are measured on, and the wait between retries.
+     */
+    public record Hooks(PrimeTester tester, LongSupplier nanoClock, Supervisor.Sleeper sleeper) {
+        public static final Hooks NONE = new Hooks(PrimeTester.MILLER_RABIN, System::nanoTime,
+            d -> TimeUnit.NANOSECONDS.sleep(d.toNanos()));
+    }
+
     /** Receives snapshot markers in task order (the snapshot algorithm plugs in here). */
     public interface MarkerListener {
         MarkerListener NONE = (worker, marker, partition, offset) -> List.of();
@@ -112,6 +142,8 @@ public final class PrimeWorker extends AbstractService {
     private final Serializer<String> keySerializer;
     private final Serializer<PrimeFound> primeSerializer;
     private final Serializer<TaskCompleted> completedSerializer;
+    private final PrimeTester tester;
+    private final LongSupplier nanoClock;
     private volatile MarkerListener markerListener;
 
     private final AtomicLong tasksCompleted = new AtomicLong();
@@ -121,7 +153,14 @@ public final class PrimeWorker extends AbstractService {
 
     public PrimeWorker(Config config, Consumer<byte[], byte[]> consumer, Producer<byte[], byte[]> producer,
                        AvroSerdes serdes) {
+        this(config, consumer, producer, serdes, Hooks.NONE);
+    }
+
+    public PrimeWorker(Config config, Consumer<byte[], byte[]> consumer, Producer<byte[], byte[]> producer,
+                       AvroSerdes serdes, Hooks hooks) {
         super(config.workerId(), config.workerId());
+        this.tester = hooks.tester();
+        this.nanoClock = hooks.nanoClock();
         this.config = config.validate();
         this.consumer = consumer;
         this.producer = producer;
@@ -135,6 +174,11 @@ public final class PrimeWorker extends AbstractService {
 
     /** A worker with real Kafka clients. */
     public static PrimeWorker create(Config config, AvroSerdes serdes) {
+        return create(config, serdes, Hooks.NONE);
+    }
+
+    /** A worker with real Kafka clients and the given test hooks. */
+    public static PrimeWorker create(Config config, AvroSerdes serdes, Hooks hooks) {
         config.validate();
         Map<String, Object> consumerProps = KafkaClients.consumer(config.bootstrapServers(), GROUP_ID,
             config.workerId(), config.sessionTimeoutMs());
@@ -144,7 +188,8 @@ public final class PrimeWorker extends AbstractService {
         consumerProps.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, MAX_PARTITION_FETCH_BYTES);
         Map<String, Object> producerProps = KafkaClients.transactionalProducer(config.bootstrapServers(),
             TRANSACTIONAL_ID_PREFIX + config.workerId(), config.transactionTimeoutMs());
-        return new PrimeWorker(config, new KafkaConsumer<>(consumerProps), new KafkaProducer<>(producerProps), serdes);
+        return new PrimeWorker(config, new KafkaConsumer<>(consumerProps), new KafkaProducer<>(producerProps), serdes,
+            hooks);
     }
 
     public void setMarkerListener(MarkerListener listener) {
@@ -223,7 +268,7 @@ public final class PrimeWorker extends AbstractService {
         long numbers = 0;
         long primes = 0;
         long poison = 0;
-        long started = System.nanoTime();
+        long started = nanoClock.getAsLong();
         long budget = TimeUnit.MILLISECONDS.toNanos(config.transactionTimeoutMs()) / 3;
         int next = from;
         producer.beginTransaction();
@@ -251,7 +296,7 @@ public final class PrimeWorker extends AbstractService {
                 }
                 offsets.put(new TopicPartition(record.topic(), record.partition()),
                     new OffsetAndMetadata(record.offset() + 1));
-                if (marker || next >= batch.size() || System.nanoTime() - started >= budget) {
+                if (marker || next >= batch.size() || nanoClock.getAsLong() - started >= budget) {
                     break;
                 }
             }
@@ -351,7 +396,7 @@ public final class PrimeWorker extends AbstractService {
         int packedCount = Numbers.packedCount(packed);
         for (int i = 0; i < packedCount; i++) {
             long n = Numbers.packedAt(packed, i);
-            if (MillerRabin.isPrime(n)) {
+            if (tester.isPrime(n)) {
                 BigInteger prime = BigInteger.valueOf(n);
                 sendPrime(task, prime.toString(), Numbers.toBytes(prime), false);
                 found++;
@@ -359,7 +404,7 @@ public final class PrimeWorker extends AbstractService {
         }
         for (ByteBuffer encoded : task.getNumbers()) {
             BigInteger n = Numbers.fromBytes(encoded);
-            MillerRabin.Verdict verdict = MillerRabin.test(n);
+            MillerRabin.Verdict verdict = tester.test(n);
             if (verdict != MillerRabin.Verdict.COMPOSITE) {
                 boolean isProbable = verdict == MillerRabin.Verdict.PROBABLE_PRIME;
                 sendPrime(task, n.toString(), encoded, isProbable);

@@ -64,7 +64,8 @@ public final class PrimeWorker extends AbstractService {
     public static final int MAX_POLL_RECORDS_DEFAULT = 16;
     /**
      * Short, because a killed worker's pending offset commit holds up the worker that takes over its partitions
-     * until the broker aborts the dead worker's transaction; batches commit early to stay well inside it.
+     * until the broker aborts the dead worker's transaction. Numbers are tested before the transaction opens, so a
+     * slow task does not make a transaction last longer.
      */
     public static final int TRANSACTION_TIMEOUT_MS_DEFAULT = 4_000;
     public static final String DLQ_HEADER_REASON = "distpipe.dlq.reason";

@@ -50,9 +50,8 @@ public final class PrimesJob {
     private static final Duration CATCH_UP_TIMEOUT = Duration.ofMinutes(5);
     private static final int MAX_REPLICATION = 3;
     /**
-     * Restarts of one in-process worker: one whose transaction outlived its timeout on a starved machine is fenced by
-     * the broker's epoch bump and stops, and without a new instance its partitions would have no one to process
-     * them. Five instances per job at most.
+     * Restarts of one in-process worker that stopped (fenced, or failed after its bounded retries), without which its
+     * partitions would have no one to process them. Five instances per job at most.
      */
     private static final Supervisor.RestartPolicy WORKER_RESTARTS = new Supervisor.RestartPolicy(4, JOB_TIMEOUT,
         Duration.ofMillis(200), Duration.ofSeconds(5));
@@ -100,6 +99,16 @@ public final class PrimesJob {
             + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x1000, 0x10000));
     }
 
+    /**
+     * The id of the job's n-th in-process worker, and so of its transactional id: unique to the job, because a job run
+     * with {@code --bootstrap-servers} against the running system shares the cluster with that system's own
+     * {@code worker-1..N}, and equal ids would fence each other's producers. A restarted instance of the same slot
+     * keeps the id, so a zombie of it is still fenced.
+     */
+    static String workerId(String jobId, int n) {
+        return jobId + "-worker-" + n;
+    }
+
     public Result run() throws Exception {
         long started = System.nanoTime();
         List<Path> files = Coordinator.inputFiles(config.inputDir());
@@ -141,13 +150,14 @@ public final class PrimesJob {
             List<Future<?>> running = new ArrayList<>();
             String brokers = bootstrap;
             for (int i = 1; i <= config.workers(); i++) {
-                String id = "worker-" + i;
+                String thread = "worker-" + i;
+                String id = workerId(jobId, i);
                 Supervisor<WorkerInstance> slot = Supervisor.builder(id, () -> WorkerInstance.start(id, brokers,
                     serdes)).policy(WORKER_RESTARTS).build();
                 toClose.add(0, slot);
                 slot.start();
                 running.add(threads.submit(() -> {
-                    Thread.currentThread().setName(id);
+                    Thread.currentThread().setName(thread);
                     slot.run();
                 }));
             }

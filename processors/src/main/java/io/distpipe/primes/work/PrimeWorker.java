@@ -13,10 +13,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 
 import io.distpipe.common.AbstractService;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.PollLoop;
+import io.distpipe.common.Supervisor;
 import io.distpipe.primes.PrimeFound;
 import io.distpipe.primes.SnapshotMarker;
 import io.distpipe.primes.Task;
@@ -37,9 +39,11 @@ import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.errors.TransactionAbortedException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
@@ -60,7 +64,8 @@ public final class PrimeWorker extends AbstractService {
     public static final int MAX_POLL_RECORDS_DEFAULT = 16;
     /**
      * Short, because a killed worker's pending offset commit holds up the worker that takes over its partitions
-     * until the broker aborts the dead worker's transaction; batches commit early to stay well inside it.
+     * until the broker aborts the dead worker's transaction. Numbers are tested before the transaction opens, so a
+     * slow task does not make a transaction last longer.
      */
     public static final int TRANSACTION_TIMEOUT_MS_DEFAULT = 4_000;
     public static final String DLQ_HEADER_REASON = "distpipe.dlq.reason";
@@ -69,6 +74,9 @@ public final class PrimeWorker extends AbstractService {
     private static final Logger LOG = LoggerFactory.getLogger(PrimeWorker.class);
     private static final Duration POLL_TIMEOUT = Duration.ofMillis(200);
     private static final int COMMIT_ATTEMPTS = 5;
+    /** Transactions the broker aborted (its timeout, on a stalled process) are written again, this often in a row. */
+    private static final Supervisor.RestartPolicy BROKER_ABORT_RETRIES = new Supervisor.RestartPolicy(5,
+        Duration.ofMinutes(1), Duration.ofMillis(100), Duration.ofSeconds(2));
     private static final int MAX_PARTITION_FETCH_BYTES = 128 * 1024;
 
     /** Settings of one worker; {@link #validate()} names the bad key. */
@@ -95,6 +103,34 @@ public final class PrimeWorker extends AbstractService {
         }
     }
 
+    /** How numbers are tested: Miller–Rabin in production; tests plug in a slow or observing tester. */
+    public interface PrimeTester {
+        PrimeTester MILLER_RABIN = new PrimeTester() {
+            @Override
+            public boolean isPrime(long n) {
+                return MillerRabin.isPrime(n);
+            }
+
+            @Override
+            public MillerRabin.Verdict test(BigInteger n) {
+                return MillerRabin.test(n);
+            }
+        };
+
+        boolean isPrime(long n);
+
+        MillerRabin.Verdict test(BigInteger n);
+    }
+
+    /**
+     * Named injection points for tests: the tester of numbers, the monotonic clock (nanoseconds) that budgets and
+     * transaction ages are measured on, and the wait between retries.
+     */
+    public record Hooks(PrimeTester tester, LongSupplier nanoClock, Supervisor.Sleeper sleeper) {
+        public static final Hooks NONE = new Hooks(PrimeTester.MILLER_RABIN, System::nanoTime,
+            d -> TimeUnit.NANOSECONDS.sleep(d.toNanos()));
+    }
+
     /** Receives snapshot markers in task order (the snapshot algorithm plugs in here). */
     public interface MarkerListener {
         MarkerListener NONE = (worker, marker, partition, offset) -> List.of();
@@ -112,6 +148,9 @@ public final class PrimeWorker extends AbstractService {
     private final Serializer<String> keySerializer;
     private final Serializer<PrimeFound> primeSerializer;
     private final Serializer<TaskCompleted> completedSerializer;
+    private final PrimeTester tester;
+    private final LongSupplier nanoClock;
+    private final Supervisor.Sleeper sleeper;
     private volatile MarkerListener markerListener;
 
     private final AtomicLong tasksCompleted = new AtomicLong();
@@ -121,7 +160,15 @@ public final class PrimeWorker extends AbstractService {
 
     public PrimeWorker(Config config, Consumer<byte[], byte[]> consumer, Producer<byte[], byte[]> producer,
                        AvroSerdes serdes) {
+        this(config, consumer, producer, serdes, Hooks.NONE);
+    }
+
+    public PrimeWorker(Config config, Consumer<byte[], byte[]> consumer, Producer<byte[], byte[]> producer,
+                       AvroSerdes serdes, Hooks hooks) {
         super(config.workerId(), config.workerId());
+        this.tester = hooks.tester();
+        this.nanoClock = hooks.nanoClock();
+        this.sleeper = hooks.sleeper();
         this.config = config.validate();
         this.consumer = consumer;
         this.producer = producer;
@@ -135,6 +182,11 @@ public final class PrimeWorker extends AbstractService {
 
     /** A worker with real Kafka clients. */
     public static PrimeWorker create(Config config, AvroSerdes serdes) {
+        return create(config, serdes, Hooks.NONE);
+    }
+
+    /** A worker with real Kafka clients and the given test hooks. */
+    public static PrimeWorker create(Config config, AvroSerdes serdes, Hooks hooks) {
         config.validate();
         Map<String, Object> consumerProps = KafkaClients.consumer(config.bootstrapServers(), GROUP_ID,
             config.workerId(), config.sessionTimeoutMs());
@@ -144,7 +196,8 @@ public final class PrimeWorker extends AbstractService {
         consumerProps.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, MAX_PARTITION_FETCH_BYTES);
         Map<String, Object> producerProps = KafkaClients.transactionalProducer(config.bootstrapServers(),
             TRANSACTIONAL_ID_PREFIX + config.workerId(), config.transactionTimeoutMs());
-        return new PrimeWorker(config, new KafkaConsumer<>(consumerProps), new KafkaProducer<>(producerProps), serdes);
+        return new PrimeWorker(config, new KafkaConsumer<>(consumerProps), new KafkaProducer<>(producerProps), serdes,
+            hooks);
     }
 
     public void setMarkerListener(MarkerListener listener) {
@@ -213,86 +266,181 @@ public final class PrimeWorker extends AbstractService {
     }
 
     /**
-     * Processes records from {@code from} in one transaction, committing early once a third of the transaction
-     * timeout has passed (a transaction that outlives its timeout is aborted by the broker, and its pending offsets
-     * hold up whoever takes over the partitions). Returns the index to go on from, or -1 after an abort.
+     * Processes records from {@code from} in one transaction and returns the index to go on from, or -1 after an abort
+     * that rewound the consumer. The numbers are tested first, outside any transaction, and only then is the
+     * transaction opened to write the results and the offsets: the broker aborts a transaction that outlives its
+     * timeout, and testing takes as long as the numbers need (seconds for one prime near {@code --max-digits}),
+     * while writing takes milliseconds. Testing stops once a third of the transaction timeout has passed, so results
+     * commit regularly.
      */
     private int processSegment(List<ConsumerRecord<byte[], byte[]>> batch, int from) {
+        Segment segment = compute(batch, from);
+        for (int attempt = 1; ; attempt++) {
+            Written written = write(segment, batch, from);
+            if (written == Written.REWOUND) {
+                return -1;
+            }
+            if (written == Written.COMMITTED) {
+                // Counted only once the transaction holds: a retried batch must not count twice.
+                tasksCompleted.addAndGet(segment.tasks());
+                numbersTested.addAndGet(segment.numbers());
+                primesFound.addAndGet(segment.primes());
+                poisonRecords.addAndGet(segment.poison());
+                return segment.next();
+            }
+            if (attempt >= BROKER_ABORT_RETRIES.maxRestarts()) {
+                throw new KafkaException(id() + ": the broker aborted " + attempt + " transactions in a row (timeout "
+                    + config.transactionTimeoutMs() + " ms); stopping instead of retrying them forever");
+            }
+            pause(BROKER_ABORT_RETRIES.backoff(attempt - 1));
+        }
+    }
+
+    /** What one transaction writes, computed before it opens, and what it counts once it commits. */
+    private record Segment(List<ProducerRecord<byte[], byte[]>> records, Map<TopicPartition, OffsetAndMetadata> offsets,
+                           int next, long tasks, long numbers, long primes, long poison) {
+    }
+
+    /** How an attempt to write a segment ended. */
+    private enum Written {
+        COMMITTED,
+        /** Aborted after a failure; the consumer was sent back to the segment's first records. */
+        REWOUND,
+        /** The broker had aborted the transaction (its timeout); ours is aborted too and the segment can be retried. */
+        ABORTED_BY_BROKER
+    }
+
+    /**
+     * Tests the records from {@code from} on, with no transaction open, until the budget is spent, a marker comes
+     * (it gets a transaction of its own) or the batch ends.
+     */
+    private Segment compute(List<ConsumerRecord<byte[], byte[]>> batch, int from) {
+        List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
         long tasks = 0;
         long numbers = 0;
         long primes = 0;
         long poison = 0;
-        long started = System.nanoTime();
+        long started = nanoClock.getAsLong();
         long budget = TimeUnit.MILLISECONDS.toNanos(config.transactionTimeoutMs()) / 3;
         int next = from;
-        producer.beginTransaction();
-        try {
-            while (true) {
-                ConsumerRecord<byte[], byte[]> record = batch.get(next);
-                TaskMessage message = decode(record);
-                boolean marker = message != null && message.getPayload() instanceof SnapshotMarker;
-                if (marker && next > from) {
-                    // A marker gets a transaction of its own, after the tasks before it have committed, so the state
-                    // it records is exactly what precedes it.
-                    break;
-                }
-                next++;
-                if (message == null) {
-                    poison++;
-                } else if (message.getPayload() instanceof Task task) {
-                    long found = process(task, record);
-                    tasks++;
-                    numbers += Numbers.packedCount(task.getPacked()) + task.getNumbers().size();
-                    primes += found;
-                } else if (message.getPayload() instanceof SnapshotMarker snapshotMarker) {
-                    markerListener.onMarker(this, snapshotMarker, record.partition(), record.offset())
-                        .forEach(producer::send);
-                }
-                offsets.put(new TopicPartition(record.topic(), record.partition()),
-                    new OffsetAndMetadata(record.offset() + 1));
-                if (marker || next >= batch.size() || System.nanoTime() - started >= budget) {
-                    break;
-                }
+        while (true) {
+            ConsumerRecord<byte[], byte[]> record = batch.get(next);
+            TaskMessage message = decode(record, out);
+            boolean marker = message != null && message.getPayload() instanceof SnapshotMarker;
+            if (marker && next > from) {
+                // A marker gets a transaction of its own, after the tasks before it have committed, so the state it
+                // records is exactly what precedes it.
+                break;
             }
-            producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
-        } catch (ProducerFencedException | InvalidProducerEpochException | WakeupException e) {
+            next++;
+            if (message == null) {
+                poison++;
+            } else if (message.getPayload() instanceof Task task) {
+                primes += process(task, record, out);
+                tasks++;
+                numbers += Numbers.packedCount(task.getPacked()) + task.getNumbers().size();
+            } else if (message.getPayload() instanceof SnapshotMarker snapshotMarker) {
+                out.addAll(markerListener.onMarker(this, snapshotMarker, record.partition(), record.offset()));
+            }
+            offsets.put(new TopicPartition(record.topic(), record.partition()),
+                new OffsetAndMetadata(record.offset() + 1));
+            if (marker || next >= batch.size() || nanoClock.getAsLong() - started >= budget) {
+                break;
+            }
+        }
+        return new Segment(out, offsets, next, tasks, numbers, primes, poison);
+    }
+
+    /** Writes a computed segment, its offsets and commits, all in one transaction. */
+    private Written write(Segment segment, List<ConsumerRecord<byte[], byte[]>> batch, int from) {
+        producer.beginTransaction();
+        long opened = nanoClock.getAsLong();
+        try {
+            segment.records().forEach(producer::send);
+            if (tooOld(opened)) {
+                return abortAfterBrokerAbort("the transaction has been open for too long");
+            }
+            producer.sendOffsetsToTransaction(segment.offsets(), consumer.groupMetadata());
+            if (tooOld(opened)) {
+                return abortAfterBrokerAbort("the transaction has been open for too long");
+            }
+        } catch (ProducerFencedException | WakeupException e) {
             throw e;
         } catch (KafkaException e) {
-            abortAndRewind(batch, from, e);
-            return -1;
+            return abortAfterFailure(batch, from, e);
         }
-        if (!commit(batch, from)) {
-            return -1;
-        }
-        // Counted only once the transaction holds: a retried batch must not count twice.
-        tasksCompleted.addAndGet(tasks);
-        numbersTested.addAndGet(numbers);
-        primesFound.addAndGet(primes);
-        poisonRecords.addAndGet(poison);
-        return next;
+        return commit(batch, from);
     }
 
     /**
-     * Commits the open transaction; true when it committed. A commit that timed out must be retried, not aborted
-     * (the producer refuses an abort then); any other failure aborts and rewinds.
+     * Whether the transaction opened at {@code opened} is close enough to its timeout that the broker may have aborted
+     * it (only a stalled process gets there). Such a transaction is aborted rather than carried on: after the broker's
+     * abort, an abort succeeds, where adding offsets or committing would leave the producer unusable.
      */
-    private boolean commit(List<ConsumerRecord<byte[], byte[]>> batch, int from) {
+    private boolean tooOld(long opened) {
+        long timeout = TimeUnit.MILLISECONDS.toNanos(config.transactionTimeoutMs());
+        return nanoClock.getAsLong() - opened >= timeout - timeout / 4;
+    }
+
+    /**
+     * Commits the open transaction. A commit that timed out must be retried, not aborted (the producer refuses an
+     * abort then); any other failure aborts.
+     */
+    private Written commit(List<ConsumerRecord<byte[], byte[]>> batch, int from) {
         for (int attempt = 1; ; attempt++) {
             try {
                 producer.commitTransaction();
-                return true;
+                return Written.COMMITTED;
             } catch (TimeoutException e) {
                 if (attempt >= COMMIT_ATTEMPTS) {
                     throw new KafkaException(id() + ": commit still timing out after " + attempt + " attempts", e);
                 }
                 LOG.warn("{}: commit timed out (attempt {} of {}); retrying it.", id(), attempt, COMMIT_ATTEMPTS);
-            } catch (ProducerFencedException | InvalidProducerEpochException e) {
+            } catch (ProducerFencedException e) {
                 throw e;
             } catch (KafkaException e) {
-                abortAndRewind(batch, from, e);
-                return false;
+                return abortAfterFailure(batch, from, e);
             }
+        }
+    }
+
+    private Written abortAfterFailure(List<ConsumerRecord<byte[], byte[]>> batch, int from, KafkaException cause) {
+        if (abortedByBroker(cause)) {
+            return abortAfterBrokerAbort(cause.getMessage());
+        }
+        abortAndRewind(batch, from, cause);
+        return Written.REWOUND;
+    }
+
+    /**
+     * The broker answers an old epoch both when it aborted the transaction for its timeout (and bumped the epoch) and
+     * when a newer instance with our transactional id fenced us; only in the first case does an abort succeed. A
+     * {@link ProducerFencedException} from the abort therefore means fenced, and ends the poll loop.
+     */
+    private Written abortAfterBrokerAbort(String reason) {
+        LOG.warn("{}: the broker may have aborted the transaction ({}); aborting it and writing the same results "
+            + "again.", id(), reason);
+        producer.abortTransaction();
+        return Written.ABORTED_BY_BROKER;
+    }
+
+    /** Whether a failure is the broker's answer to a transaction it aborted, or a newer instance's fencing. */
+    static boolean abortedByBroker(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof InvalidProducerEpochException || t instanceof TransactionAbortedException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void pause(Duration backoff) {
+        try {
+            sleeper.sleep(backoff);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptException(e);
         }
     }
 
@@ -311,7 +459,7 @@ public final class PrimeWorker extends AbstractService {
         first.forEach(consumer::seek);
     }
 
-    private TaskMessage decode(ConsumerRecord<byte[], byte[]> record) {
+    private TaskMessage decode(ConsumerRecord<byte[], byte[]> record, List<ProducerRecord<byte[], byte[]>> out) {
         try {
             keyDeserializer.deserialize(record.topic(), record.key());
             TaskMessage message = taskDeserializer.deserialize(record.topic(), record.headers(), record.value());
@@ -338,31 +486,30 @@ public final class PrimeWorker extends AbstractService {
             Headers headers = new RecordHeaders(record.headers().toArray());
             headers.add(DLQ_HEADER_SOURCE, where.getBytes(StandardCharsets.UTF_8));
             headers.add(DLQ_HEADER_REASON, String.valueOf(e.getMessage()).getBytes(StandardCharsets.UTF_8));
-            producer.send(new ProducerRecord<>(Topics.PRIMES_TASKS_DLQ.name(), null, record.key(), record.value(),
-                headers));
+            out.add(new ProducerRecord<>(Topics.PRIMES_TASKS_DLQ.name(), null, record.key(), record.value(), headers));
             return null;
         }
     }
 
-    private long process(Task task, ConsumerRecord<byte[], byte[]> record) {
+    private long process(Task task, ConsumerRecord<byte[], byte[]> record, List<ProducerRecord<byte[], byte[]>> out) {
         long found = 0;
         long probable = 0;
         ByteBuffer packed = task.getPacked();
         int packedCount = Numbers.packedCount(packed);
         for (int i = 0; i < packedCount; i++) {
             long n = Numbers.packedAt(packed, i);
-            if (MillerRabin.isPrime(n)) {
+            if (tester.isPrime(n)) {
                 BigInteger prime = BigInteger.valueOf(n);
-                sendPrime(task, prime.toString(), Numbers.toBytes(prime), false);
+                out.add(prime(task, prime.toString(), Numbers.toBytes(prime), false));
                 found++;
             }
         }
         for (ByteBuffer encoded : task.getNumbers()) {
             BigInteger n = Numbers.fromBytes(encoded);
-            MillerRabin.Verdict verdict = MillerRabin.test(n);
+            MillerRabin.Verdict verdict = tester.test(n);
             if (verdict != MillerRabin.Verdict.COMPOSITE) {
                 boolean isProbable = verdict == MillerRabin.Verdict.PROBABLE_PRIME;
-                sendPrime(task, n.toString(), encoded, isProbable);
+                out.add(prime(task, n.toString(), encoded, isProbable));
                 found++;
                 if (isProbable) {
                     probable++;
@@ -375,17 +522,17 @@ public final class PrimeWorker extends AbstractService {
             .setProbablePrimes(probable).setTaskPartition(record.partition()).setTaskOffset(record.offset())
             .setCompletedAt(Instant.now()).build();
         String completedTopic = Topics.PRIMES_COMPLETED.name();
-        producer.send(new ProducerRecord<>(completedTopic, keySerializer.serialize(completedTopic, task.getTaskId()),
+        out.add(new ProducerRecord<>(completedTopic, keySerializer.serialize(completedTopic, task.getTaskId()),
             completedSerializer.serialize(completedTopic, completed)));
         return found;
     }
 
-    private void sendPrime(Task task, String decimal, ByteBuffer encoded, boolean probable) {
+    private ProducerRecord<byte[], byte[]> prime(Task task, String decimal, ByteBuffer encoded, boolean probable) {
         String topic = Topics.PRIMES_FOUND.name();
         PrimeFound prime = PrimeFound.newBuilder().setNumber(encoded).setJobId(task.getJobId())
             .setTaskId(task.getTaskId()).setWorkerId(id()).setProbable(probable).build();
-        producer.send(new ProducerRecord<>(topic, keySerializer.serialize(topic, decimal),
-            primeSerializer.serialize(topic, prime)));
+        return new ProducerRecord<>(topic, keySerializer.serialize(topic, decimal),
+            primeSerializer.serialize(topic, prime));
     }
 
     /** Stops the poll loop; {@link #run()} closes the clients on its way out. */

@@ -2,17 +2,22 @@ package io.distpipe.primes.work;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.LongStream;
 
 import io.distpipe.common.Service;
@@ -34,6 +39,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.header.Header;
@@ -61,11 +67,27 @@ class PrimeWorkerTest {
     private final Deserializer<String> keys = serdes.keySerde(Topics.PRIMES_FOUND).deserializer();
     private final Deserializer<PrimeFound> primes = serdes.valueSerde(Topics.PRIMES_FOUND).deserializer();
     private final Deserializer<TaskCompleted> completions = serdes.valueSerde(Topics.PRIMES_COMPLETED).deserializer();
+    /** The worker's monotonic clock: it moves only when a test moves it. */
+    private final AtomicLong nanos = new AtomicLong();
+    private final List<Duration> pauses = new ArrayList<>();
+    private PrimeWorker.PrimeTester tester = PrimeWorker.PrimeTester.MILLER_RABIN;
     private PrimeWorker worker;
 
     @BeforeEach
     void startWorker() {
-        worker = new PrimeWorker(PrimeWorker.Config.defaults(WORKER, "dummy:1234"), consumer, producer, serdes);
+        PrimeWorker.PrimeTester delegate = new PrimeWorker.PrimeTester() {
+            @Override
+            public boolean isPrime(long n) {
+                return tester.isPrime(n);
+            }
+
+            @Override
+            public MillerRabin.Verdict test(BigInteger n) {
+                return tester.test(n);
+            }
+        };
+        worker = new PrimeWorker(PrimeWorker.Config.defaults(WORKER, "dummy:1234"), consumer, producer, serdes,
+            new PrimeWorker.Hooks(delegate, nanos::get, pauses::add));
         worker.start();
         consumer.rebalance(List.of(TASKS_0));
         consumer.updateBeginningOffsets(Map.of(TASKS_0, 0L));
@@ -258,6 +280,124 @@ class PrimeWorkerTest {
         assertThat(found()).extracting(Found::key).containsExactly("3");
     }
 
+    @Test
+    void shouldTestEveryNumberBeforeOpeningTheTransactionThatWritesTheResults() {
+        // However slow the numbers, the broker cannot abort a transaction for its timeout while they are tested.
+        List<Boolean> inTransaction = new ArrayList<>();
+        tester = new PrimeWorker.PrimeTester() {
+            @Override
+            public boolean isPrime(long n) {
+                inTransaction.add(producer.transactionInFlight());
+                return MillerRabin.isPrime(n);
+            }
+
+            @Override
+            public MillerRabin.Verdict test(BigInteger n) {
+                inTransaction.add(producer.transactionInFlight());
+                nanos.addAndGet(TimeUnit.SECONDS.toNanos(10));
+                return MillerRabin.test(n);
+            }
+        };
+        Task slow = task("job-1/a.txt#0", LongStream.rangeClosed(1, 12).mapToObj(BigInteger::valueOf).toList());
+        consumer.schedulePollTask(() -> consumer.addRecord(taskRecord(0, slow)));
+
+        runUntilIdle();
+
+        assertThat(inTransaction).as("a transaction open while a number was tested").hasSize(12).containsOnly(false);
+        assertThat(producer.commitCount()).isEqualTo(1);
+        assertThat(producer.aborts).isZero();
+        assertThat(found()).extracting(Found::key).containsExactly("2", "3", "5", "7", "11");
+        assertThat(completed()).singleElement().satisfies(done -> assertThat(done.getNumbersTested()).isEqualTo(12));
+    }
+
+    @Test
+    void shouldAbortAndWriteAgainWhenTheBrokerAbortedTheTransactionAtCommit() {
+        // What a commit meets after the broker aborted the transaction for its timeout and bumped the epoch.
+        producer.commitFailures.add(new InvalidProducerEpochException("attempted to produce with an old epoch"));
+        Task task = task("job-1/a.txt#0", LongStream.rangeClosed(1, 10).mapToObj(BigInteger::valueOf).toList());
+        consumer.schedulePollTask(() -> consumer.addRecord(taskRecord(3, task)));
+
+        runUntilIdle();
+
+        assertThat(producer.aborts).isEqualTo(1);
+        assertThat(producer.commitCount()).isEqualTo(1);
+        assertThat(pauses).as("one backoff before writing again").hasSize(1);
+        assertThat(found()).extracting(Found::key).containsExactly("2", "3", "5", "7");
+        assertThat(completed()).hasSize(1);
+        assertThat(producer.consumerGroupOffsetsHistory())
+            .containsExactly(Map.of(consumer.groupMetadata().groupId(), Map.of(TASKS_0, new OffsetAndMetadata(4))));
+        assertThat(List.of(worker.tasksCompleted(), worker.numbersTested(), worker.primesFound()))
+            .as("counted once, not once per attempt").containsExactly(1L, 10L, 4L);
+    }
+
+    @Test
+    void shouldAbortAndWriteAgainWhenTheBrokerAbortedTheTransactionBeforeItsOffsets() {
+        // A send already met the old epoch: the producer is in an abortable error state and says so at the offsets.
+        producer.sendOffsetsToTransactionException = new KafkaException("Cannot execute transactional method because "
+            + "we are in an error state", new InvalidProducerEpochException("Producer attempted to produce with an "
+            + "old epoch"));
+        consumer.schedulePollTask(() -> consumer.addRecord(taskRecord(0, task("job-1/a.txt#0",
+            List.of(BigInteger.valueOf(7))))));
+        consumer.schedulePollTask(() -> consumer.addRecord(taskRecord(1, task("job-1/a.txt#1",
+            List.of(BigInteger.valueOf(11))))));
+
+        runUntilIdle();
+
+        assertThat(producer.aborts).isEqualTo(1);
+        assertThat(found()).extracting(Found::key).containsExactly("7", "11");
+        assertThat(completed()).extracting(TaskCompleted::getTaskId)
+            .containsExactly("job-1/a.txt#0", "job-1/a.txt#1");
+        assertThat(worker.tasksCompleted()).isEqualTo(2);
+    }
+
+    @Test
+    void shouldAbortRatherThanCommitATransactionOpenAlmostAsLongAsItsTimeout() {
+        // A stall (GC, SIGSTOP) between opening and committing: the broker may have aborted it, and adding offsets or
+        // committing then would leave the producer unusable, where an abort succeeds.
+        producer.onFirstSend = () -> nanos.addAndGet(
+            TimeUnit.MILLISECONDS.toNanos(PrimeWorker.TRANSACTION_TIMEOUT_MS_DEFAULT));
+        consumer.schedulePollTask(() -> consumer.addRecord(taskRecord(0, task("job-1/a.txt#0",
+            List.of(BigInteger.valueOf(13))))));
+
+        runUntilIdle();
+
+        assertThat(producer.aborts).isEqualTo(1);
+        assertThat(producer.commitCount()).isEqualTo(1);
+        assertThat(found()).extracting(Found::key).containsExactly("13");
+        assertThat(completed()).hasSize(1);
+    }
+
+    @Test
+    void shouldStopWhenTheAbortShowsThatANewerInstanceFencedIt() {
+        // A fenced producer's sends also meet "old epoch"; unlike after the broker's timeout abort, its abort fails.
+        producer.commitFailures.add(new InvalidProducerEpochException("attempted to produce with an old epoch"));
+        producer.abortTransactionException = new ProducerFencedException("a newer worker-1 took over");
+        consumer.schedulePollTask(() -> consumer.addRecord(taskRecord(0, task("job-1/a.txt#0",
+            List.of(BigInteger.valueOf(5))))));
+
+        assertThatCode(worker::run).doesNotThrowAnyException();
+
+        assertThat(worker.state()).isNotEqualTo(Service.State.RUNNING);
+        assertThat(producer.commitCount()).isZero();
+        assertThat(producer.history()).as("committed records").isEmpty();
+        assertThat(producer.closed()).isTrue();
+    }
+
+    @Test
+    void shouldStopLoudlyWhenTheBrokerKeepsAbortingTheTransaction() {
+        for (int i = 0; i < 10; i++) {
+            producer.commitFailures.add(new InvalidProducerEpochException("old epoch"));
+        }
+        consumer.schedulePollTask(() -> consumer.addRecord(taskRecord(0, task("job-1/a.txt#0",
+            List.of(BigInteger.valueOf(5))))));
+
+        assertThatThrownBy(worker::run).hasMessageContaining("the broker aborted 5 transactions in a row");
+
+        assertThat(worker.state()).isNotEqualTo(Service.State.RUNNING);
+        assertThat(pauses).as("backoffs, growing").hasSize(4).isSorted();
+        assertThat(producer.commitCount()).isZero();
+    }
+
     /** Runs the poll loop until every scheduled poll task has run, then closes the worker from its own poll. */
     private void runUntilIdle() {
         consumer.schedulePollTask(worker::close);
@@ -308,6 +448,10 @@ class PrimeWorkerTest {
         static final int OUTSIDE = 0;
 
         final List<Integer> sendTransactions = new ArrayList<>();
+        /** Failures the next commits throw, the first first. */
+        final Deque<RuntimeException> commitFailures = new ArrayDeque<>();
+        Runnable onFirstSend = () -> { };
+        private boolean sentOnce;
         final List<Integer> offsetTransactions = new ArrayList<>();
         int aborts;
         int commitTimeouts;
@@ -327,12 +471,21 @@ class PrimeWorkerTest {
         @Override
         public synchronized Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> record, Callback callback) {
             sendTransactions.add(transactionInFlight() ? transactions : OUTSIDE);
+            if (!sentOnce) {
+                sentOnce = true;
+                onFirstSend.run();
+            }
             return super.send(record, callback);
         }
 
         @Override
         public void sendOffsetsToTransaction(Map<TopicPartition, OffsetAndMetadata> offsets,
                                              ConsumerGroupMetadata groupMetadata) {
+            RuntimeException failure = sendOffsetsToTransactionException;
+            sendOffsetsToTransactionException = null;
+            if (failure != null) {
+                throw failure;
+            }
             super.sendOffsetsToTransaction(offsets, groupMetadata);
             offsetTransactions.add(transactions);
         }
@@ -343,6 +496,9 @@ class PrimeWorkerTest {
                 commitTimeouts--;
                 commitMustBeRetried = true;
                 throw new TimeoutException("Timeout expired after 60000ms while awaiting EndTxn(COMMIT)");
+            }
+            if (!commitFailures.isEmpty()) {
+                throw commitFailures.poll();
             }
             super.commitTransaction();
             commitMustBeRetried = false;

@@ -10,6 +10,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 
 import io.distpipe.cluster.EmbeddedKafka;
 import io.distpipe.common.KafkaClients;
@@ -114,7 +115,10 @@ class ReplayCommandIT {
         }
         try (Producer<byte[], byte[]> producer = new KafkaProducer<>(KafkaClients.producer(kafka.bootstrapServers(),
             "it-big"))) {
-            producer.send(new ProducerRecord<>(source, bytes("k"), new byte[10_000])).get();
+            // Random bytes: the producer compresses, and 10 kB of zeros would fit the target's 2,000 bytes.
+            byte[] big = new byte[10_000];
+            new Random(18).nextBytes(big);
+            producer.send(new ProducerRecord<>(source, bytes("k"), big)).get();
         }
         console.resetErr();
 

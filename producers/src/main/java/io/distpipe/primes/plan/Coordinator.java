@@ -396,11 +396,9 @@ public final class Coordinator extends AbstractService {
             if (done == null || !done.getJobId().equals(config.jobId())) {
                 continue;
             }
-            // Snapshots count task records (a task planned again has a second record), the job counts task ids.
-            if (completedOffsets.computeIfAbsent(done.getTaskPartition(), k -> new TreeSet<>())
-                .add(done.getTaskOffset())) {
-                pendingSnapshots.forEach(s -> s.completionArrived(done));
-            }
+            // A snapshot waits for the task records before its markers (a task planned again has a second record,
+            // an orphan task one without a plan record), the job counts task ids of its plan.
+            completedOffsets.computeIfAbsent(done.getTaskPartition(), k -> new TreeSet<>()).add(done.getTaskOffset());
             changed |= count(done);
         }
         if (changed) {
@@ -428,6 +426,7 @@ public final class Coordinator extends AbstractService {
         updateStatus(s -> s.setTasksCompleted(s.getTasksCompleted() + 1)
             .setNumbersTested(s.getNumbersTested() + done.getNumbersTested())
             .setPrimesFound(s.getPrimesFound() + done.getPrimesFound()));
+        pendingSnapshots.forEach(s -> s.completionArrived(done));
         listener.completed(done);
         return true;
     }
@@ -471,7 +470,8 @@ public final class Coordinator extends AbstractService {
                 return null;
             }
             try {
-                return new TaskRef(taskId.substring(prefix.length(), hash), Integer.parseInt(taskId.substring(hash + 1)));
+                int chunk = Integer.parseInt(taskId.substring(hash + 1));
+                return new TaskRef(taskId.substring(prefix.length(), hash), chunk);
             } catch (NumberFormatException e) {
                 return null;
             }

@@ -9,6 +9,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.command.Cli;
@@ -20,8 +22,10 @@ import org.apache.avro.generic.GenericData;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
+import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.Deserializer;
 import picocli.CommandLine;
@@ -34,7 +38,12 @@ import picocli.CommandLine.Spec;
 /** {@code distpipe replay}: re-reads a topic up to its current end, printing it or re-publishing it. */
 @Command(name = "replay", mixinStandardHelpOptions = true, description = {
     "Re-read a topic from an offset or a time up to its current end (read_committed): print each record as one JSON "
-        + "line, or re-publish the records unchanged (key, value, headers) to another topic."})
+        + "line, or re-publish the records (key, value, headers) to another topic.",
+    "A copy goes to a topic outside the catalog: every catalog topic is a protocol topic with one writer, so "
+        + "--to-topic refuses one (and Kafka's and Kafka Streams' internal topics) unless --allow-catalog-topic is "
+        + "given. Copies get the time of the copy as their timestamp (records older than the target's retention would "
+        + "be deleted at once); --keep-timestamps keeps the originals. Every write is checked: if any fails, the "
+        + "command says how many and exits non-zero."})
 final class ReplayCommand implements Callable<Integer> {
 
     @Spec
@@ -60,8 +69,40 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--to-topic", paramLabel = "TOPIC", description = "Re-publish to this topic instead of printing.")
     String toTopic;
 
+    @Option(names = "--allow-catalog-topic", description = "Let --to-topic be a catalog (protocol) topic: this "
+        + "bypasses the topic's one writer, so only for recovery with that writer stopped.")
+    boolean allowCatalogTopic;
+
+    @Option(names = "--keep-timestamps", description = "Give copies the original records' timestamps instead of the "
+        + "time of the copy; the target's retention then counts from the original times.")
+    boolean keepTimestamps;
+
     @Option(names = "--max", paramLabel = "N", description = "Stop after N records.")
     Long max;
+
+    /**
+     * Why {@code target} may not receive a copy of {@code source}, or null if it may: the catalog's topics have one
+     * writer each (a copy would be a second one, read by the live system as protocol messages) and Kafka's and
+     * Kafka Streams' internal topics belong to them.
+     */
+    static String refusal(String source, String target, boolean allowCatalogTopic) {
+        if (target.equals(source)) {
+            return "--to-topic " + target + " is the topic being read; copy to another topic (nothing was written)";
+        }
+        if (target.startsWith("__")) {
+            return "--to-topic " + target + " is an internal Kafka topic; copy to a topic of your own (nothing was "
+                + "written)";
+        }
+        boolean protocol = Topics.byName(target).isPresent()
+            || target.startsWith(Topics.MR_INTERMEDIATE.name() + ".")
+            || target.endsWith("-changelog") || target.endsWith("-repartition");
+        if (protocol && !allowCatalogTopic) {
+            return "--to-topic " + target + " is a protocol topic of the catalog (or a Kafka Streams internal topic) "
+                + "that live components read; copy to a topic outside the catalog, or add --allow-catalog-topic for a "
+                + "recovery with its writer stopped (nothing was written)";
+        }
+        return null;
+    }
 
     @Mixin
     ClusterOptions cluster;
@@ -77,6 +118,12 @@ final class ReplayCommand implements Callable<Integer> {
                     + "2026-11-23T14:00:00Z, not " + start.time);
             }
         }
+        if (toTopic != null) {
+            String refused = refusal(topic, toTopic, allowCatalogTopic);
+            if (refused != null) {
+                throw new CommandLine.ParameterException(spec.commandLine(), refused);
+            }
+        }
         Daemon.requireCluster(cluster, spec);
         PrintWriter out = spec.commandLine().getOut();
         AvroSerdes serdes = AvroSerdes.connect(cluster.registryUrl);
@@ -84,6 +131,7 @@ final class ReplayCommand implements Callable<Integer> {
         Deserializer<Object> values = serdes.genericDeserializer(false);
         boolean avro = Topics.byName(topic).map(Topics::isAvro).orElse(true);
         long count = 0;
+        SendResults sends = new SendResults();
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(KafkaClients.consumer(
                  cluster.bootstrapServers, null, "distpipe-replay", KafkaClients.SESSION_TIMEOUT_MS_DEFAULT));
              KafkaProducer<byte[], byte[]> producer = toTopic == null ? null : new KafkaProducer<>(
@@ -93,11 +141,15 @@ final class ReplayCommand implements Callable<Integer> {
             if (partitions.isEmpty()) {
                 throw new IllegalArgumentException("Topic " + topic + " does not exist");
             }
+            if (toTopic != null && !consumer.listTopics(Duration.ofSeconds(30)).containsKey(toTopic)) {
+                throw new IllegalArgumentException("Topic " + toTopic + " does not exist; create it first (nothing "
+                    + "was written)");
+            }
             consumer.assign(partitions);
             Map<TopicPartition, Long> end = new HashMap<>(consumer.endOffsets(partitions));
             seek(consumer, partitions, end, from);
             end.entrySet().removeIf(e -> consumer.position(e.getKey()) >= e.getValue());
-            while (!end.isEmpty() && (max == null || count < max)) {
+            while (!end.isEmpty() && (max == null || count < max) && sends.failed() == 0) {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
                     Long stop = end.get(new TopicPartition(r.topic(), r.partition()));
                     if (stop == null || r.offset() >= stop || (max != null && count >= max)) {
@@ -105,8 +157,8 @@ final class ReplayCommand implements Callable<Integer> {
                     }
                     count++;
                     if (producer != null) {
-                        producer.send(new ProducerRecord<>(toTopic, null, r.timestamp(), r.key(), r.value(),
-                            r.headers()));
+                        producer.send(new ProducerRecord<>(toTopic, null, keepTimestamps ? r.timestamp() : null,
+                            r.key(), r.value(), r.headers()), sends);
                     } else {
                         out.println(json(r, avro, keys, values));
                     }
@@ -118,9 +170,36 @@ final class ReplayCommand implements Callable<Integer> {
             }
         }
         out.flush();
+        if (sends.failed() > 0) {
+            throw new IllegalStateException(sends.failed() + " of " + count + " records read from " + topic
+                + " could not be written to " + toTopic + " (first error: " + Cli.sentence(sends.firstError())
+                + "); the copy is incomplete");
+        }
         spec.commandLine().getErr().println("replay: " + count + " records from " + topic
             + (toTopic == null ? "" : " re-published to " + toTopic) + ".");
         return Cli.EXIT_OK;
+    }
+
+    /** Counts the sends that failed, keeping the first error. */
+    static final class SendResults implements Callback {
+        private final AtomicLong failed = new AtomicLong();
+        private final AtomicReference<Exception> first = new AtomicReference<>();
+
+        @Override
+        public void onCompletion(RecordMetadata metadata, Exception error) {
+            if (error != null) {
+                failed.incrementAndGet();
+                first.compareAndSet(null, error);
+            }
+        }
+
+        long failed() {
+            return failed.get();
+        }
+
+        Exception firstError() {
+            return first.get();
+        }
     }
 
     private void seek(KafkaConsumer<byte[], byte[]> consumer, List<TopicPartition> partitions,

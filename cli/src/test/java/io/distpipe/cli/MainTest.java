@@ -169,6 +169,33 @@ class MainTest {
     }
 
     @Test
+    void shouldRefuseToReplayIntoAProtocolTopicBeforeLookingForACluster() {
+        String saved = System.getProperty(ClusterOptions.HOME_PROPERTY);
+        System.setProperty(ClusterOptions.HOME_PROPERTY, dir.toString());
+        try {
+            for (String target : new String[] {"kv.decisions", "primes.tasks", "mr.intermediate.job-7",
+                "primes-dedup-seen-changelog", "__transaction_state", "my.copy"}) {
+                console.resetErr();
+                String source = target.equals("my.copy") ? "my.copy" : "primes.unique";
+                assertThat(Main.run("replay", "--topic", source, "--to-topic", target)).as(target)
+                    .isEqualTo(Cli.EXIT_USAGE);
+                assertThat(console.err().lines().findFirst().orElse("")).as(target)
+                    .startsWith("--to-topic " + target + " is ").endsWith("(nothing was written)");
+            }
+            console.resetErr();
+            assertThat(Main.run("replay", "--topic", "primes.unique", "--to-topic", "kv.decisions",
+                "--allow-catalog-topic")).as("allowed: it goes on to look for the cluster").isEqualTo(Cli.EXIT_FAILURE);
+            assertThat(console.err()).contains("No running system found");
+        } finally {
+            if (saved == null) {
+                System.clearProperty(ClusterOptions.HOME_PROPERTY);
+            } else {
+                System.setProperty(ClusterOptions.HOME_PROPERTY, saved);
+            }
+        }
+    }
+
+    @Test
     void shouldRefuseWorkersBelowOne() throws Exception {
         Path input = Files.createDirectories(dir.resolve("in"));
         Files.writeString(input.resolve("a.txt"), "7\n");

@@ -2,9 +2,15 @@ package io.distpipe.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Random;
 
 import io.distpipe.cluster.EmbeddedKafka;
 import io.distpipe.common.KafkaClients;
@@ -12,6 +18,12 @@ import io.distpipe.common.command.Cli;
 import io.distpipe.testkit.ConsoleCapture;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.TopicConfig;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -69,5 +81,84 @@ class ReplayCommandIT {
             .map(l -> l.substring(l.indexOf("\"key\""))).toList())
             .as("the copy decodes to the same keys and values")
             .isEqualTo(lines.stream().map(l -> l.substring(l.indexOf("\"key\""))).toList());
+    }
+
+    @Test
+    void shouldStampCopiesWithTheTimeOfTheCopyUnlessAskedToKeepTheOriginalTimes() throws Exception {
+        String source = topic("replay-old");
+        String copy = topic("replay-now");
+        String kept = topic("replay-kept");
+        long old = Instant.parse("2020-01-01T00:00:00Z").toEpochMilli();
+        try (Producer<byte[], byte[]> producer = new KafkaProducer<>(KafkaClients.producer(kafka.bootstrapServers(),
+            "it-old"))) {
+            producer.send(new ProducerRecord<>(source, 0, old, bytes("k"), bytes("v"))).get();
+        }
+        long before = System.currentTimeMillis();
+
+        assertThat(Cli.run("replay", "--topic", source, "--to-topic", copy, "--bootstrap-servers",
+            kafka.bootstrapServers())).isEqualTo(Cli.EXIT_OK);
+        assertThat(timestamps(copy)).as("a copy of a 2020 record is not older than the copy")
+            .singleElement().satisfies(t -> assertThat(t).isGreaterThanOrEqualTo(before));
+
+        assertThat(Cli.run("replay", "--topic", source, "--to-topic", kept, "--keep-timestamps",
+            "--bootstrap-servers", kafka.bootstrapServers())).isEqualTo(Cli.EXIT_OK);
+        assertThat(timestamps(kept)).containsExactly(old);
+    }
+
+    @Test
+    void shouldFailWithTheCountWhenTheTargetRefusesRecords() throws Exception {
+        String source = topic("replay-big");
+        String small = "replay-small-" + System.nanoTime();
+        try (Admin admin = Admin.create(KafkaClients.common(kafka.bootstrapServers(), "it-admin"))) {
+            admin.createTopics(List.of(new NewTopic(small, 1, (short) 1)
+                .configs(Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, "2000")))).all().get();
+        }
+        try (Producer<byte[], byte[]> producer = new KafkaProducer<>(KafkaClients.producer(kafka.bootstrapServers(),
+            "it-big"))) {
+            // Random bytes: the producer compresses, and 10 kB of zeros would fit the target's 2,000 bytes.
+            byte[] big = new byte[10_000];
+            new Random(18).nextBytes(big);
+            producer.send(new ProducerRecord<>(source, bytes("k"), big)).get();
+        }
+        console.resetErr();
+
+        int code = Cli.run("replay", "--topic", source, "--to-topic", small, "--bootstrap-servers",
+            kafka.bootstrapServers());
+
+        assertThat(code).isEqualTo(Cli.EXIT_FAILURE);
+        assertThat(console.err()).contains("1 of 1 records read from " + source + " could not be written to " + small)
+            .contains("the copy is incomplete");
+        assertThat(timestamps(small)).isEmpty();
+    }
+
+    private static String topic(String prefix) throws Exception {
+        String name = prefix + "-" + System.nanoTime();
+        try (Admin admin = Admin.create(KafkaClients.common(kafka.bootstrapServers(), "it-admin"))) {
+            admin.createTopics(List.of(new NewTopic(name, 1, (short) 1))).all().get();
+        }
+        return name;
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** The timestamps of every record of a one-partition topic, read to its end. */
+    private static List<Long> timestamps(String topic) {
+        TopicPartition partition = new TopicPartition(topic, 0);
+        List<Long> result = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(KafkaClients.consumer(
+            kafka.bootstrapServers(), null, "it-timestamps", KafkaClients.SESSION_TIMEOUT_MS_DEFAULT))) {
+            consumer.assign(List.of(partition));
+            consumer.seekToBeginning(List.of(partition));
+            long end = consumer.endOffsets(List.of(partition)).get(partition);
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (consumer.position(partition) < end) {
+                assertThat(System.nanoTime()).as("read " + topic + " to offset " + end + " within 30 s")
+                    .isLessThan(deadline);
+                consumer.poll(Duration.ofMillis(200)).forEach(r -> result.add(r.timestamp()));
+            }
+        }
+        return result;
     }
 }

@@ -142,6 +142,7 @@ final class StatusCommand implements Callable<Integer> {
         job.put("numbersTested", last.map(JobStatus::getNumbersTested).orElse(0L));
         job.put("primesReported", last.map(JobStatus::getPrimesFound).orElse(0L));
         job.put("rejectedLines", last.map(JobStatus::getRejectedLines).orElse(0L));
+        job.put("changedFiles", last.map(JobStatus::getChangedFiles).orElse(List.of()));
         return job;
     }
 
@@ -190,6 +191,9 @@ final class StatusCommand implements Callable<Integer> {
                 + " %s rejected lines%n", job.get("jobId"), job.get("state"), job.get("files"), job.get("tasksDone"),
             job.get("tasksNotDone"), job.get("tasksTotal"), job.get("numbersTested"), job.get("primesReported"),
             job.get("rejectedLines"));
+        if (!((List<?>) job.get("changedFiles")).isEmpty()) {
+            out.printf("OUTPUT INCOMPLETE: input files changed after they were planned: %s%n", job.get("changedFiles"));
+        }
         out.println();
         out.printf("%-16s %s%n", "CONSUMER GROUP", "LAG (records; a transaction marker counts as one)");
         ((Map<String, Long>) status.get("consumerLag")).forEach((g, l) -> out.printf("%-16s %d%n", g, l));

@@ -2,15 +2,13 @@ package io.distpipe.primes.job;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 
 import io.distpipe.common.AbstractService;
 import io.distpipe.common.KafkaClients;
@@ -21,6 +19,7 @@ import io.distpipe.primes.JobStatus;
 import io.distpipe.primes.SnapshotState;
 import io.distpipe.primes.output.PrimesOutput;
 import io.distpipe.primes.plan.Coordinator;
+import io.distpipe.primes.plan.InputWatch;
 import io.distpipe.topics.Topics;
 import io.distpipe.topics.serde.AvroSerdes;
 import org.apache.kafka.clients.admin.Admin;
@@ -53,8 +52,8 @@ public final class SystemCoordinator extends AbstractService {
     private final AvroSerdes serdes;
     private final Admin admin;
     private final Coordinator coordinator;
-    /** Sizes seen at the last scan: a file is planned once its size has stopped changing. */
-    private final Map<String, Long> lastSizes = new HashMap<>();
+    /** Plans a file once it is non-empty and unchanged for a second; reports a planned file that changed. */
+    private final InputWatch inputWatch = new InputWatch(InputWatch.STABLE_FOR_DEFAULT);
     private final KafkaConsumer<byte[], byte[]> membership;
     private final Deserializer<MembershipEvent> membershipEvents;
     private final Path snapshotsDir;
@@ -196,21 +195,17 @@ public final class SystemCoordinator extends AbstractService {
     }
 
     private List<Path> newStableFiles() throws IOException {
-        Set<String> planned = new HashSet<>(coordinator.status().getPlannedFiles());
-        List<Path> ready = new ArrayList<>();
+        List<InputWatch.Seen> seen = new ArrayList<>();
         for (Path file : Coordinator.inputFiles(inputDir)) {
-            String name = file.getFileName().toString();
-            if (planned.contains(name)) {
-                continue;
-            }
-            long size = Files.size(file);
-            Long before = lastSizes.put(name, size);
-            if (before != null && before == size) {
-                ready.add(file);
-                lastSizes.remove(name);
+            try {
+                seen.add(InputWatch.Seen.of(file));
+            } catch (NoSuchFileException e) {
+                // Renamed or removed between the listing and the look: the next scan sees what is there.
             }
         }
-        return ready;
+        InputWatch.Scan scan = inputWatch.scan(seen, coordinator.status(), System.nanoTime());
+        scan.changed().forEach(coordinator::fileChanged);
+        return scan.ready().stream().map(inputDir::resolve).toList();
     }
 
     private void writeOutput() throws Exception {
@@ -226,6 +221,10 @@ public final class SystemCoordinator extends AbstractService {
             outputWrittenAt = status.getTasksTotal();
             LOG.info("coordinator: all {} tasks done; wrote {} primes to {}.", status.getTasksTotal(),
                 primes.primes().size(), output);
+            if (!status.getChangedFiles().isEmpty()) {
+                LOG.error("coordinator: {} is incomplete: {} changed after they were planned; drop each complete "
+                    + "file again under a new name.", output, status.getChangedFiles());
+            }
         }
     }
 

@@ -28,6 +28,7 @@ import io.distpipe.common.KafkaClients;
 import io.distpipe.common.RejectedRecord;
 import io.distpipe.primes.JobState;
 import io.distpipe.primes.JobStatus;
+import io.distpipe.primes.PlannedFile;
 import io.distpipe.primes.SnapshotMarker;
 import io.distpipe.primes.SnapshotState;
 import io.distpipe.primes.Task;
@@ -109,6 +110,14 @@ public final class Coordinator extends AbstractService {
     private final Deserializer<TaskCompleted> completedDeserializer;
 
     private final Set<String> completedTasks = new HashSet<>();
+    /**
+     * Completions of tasks whose file is not (yet) in the job's plan record: tasks of a plan a killed coordinator
+     * committed part of. They count once the file's plan is committed (a restarted coordinator plans it again, under
+     * the same task ids), never before, so they cannot end the job early.
+     */
+    private final Map<String, TaskCompleted> unplannedCompletions = new HashMap<>();
+    /** Task count per file of the job's plan record (committed with or after the file's tasks). */
+    private final Map<String, Long> plannedTasks = new HashMap<>();
     /** Tasks published per partition of primes.tasks (from the send callbacks). */
     private final Map<Integer, Long> publishedPerPartition = new ConcurrentHashMap<>();
     /** Offsets of the completed tasks per partition, to tell which completions a snapshot's cut contains. */
@@ -191,6 +200,7 @@ public final class Coordinator extends AbstractService {
         }
         status = JobStatus.newBuilder(previous).setState(JobState.RUNNING).setTasksCompleted(0).setNumbersTested(0)
             .setPrimesFound(0).setUpdatedAt(Instant.now()).build();
+        rememberPlans(status);
         resumed = true;
     }
 
@@ -228,6 +238,7 @@ public final class Coordinator extends AbstractService {
         ends.entrySet().removeIf(e -> e.getValue() == 0L);
         String taskPrefix = config.jobId() + "/";
         long counted = 0;
+        Set<String> interrupted = new TreeSet<>();
         long deadline = System.nanoTime() + RESUME_SCAN_TIMEOUT.toNanos();
         while (!ends.isEmpty()) {
             if (System.nanoTime() > deadline) {
@@ -239,6 +250,10 @@ public final class Coordinator extends AbstractService {
                 if (key.startsWith(taskPrefix)) {
                     publishedPerPartition.merge(record.partition(), 1L, Long::sum);
                     counted++;
+                    TaskRef ref = TaskRef.parse(config.jobId(), key);
+                    if (ref != null && !plannedTasks.containsKey(ref.file())) {
+                        interrupted.add(ref.file());
+                    }
                 } else if (key.startsWith(MARKER_KEY_PREFIX)) {
                     try {
                         highestMarkerId = Math.max(highestMarkerId,
@@ -253,6 +268,10 @@ public final class Coordinator extends AbstractService {
         }
         LOG.info("{}: job {} resumed: {} tasks published earlier ({} per partition), last snapshot marker {}.", id(),
             config.jobId(), counted, new TreeMap<>(publishedPerPartition), highestMarkerId);
+        if (!interrupted.isEmpty()) {
+            LOG.warn("{}: job {}: the plan of {} was interrupted (tasks without a plan record); their completions "
+                + "count only once these files are planned again.", id(), config.jobId(), interrupted);
+        }
     }
 
     /** The highest snapshot id whose markers an earlier incarnation wrote (0 for a new job). */
@@ -289,12 +308,18 @@ public final class Coordinator extends AbstractService {
     public JobStatus planFiles(List<Path> files) throws IOException {
         NumberParser parser = new NumberParser(config.maxDigits());
         Planner planner = new Planner();
+        List<PlannedFile> plans = new ArrayList<>();
         producer.beginTransaction();
         try {
             for (Path file : files) {
+                // Size and time before reading: a write while it is read shows as a change after planning.
+                InputWatch.Seen seen = InputWatch.Seen.of(file);
+                long tasksBefore = planner.tasks;
                 planner.file(file.getFileName().toString());
                 NumberFileReader.read(file, parser, planner);
                 planner.flush();
+                plans.add(new PlannedFile(seen.name(), seen.sizeBytes(), Instant.ofEpochMilli(seen.modifiedMillis()),
+                    planner.tasks - tasksBefore));
             }
         } catch (IOException | RuntimeException e) {
             // Tasks already committed stay; the job never reaches RUNNING, so nobody waits for them.
@@ -306,7 +331,9 @@ public final class Coordinator extends AbstractService {
         updateStatus(s -> {
             List<String> planned = new ArrayList<>(s.getPlannedFiles());
             planned.addAll(names);
-            return s.setState(JobState.RUNNING).setFiles(s.getFiles() + files.size())
+            List<PlannedFile> allPlans = new ArrayList<>(s.getPlans());
+            allPlans.addAll(plans);
+            return s.setState(JobState.RUNNING).setFiles(s.getFiles() + files.size()).setPlans(allPlans)
                 .setTasksTotal(s.getTasksTotal() + planner.tasks).setNumbersTotal(s.getNumbersTotal()
                     + planner.numbersTotal).setRejectedLines(s.getRejectedLines() + planner.rejected)
                 .setPlannedFiles(planned);
@@ -316,6 +343,8 @@ public final class Coordinator extends AbstractService {
         LOG.info("{}: job {} planned: {} files, {} numbers in {} tasks, {} rejected lines.", id(), config.jobId(),
             files.size(), planner.numbersTotal, planner.tasks, planner.rejected);
         listener.planned(status());
+        rememberPlans(status());
+        countPlannedCompletions();
         return status();
     }
 
@@ -364,20 +393,106 @@ public final class Coordinator extends AbstractService {
                     record.offset(), e.getMessage());
                 continue;
             }
-            if (done != null && done.getJobId().equals(config.jobId()) && completedTasks.add(done.getTaskId())) {
-                updateStatus(s -> s.setTasksCompleted(s.getTasksCompleted() + 1)
-                    .setNumbersTested(s.getNumbersTested() + done.getNumbersTested())
-                    .setPrimesFound(s.getPrimesFound() + done.getPrimesFound()));
-                completedOffsets.computeIfAbsent(done.getTaskPartition(), k -> new TreeSet<>())
-                    .add(done.getTaskOffset());
-                pendingSnapshots.forEach(s -> s.completionArrived(done));
-                listener.completed(done);
-                changed = true;
+            if (done == null || !done.getJobId().equals(config.jobId())) {
+                continue;
             }
+            // A snapshot waits for the task records before its markers (a task planned again has a second record,
+            // an orphan task one without a plan record), the job counts task ids of its plan.
+            completedOffsets.computeIfAbsent(done.getTaskPartition(), k -> new TreeSet<>()).add(done.getTaskOffset());
+            changed |= count(done);
         }
         if (changed) {
             listener.progress(status());
         }
+    }
+
+    /** Counts a completion of a task of the plan once; holds one whose file is not planned yet. */
+    private boolean count(TaskCompleted done) {
+        if (completedTasks.contains(done.getTaskId())) {
+            return false;
+        }
+        TaskRef ref = TaskRef.parse(config.jobId(), done.getTaskId());
+        PlanCheck check = ref == null ? PlanCheck.NOT_PLANNED : planCheck(ref);
+        if (check == PlanCheck.NOT_PLANNED) {
+            unplannedCompletions.putIfAbsent(done.getTaskId(), done);
+            return false;
+        }
+        if (check == PlanCheck.BEYOND_PLAN) {
+            LOG.warn("{}: ignoring the completion of {}: its file's plan has fewer tasks (a task of an interrupted "
+                + "plan of an earlier version of the file).", id(), done.getTaskId());
+            return false;
+        }
+        completedTasks.add(done.getTaskId());
+        updateStatus(s -> s.setTasksCompleted(s.getTasksCompleted() + 1)
+            .setNumbersTested(s.getNumbersTested() + done.getNumbersTested())
+            .setPrimesFound(s.getPrimesFound() + done.getPrimesFound()));
+        pendingSnapshots.forEach(s -> s.completionArrived(done));
+        listener.completed(done);
+        return true;
+    }
+
+    /** Counts the held completions whose files a plan record now lists. */
+    private void countPlannedCompletions() {
+        List<TaskCompleted> held = new ArrayList<>(unplannedCompletions.values());
+        unplannedCompletions.clear();
+        boolean changed = false;
+        for (TaskCompleted done : held) {
+            changed |= count(done);
+        }
+        if (changed) {
+            listener.progress(status());
+        }
+    }
+
+    private enum PlanCheck { PLANNED, NOT_PLANNED, BEYOND_PLAN }
+
+    private PlanCheck planCheck(TaskRef ref) {
+        Long tasks = plannedTasks.get(ref.file());
+        if (tasks == null) {
+            return PlanCheck.NOT_PLANNED;
+        }
+        return ref.chunk() < tasks ? PlanCheck.PLANNED : PlanCheck.BEYOND_PLAN;
+    }
+
+    /** Adds the files of a plan record to {@link #plannedTasks}. */
+    private void rememberPlans(JobStatus s) {
+        // A file planned by a coordinator that did not record task counts: its name in the plan record is enough.
+        s.getPlannedFiles().forEach(f -> plannedTasks.putIfAbsent(f, Long.MAX_VALUE));
+        s.getPlans().forEach(p -> plannedTasks.put(p.getName(), p.getTasks()));
+    }
+
+    /** The file and chunk a task id names ({@code <jobId>/<file>#<chunk>}), or null if it is not of this form. */
+    record TaskRef(String file, int chunk) {
+        static TaskRef parse(String jobId, String taskId) {
+            String prefix = jobId + "/";
+            int hash = taskId.lastIndexOf('#');
+            if (!taskId.startsWith(prefix) || hash <= prefix.length()) {
+                return null;
+            }
+            try {
+                int chunk = Integer.parseInt(taskId.substring(hash + 1));
+                return new TaskRef(taskId.substring(prefix.length(), hash), chunk);
+            } catch (NumberFormatException e) {
+                return null;
+            }
+        }
+    }
+
+    /**
+     * Records loudly that a planned file changed after it was planned: the job's status lists it and says the output
+     * is incomplete; the job goes on with what was planned.
+     */
+    public void fileChanged(InputWatch.Changed change) {
+        LOG.error("{}: job {}: {}.", id(), config.jobId(), change.describe());
+        updateStatus(s -> {
+            List<String> changed = new ArrayList<>(s.getChangedFiles());
+            if (!changed.contains(change.name())) {
+                changed.add(change.name());
+            }
+            return s.setChangedFiles(changed).setReason("output incomplete: " + changed.size() + " input file(s) "
+                + "changed after they were planned " + changed + "; last: " + change.describe());
+        });
+        publishStatus();
     }
 
     private synchronized void updateStatus(UnaryOperator<JobStatus.Builder> change) {

@@ -19,6 +19,7 @@ import java.util.stream.IntStream;
 import io.distpipe.common.RejectedRecord;
 import io.distpipe.primes.JobState;
 import io.distpipe.primes.JobStatus;
+import io.distpipe.primes.PlannedFile;
 import io.distpipe.primes.Task;
 import io.distpipe.primes.TaskCompleted;
 import io.distpipe.topics.Numbers;
@@ -230,6 +231,75 @@ class CoordinatorTest {
             .isInstanceOf(IllegalStateException.class).hasMessageContaining(JOB)
             .hasMessageContaining("1 of 2 tasks done");
         assertThat(statuses()).extracting(JobStatus::getState).containsExactly(JobState.RUNNING);
+    }
+
+    @Test
+    void shouldNotEndAResumedJobOnCompletionsOfTasksOfAnInterruptedPlan() throws IOException {
+        Coordinator coordinator = resumedWithPlanOfA();
+        // b.txt's plan was interrupted by a kill: two of its tasks were committed, its plan record never was.
+        completions.addRecord(completion(0, 0, "job-1/a.txt#0", JOB, 1, 1));
+        completions.addRecord(completion(0, 1, "job-1/b.txt#0", JOB, 1, 1));
+        completions.addRecord(completion(0, 2, "job-1/b.txt#1", JOB, 1, 1));
+
+        coordinator.pollCompletions(Duration.ZERO);
+
+        assertThat(coordinator.isComplete()).as("a.txt#1 is not done: the job is not complete").isFalse();
+        assertThat(coordinator.status().getTasksCompleted()).isEqualTo(1);
+        completions.addRecord(completion(0, 3, "job-1/a.txt#1", JOB, 1, 1));
+        coordinator.pollCompletions(Duration.ZERO);
+        assertThat(coordinator.isComplete()).isTrue();
+        assertThat(coordinator.status().getTasksCompleted()).isEqualTo(2);
+    }
+
+    @Test
+    void shouldCountTheCompletionsOfAnInterruptedPlanOnceItsFileIsPlannedAgain() throws IOException {
+        Coordinator coordinator = resumedWithPlanOfA();
+        completions.addRecord(completion(0, 0, "job-1/b.txt#0", JOB, 1, 1));
+        completions.addRecord(completion(0, 1, "job-1/b.txt#5", JOB, 1, 1));
+        coordinator.pollCompletions(Duration.ZERO);
+
+        JobStatus planned = coordinator.planFiles(List.of(write("b.txt", "2\n3\n")));
+
+        assertThat(planned.getPlans()).extracting(p -> p.getName() + ":" + p.getTasks() + ":" + p.getSizeBytes())
+            .containsExactly("a.txt:2:4", "b.txt:2:4");
+        assertThat(coordinator.status().getTasksCompleted()).as("b.txt#0 counts; b.txt#5 is beyond b.txt's plan")
+            .isEqualTo(1);
+        completions.addRecord(completion(0, 2, "job-1/a.txt#0", JOB, 1, 1));
+        completions.addRecord(completion(0, 3, "job-1/a.txt#1", JOB, 1, 1));
+        completions.addRecord(completion(0, 4, "job-1/b.txt#1", JOB, 1, 1));
+        coordinator.pollCompletions(Duration.ZERO);
+        assertThat(coordinator.isComplete()).isTrue();
+        assertThat(coordinator.status().getTasksCompleted()).isEqualTo(4);
+    }
+
+    @Test
+    void shouldMarkTheJobIncompleteWhenAPlannedFileChanges() throws IOException {
+        write("a.txt", "2\n3\n");
+        Coordinator coordinator = started(1);
+        coordinator.plan();
+
+        coordinator.fileChanged(new InputWatch.Changed("a.txt", 4, 5_000, new InputWatch.Seen("a.txt", 9, 6_000)));
+
+        JobStatus last = statuses().get(statuses().size() - 1);
+        assertThat(last.getChangedFiles()).containsExactly("a.txt");
+        assertThat(last.getReason()).startsWith("output incomplete: 1 input file(s) changed").contains("a.txt");
+    }
+
+    /** A coordinator resuming a job whose plan record lists a.txt with two tasks. */
+    private Coordinator resumedWithPlanOfA() {
+        String tasksTopic = Topics.PRIMES_TASKS.name();
+        completions.updatePartitions(tasksTopic, List.of(new PartitionInfo(tasksTopic, 0, null, null, null)));
+        completions.updateEndOffsets(Map.of(new TopicPartition(tasksTopic, 0), 0L));
+        completions.updateBeginningOffsets(Map.of(new TopicPartition(tasksTopic, 0), 0L, partition(0), 0L,
+            partition(1), 0L, partition(2), 0L));
+        JobStatus previous = JobStatus.newBuilder().setJobId(JOB).setState(JobState.RUNNING).setFiles(1)
+            .setTasksTotal(2).setTasksCompleted(0).setNumbersTotal(2).setNumbersTested(0).setPrimesFound(0)
+            .setRejectedLines(0).setReason(null).setUpdatedAt(Instant.now()).setPlannedFiles(List.of("a.txt"))
+            .setPlans(List.of(new PlannedFile("a.txt", 4L, Instant.ofEpochMilli(5_000), 2L))).build();
+        Coordinator coordinator = new Coordinator(config(input, 1), producer, completions, serdes, listener);
+        coordinator.resume(previous);
+        coordinator.start();
+        return coordinator;
     }
 
     private Coordinator started(int chunkNumbers) {

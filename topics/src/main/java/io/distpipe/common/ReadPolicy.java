@@ -4,24 +4,22 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.function.Function;
+import java.util.function.LongSupplier;
 
-import io.distpipe.topics.serde.RegistryUnavailableException;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
-import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * The one policy of distpipe's consumer loops for a record they cannot read. A <em>transient</em> failure (the schema
- * registry or a broker does not answer, a timeout) is retried with a bound and a doubling backoff, then ends the
- * component with {@link GaveUpException}: never skipped, never dead-lettered. Anything else the decoder throws (bytes
- * no schema reads, a schema id the registry answers "not found" for, a value the topic does not promise) is
- * <em>poison</em>: {@link PoisonRecordException}, which the caller dead-letters with {@link #deadLetter}.
+ * The one policy of distpipe's consumer loops for a record they cannot read. A <em>transient</em> failure (as
+ * {@link Retry#isTransient} says: the schema registry or a broker does not answer, a timeout) is retried by
+ * {@link Retry} within a bound, then ends the component with {@link GaveUpException}: never skipped, never
+ * dead-lettered. Anything else the decoder throws (bytes no schema reads, a schema id the registry answers "not found"
+ * for, a value the topic does not promise) is <em>poison</em>: {@link PoisonRecordException}, which the caller sends
+ * to its dead-letter topic with {@link #deadLetter} and counts.
  */
 public final class ReadPolicy {
 
@@ -32,88 +30,66 @@ public final class ReadPolicy {
     /** Header of a dead-lettered record: the member id of the component that could not read it. */
     public static final String HEADER_COMPONENT = "distpipe.dlq.component";
 
-    public static final int MAX_ATTEMPTS_DEFAULT = 8;
-    public static final Duration INITIAL_BACKOFF_DEFAULT = Duration.ofMillis(200);
-    public static final Duration MAX_BACKOFF_DEFAULT = Duration.ofSeconds(5);
-
-    private static final Logger LOG = LoggerFactory.getLogger(ReadPolicy.class);
+    /** How long a record that cannot be read for now is retried before the component stops. */
+    public static final Duration BOUND_DEFAULT = Duration.ofSeconds(15);
 
     /** What a read failure is. */
     public enum Kind { TRANSIENT, POISON }
 
     private final String component;
-    private final int maxAttempts;
-    private final Supervisor.RestartPolicy backoff;
-    private final Supervisor.Sleeper sleeper;
+    private final Duration bound;
+    private final Retry.Pause pause;
+    private final LongSupplier nanoClock;
 
     /**
-     * @param component   the member id named in log lines and dead-letter headers
-     * @param maxAttempts attempts of one read before a transient failure ends the component (at least 1)
+     * @param component the member id named in messages and dead-letter headers
+     * @param bound     how long a transient failure is retried (zero: tried once)
      */
-    public ReadPolicy(String component, int maxAttempts, Duration initialBackoff, Duration maxBackoff,
-                      Supervisor.Sleeper sleeper) {
-        if (maxAttempts < 1) {
-            throw new IllegalArgumentException("maxAttempts must be at least 1, got " + maxAttempts);
-        }
-        this.component = Objects.requireNonNull(component, "component");
-        this.maxAttempts = maxAttempts;
-        this.backoff = new Supervisor.RestartPolicy(maxAttempts, Duration.ofDays(1), initialBackoff, maxBackoff);
-        this.sleeper = Objects.requireNonNull(sleeper, "sleeper");
+    public ReadPolicy(String component, Duration bound) {
+        this(component, bound, Retry.SLEEP, System::nanoTime);
     }
 
-    /** The defaults: 8 attempts over about 16 s, waiting for real. */
+    ReadPolicy(String component, Duration bound, Retry.Pause pause, LongSupplier nanoClock) {
+        this.component = Objects.requireNonNull(component, "component");
+        this.bound = Objects.requireNonNull(bound, "bound");
+        this.pause = pause;
+        this.nanoClock = nanoClock;
+    }
+
+    /** The default bound, waiting for real. */
     public static ReadPolicy of(String component) {
-        return new ReadPolicy(component, MAX_ATTEMPTS_DEFAULT, INITIAL_BACKOFF_DEFAULT, MAX_BACKOFF_DEFAULT,
-            d -> Thread.sleep(d.toMillis()));
+        return new ReadPolicy(component, BOUND_DEFAULT);
     }
 
     public String component() {
         return component;
     }
 
-    /** Whether {@code e}, thrown while decoding a record, may go away by itself (then the read is retried). */
+    /** What {@code e}, thrown while decoding a record, is. */
     public static Kind classify(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof RegistryUnavailableException || t instanceof RetriableException
-                || t instanceof java.util.concurrent.TimeoutException) {
-                return Kind.TRANSIENT;
-            }
-        }
-        return Kind.POISON;
+        return Retry.isTransient(e) ? Kind.TRANSIENT : Kind.POISON;
     }
 
     /**
      * Decodes {@code record}: retries a transient failure (bounded, with backoff), and turns poison into a
      * {@link PoisonRecordException}. A wakeup passes through untouched.
      *
-     * @throws GaveUpException      if the failure was still transient after the last attempt
+     * @throws GaveUpException       if the failure was still transient at the end of the bound
      * @throws PoisonRecordException if no attempt can ever read the record
      */
     public <T> T read(ConsumerRecord<byte[], byte[]> record, Function<ConsumerRecord<byte[], byte[]>, T> decode) {
-        for (int attempt = 1; ; attempt++) {
-            try {
-                return decode.apply(record);
-            } catch (WakeupException e) {
-                throw e;
-            } catch (RuntimeException e) {
-                String where = where(record);
-                if (classify(e) == Kind.POISON) {
-                    throw new PoisonRecordException(record, Errors.reason(e), e);
-                }
-                if (attempt >= maxAttempts) {
-                    throw new GaveUpException(component + ": gave up reading " + where + " after " + attempt
-                        + " attempts: " + Errors.reason(e), e);
-                }
-                Duration wait = backoff.backoff(attempt - 1);
-                LOG.warn("{}: cannot read {} yet (attempt {} of {}), retrying in {} ms: {}", component, where,
-                    attempt, maxAttempts, wait.toMillis(), Errors.reason(e));
-                try {
-                    sleeper.sleep(wait);
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                    throw new GaveUpException(component + ": interrupted while retrying to read " + where, e);
-                }
+        String where = where(record);
+        try {
+            return Retry.transientFailures("read " + where, bound, () -> decode.apply(record), pause, nanoClock);
+        } catch (KafkaException e) {
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            if (cause instanceof WakeupException wakeup) {
+                throw wakeup;
             }
+            if (classify(cause) == Kind.TRANSIENT) {
+                throw new GaveUpException(component + ": gave up: " + e.getMessage(), cause);
+            }
+            throw new PoisonRecordException(record, Errors.reason(cause), cause);
         }
     }
 

@@ -31,9 +31,12 @@ class ReadPolicyTest {
 
     private static final String TOPIC = Topics.PRIMES_TASKS.name();
 
-    private final List<Duration> slept = new ArrayList<>();
-    private final ReadPolicy policy = new ReadPolicy("W1", 4, Duration.ofMillis(100), Duration.ofMillis(300),
-        slept::add);
+    private final List<Long> slept = new ArrayList<>();
+    private long now = 1_000_000_000L;
+    private final ReadPolicy policy = new ReadPolicy("W1", Duration.ofSeconds(1), millis -> {
+        slept.add(millis);
+        now += millis * 1_000_000L;
+    }, () -> now);
     private final Deserializer<TaskMessage> reader = new AvroSerdes(new InMemorySchemaRegistry())
         .valueSerde(Topics.PRIMES_TASKS).deserializer();
 
@@ -83,8 +86,9 @@ class ReadPolicyTest {
         Throwable thrown = catchThrowable(() -> policy.read(record(bytes), r -> cut.deserialize(r.topic(), r.value())));
 
         assertThat(thrown).isInstanceOf(GaveUpException.class).isNotInstanceOf(PoisonRecordException.class)
-            .hasMessageContaining("W1: gave up reading " + TOPIC + "-2@17 after 4 attempts");
-        assertThat(slept).containsExactly(Duration.ofMillis(100), Duration.ofMillis(200), Duration.ofMillis(300));
+            .hasMessageStartingWith("W1: gave up: Could not read " + TOPIC + "-2@17 within 1 s (5 attempts; last: "
+                + "Schema registry at ");
+        assertThat(slept).as("backoff doubles within the bound").containsExactly(100L, 200L, 400L, 300L);
     }
 
     @Test
@@ -108,6 +112,8 @@ class ReadPolicyTest {
         assertThat(ReadPolicy.classify(new SerializationException("wrapped", new TimeoutException("t"))))
             .isEqualTo(Kind.TRANSIENT);
         assertThat(ReadPolicy.classify(new IllegalStateException("no payload"))).isEqualTo(Kind.POISON);
+        assertThat(Retry.isTransient(new SerializationException("wrapped", new TimeoutException("t"))))
+            .as("the same decision as Retry's").isTrue();
     }
 
     private static String header(ProducerRecord<byte[], byte[]> r, String name) {

@@ -69,7 +69,7 @@ class ChatServerTest {
             created.add(made);
             producer = made;
             return made;
-        }, s -> dlq, new ReadPolicy("chat-unit", 2, Duration.ZERO, Duration.ZERO, d -> { }));
+        }, s -> dlq, new ReadPolicy("chat-unit", Duration.ZERO));
         return server;
     }
 

@@ -66,7 +66,7 @@ class KvWorkerTest {
             public Producer<byte[], byte[]> producer(Map<String, Object> props) {
                 return producer;
             }
-        }, new ReadPolicy("W1", 2, Duration.ZERO, Duration.ZERO, d -> { }));
+        }, new ReadPolicy("W1", Duration.ZERO));
         consumer.updateBeginningOffsets(Map.of(LOG, 0L));
         consumer.updateEndOffsets(Map.of(LOG, 3L));
         worker.start();

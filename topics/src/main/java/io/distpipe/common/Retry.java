@@ -6,6 +6,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
+import io.distpipe.topics.serde.RegistryUnavailableException;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.RetriableException;
 
@@ -76,8 +77,17 @@ public final class Retry {
         }
     }
 
-    /** Whether a failure may go away by itself: Kafka says it is retriable, or a bounded wait ran out. */
+    /**
+     * Whether a failure may go away by itself: Kafka says it is retriable, a bounded wait ran out, or the schema
+     * registry did not answer; anywhere along the cause chain (a serde wraps what it met).
+     */
     public static boolean isTransient(Throwable e) {
-        return e instanceof RetriableException || e instanceof TimeoutException;
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof RetriableException || t instanceof TimeoutException
+                || t instanceof RegistryUnavailableException) {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -236,6 +236,16 @@ public final class Topics {
         String.class, KvReply.class, 1, REPLICATED, MIN_ISR, TopicSpec.Cleanup.DELETE, DAY_MS,
         "kv coordinator", "Replies, keyed by client id.", false);
 
+    /**
+     * Dead-letter topics of the state machine replicas and the MapReduce coordinator: records of their input log that
+     * no schema reads, the original key and value bytes with source, reason and component in headers
+     * ({@link io.distpipe.common.ReadPolicy}).
+     */
+    public static final TopicSpec<byte[], byte[]> KV_DECISIONS_DLQ = deadLetters(KV_DECISIONS, "kv worker");
+    public static final TopicSpec<byte[], byte[]> REPLICAS_REQUESTS_DLQ = deadLetters(REPLICAS_REQUESTS, "replica");
+    public static final TopicSpec<byte[], byte[]> CHAT_EVENTS_DLQ = deadLetters(CHAT_EVENTS, "chat server");
+    public static final TopicSpec<byte[], byte[]> MR_TASK_STATUS_DLQ = deadLetters(MR_TASK_STATUS, "mr coordinator");
+
     public static final List<TopicSpec<?, ?>> ALL = List.of(PRIMES_TASKS, PRIMES_FOUND, PRIMES_COMPLETED,
         PRIMES_UNIQUE, PRIMES_JOBS, PRIMES_REJECTED, PRIMES_TASKS_DLQ, PRIMES_FOUND_DLQ, PRIMES_DEDUP_CHANGELOG,
         PRIMES_SNAPSHOTS, MEMBERSHIP_HEARTBEATS, MEMBERSHIP_EVENTS, MEMBERSHIP_MEMBERS_CHANGELOG,
@@ -243,12 +253,18 @@ public final class Topics {
         REGISTRY_EVENTS, MR_COMMANDS, MR_JOBS, MR_MAP_TASKS, MR_REDUCE_TASKS, MR_TASK_STATUS,
         MR_INTERMEDIATE, CHAT_EVENTS, REPLICAS_REQUESTS,
         REPLICAS_REPLIES, REPLICAS_ROLES, REPLICAS_ROLES_CHANGELOG, KV_REQUESTS, KV_DECISIONS, KV_VOTES,
-        KV_REPLIES);
+        KV_REPLIES, KV_DECISIONS_DLQ, REPLICAS_REQUESTS_DLQ, CHAT_EVENTS_DLQ, MR_TASK_STATUS_DLQ);
 
     private static final Map<String, TopicSpec<?, ?>> BY_NAME = ALL.stream()
         .collect(Collectors.toUnmodifiableMap(TopicSpec::name, Function.identity()));
 
     private Topics() {
+    }
+
+    private static TopicSpec<byte[], byte[]> deadLetters(TopicSpec<?, ?> source, String writer) {
+        return new TopicSpec<>(source.name() + ".dlq", byte[].class, byte[].class, 1, REPLICATED, MIN_ISR,
+            TopicSpec.Cleanup.DELETE, WEEK_MS, writer, "Unreadable records of " + source.name()
+                + " as they were, the reason in headers.", false);
     }
 
     public static Optional<TopicSpec<?, ?>> byName(String name) {

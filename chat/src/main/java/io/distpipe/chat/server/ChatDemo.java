@@ -105,7 +105,8 @@ public final class ChatDemo implements AutoCloseable {
                 // propagation (UnknownTopicOrPartition); it is idempotent, so try again.
                 Poll.untilPresent("topic " + Topics.CHAT_EVENTS.name() + " to be created and described",
                         TOPIC_TIMEOUT, () -> Optional.of(
-                                TopicAdmin.ensureTopics(admin, List.of(Topics.CHAT_EVENTS), ChatNodes.NODES)));
+                                TopicAdmin.ensureTopics(admin, List.of(Topics.CHAT_EVENTS, Topics.CHAT_EVENTS_DLQ),
+                                        ChatNodes.NODES)));
             }
             registry = SchemaRegistryServer.start(new InMemorySchemaRegistry(), 0);
             long serverStart = System.nanoTime();

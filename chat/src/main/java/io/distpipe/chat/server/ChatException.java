@@ -20,7 +20,12 @@ public final class ChatException extends Exception {
         /** The session token is not one the chat state knows. */
         NOT_LOGGED_IN,
         /** The write was not acknowledged by a majority of replicas in time; it will never become visible. */
-        NO_QUORUM
+        NO_QUORUM,
+        /**
+         * The server stopped: it met an event it cannot read (dead-lettered) or the schema registry did not answer
+         * within its bound; it serves nothing rather than answer from a state that may differ from the others'.
+         */
+        STOPPED
     }
 
     private final Reason reason;

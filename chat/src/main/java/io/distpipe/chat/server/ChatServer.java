@@ -24,6 +24,7 @@ import io.distpipe.chat.LoggedIn;
 import io.distpipe.chat.MessageSent;
 import io.distpipe.common.AbstractService;
 import io.distpipe.common.KafkaClients;
+import io.distpipe.common.ReadPolicy;
 import io.distpipe.topics.Topics;
 import io.distpipe.topics.serde.AvroSerdes;
 import org.apache.kafka.clients.CommonClientConfigs;
@@ -116,6 +117,8 @@ public final class ChatServer extends AbstractService {
     private final Deserializer<ChatEvent> valueDeserializer;
     private final Consumer<byte[], byte[]> consumer;
     private final Function<ChatServer, Producer<String, ChatEvent>> producers;
+    private final Function<ChatServer, Producer<byte[], byte[]>> deadLetterProducers;
+    private final ReadPolicy readPolicy;
     private final Object writeLock = new Object();
     /** Guarded by {@code this}: the state and how far into each partition it reflects. */
     private final ChatState state = new ChatState();
@@ -130,9 +133,12 @@ public final class ChatServer extends AbstractService {
     private CompletableFuture<Producer<String, ChatEvent>> nextProducer;
     private final ExecutorService initializer;
     private long poisonRecords;
+    /** Why this server stopped serving (one sentence); null while it serves. */
+    private volatile String stoppedBecause;
 
     private ChatServer(Config config, AvroSerdes serdes, Consumer<byte[], byte[]> consumer,
-                       Function<ChatServer, Producer<String, ChatEvent>> producers) {
+                       Function<ChatServer, Producer<String, ChatEvent>> producers,
+                       Function<ChatServer, Producer<byte[], byte[]>> deadLetterProducers, ReadPolicy readPolicy) {
         super("chat-" + config.serverId(), "chat-" + config.serverId());
         this.config = config;
         this.id = "chat-" + config.serverId();
@@ -141,6 +147,8 @@ public final class ChatServer extends AbstractService {
         this.valueDeserializer = serdes.valueSerde(Topics.CHAT_EVENTS).deserializer();
         this.consumer = consumer;
         this.producers = producers;
+        this.deadLetterProducers = deadLetterProducers;
+        this.readPolicy = readPolicy;
         this.reader = new Thread(this::readLoop, id + "-reader");
         this.reader.setDaemon(true);
         this.initializer = Executors.newSingleThreadExecutor(r -> {
@@ -171,6 +179,17 @@ public final class ChatServer extends AbstractService {
         return new KafkaProducer<>(props, keySerializer, valueSerializer);
     }
 
+    /** A plain producer for the dead-letter topic, bounded by the write timeout. */
+    private Producer<byte[], byte[]> kafkaDeadLetterProducer() {
+        int timeoutMs = (int) config.writeTimeout().toMillis();
+        Map<String, Object> props = KafkaClients.producer(config.bootstrapServers(), id + "-dlq");
+        props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.min(3000, timeoutMs / 2));
+        props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, timeoutMs);
+        props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, timeoutMs);
+        props.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+        return new KafkaProducer<>(props);
+    }
+
     /**
      * Starts a server and returns once it has read the topic up to the end it had when the server started.
      *
@@ -184,7 +203,16 @@ public final class ChatServer extends AbstractService {
     /** Starts a server on the given clients; {@code producers} makes a new producer each time one is needed. */
     static ChatServer start(Config config, AvroSerdes serdes, Consumer<byte[], byte[]> consumer,
                             Function<ChatServer, Producer<String, ChatEvent>> producers) throws ChatException {
-        ChatServer server = new ChatServer(config, serdes, consumer, producers);
+        return start(config, serdes, consumer, producers, ChatServer::kafkaDeadLetterProducer,
+            ReadPolicy.of("chat-" + config.serverId()));
+    }
+
+    /** As above, with the producer of dead letters and the read policy given too. */
+    static ChatServer start(Config config, AvroSerdes serdes, Consumer<byte[], byte[]> consumer,
+                            Function<ChatServer, Producer<String, ChatEvent>> producers,
+                            Function<ChatServer, Producer<byte[], byte[]>> deadLetterProducers, ReadPolicy readPolicy)
+        throws ChatException {
+        ChatServer server = new ChatServer(config, serdes, consumer, producers, deadLetterProducers, readPolicy);
         try {
             server.start();
         } catch (ChatException | RuntimeException e) {
@@ -230,6 +258,7 @@ public final class ChatServer extends AbstractService {
         long deadline = System.nanoTime() + config.catchUpTimeout().toNanos();
         synchronized (this) {
             while (!reached(ends)) {
+                requireServing();
                 long waitMs = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
                 if (waitMs <= 0) {
                     throw new ChatException(ChatException.Reason.NO_QUORUM, "Could not read " + TOPIC
@@ -270,6 +299,10 @@ public final class ChatServer extends AbstractService {
                     LOG.debug("{}: position not known yet: {}", id, e.getMessage());
                 } catch (WakeupException e) {
                     throw e;
+                } catch (ReadPolicy.GaveUpException e) {
+                    stop(id + ": stopped: " + e.getMessage() + "; it serves nothing rather than skip the event.");
+                } catch (ReadPolicy.PoisonRecordException e) {
+                    stop(deadLetter(e));
                 } catch (KafkaException e) {
                     LOG.warn("{}: reading {} failed ({}); retrying.", id, TOPIC, e.getMessage());
                 }
@@ -281,23 +314,72 @@ public final class ChatServer extends AbstractService {
         }
     }
 
+    /**
+     * Applies one event; one no schema reads stops the server ({@link #deadLetter}), one that cannot be read for now
+     * is retried by the {@link ReadPolicy} and then stops it: skipping either would leave this server's accounts,
+     * sessions or inboxes different from every other server's.
+     */
     private void applyRecord(ConsumerRecord<byte[], byte[]> record) {
-        ChatEvent event;
-        try {
-            event = valueDeserializer.deserialize(record.topic(), record.headers(), record.value());
-        } catch (RuntimeException e) {
-            poisonRecords++;
-            LOG.error("{}: skipping unreadable record {}-{}@{}: {}", id, record.topic(), record.partition(),
-                    record.offset(), e.getMessage());
-            return;
-        }
+        ChatEvent event = readPolicy.read(record, r -> {
+            ChatEvent e = valueDeserializer.deserialize(r.topic(), r.headers(), r.value());
+            if (e == null) {
+                throw new IllegalArgumentException("the record has no value");
+            }
+            return e;
+        });
         if (!state.apply(event)) {
             LOG.debug("{}: event {} changed nothing.", id, event.getEventId());
         }
     }
 
+    /** Sends an unreadable event to chat.events.dlq (waiting for it, bounded); the sentence to stop with. */
+    private String deadLetter(ReadPolicy.PoisonRecordException poison) {
+        String where = ReadPolicy.where(poison.record());
+        String sent = "it was sent to " + Topics.CHAT_EVENTS_DLQ.name();
+        Producer<byte[], byte[]> dlq = null;
+        try {
+            dlq = deadLetterProducers.apply(this);
+            dlq.send(readPolicy.deadLetter(Topics.CHAT_EVENTS_DLQ.name(), poison))
+                .get(config.writeTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            sent = "it could not be sent to " + Topics.CHAT_EVENTS_DLQ.name() + " (interrupted)";
+        } catch (ExecutionException | TimeoutException | KafkaException e) {
+            sent = "it could not be sent to " + Topics.CHAT_EVENTS_DLQ.name() + " (" + e.getMessage() + ")";
+        } finally {
+            if (dlq != null) {
+                dlq.close(Duration.ofSeconds(1));
+            }
+        }
+        synchronized (this) {
+            poisonRecords++;
+        }
+        return id + ": stopped: the event " + where + " cannot be read (" + poison.reason() + "); " + sent
+            + ", and this server serves nothing rather than answer from a state that lacks it.";
+    }
+
+    /** Stops serving for good: FAILED, the reason logged once and given to every caller from now on. */
+    private void stop(String because) {
+        LOG.error(because);
+        synchronized (this) {
+            stoppedBecause = because;
+            life.compareAndTransition(State.RUNNING, State.FAILED);
+            life.compareAndTransition(State.STARTING, State.FAILED);
+            notifyAll();
+        }
+    }
+
+    /** Refuses to serve from a state that stopped following the log. */
+    private void requireServing() throws ChatException {
+        String because = stoppedBecause;
+        if (because != null) {
+            throw new ChatException(ChatException.Reason.STOPPED, because);
+        }
+    }
+
     /** Creates an account; only a salted PBKDF2 hash of the password is written. */
     public void createAccount(String user, char[] password) throws ChatException {
+        requireServing();
         requireUserName(user);
         if (password.length < MIN_PASSWORD_LENGTH) {
             throw new ChatException(ChatException.Reason.INVALID_INPUT,
@@ -320,6 +402,7 @@ public final class ChatServer extends AbstractService {
 
     /** Checks the password and opens a session; returns the session token, which only the client holds. */
     public String login(String user, char[] password) throws ChatException {
+        requireServing();
         ChatState.Account account = account(user).orElseThrow(() -> new ChatException(
                 ChatException.Reason.UNKNOWN_USER, "There is no user '" + user + "'."));
         if (!Passwords.matches(password, account.algorithm(), account.iterations(), account.salt(), account.hash())) {
@@ -333,6 +416,7 @@ public final class ChatServer extends AbstractService {
 
     /** Sends {@code text} from the session's user to {@code to}; returns the message id. */
     public String send(String session, String to, String text) throws ChatException {
+        requireServing();
         String from = sessionUser(session);
         if (account(to).isEmpty()) {
             throw new ChatException(ChatException.Reason.UNKNOWN_USER, "There is no user '" + to + "'.");
@@ -349,6 +433,7 @@ public final class ChatServer extends AbstractService {
 
     /** The inbox of the session's user, oldest first. */
     public List<ChatState.Message> read(String session) throws ChatException {
+        requireServing();
         String user = sessionUser(session);
         synchronized (this) {
             return state.inbox(user);
@@ -365,7 +450,7 @@ public final class ChatServer extends AbstractService {
         return state.hasSeen(eventId);
     }
 
-    /** Records of the topic this server could not deserialize. */
+    /** Records of the topic this server could not read and dead-lettered (at most one: it stops there). */
     public synchronized long poisonRecords() {
         return poisonRecords;
     }

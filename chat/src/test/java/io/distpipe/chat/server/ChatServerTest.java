@@ -3,7 +3,10 @@ package io.distpipe.chat.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -16,7 +19,10 @@ import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
 import io.distpipe.chat.ChatEvent;
+import io.distpipe.chat.AccountCreated;
 import io.distpipe.common.Poll;
+import io.distpipe.common.ReadPolicy;
+import io.distpipe.common.Service;
 import io.distpipe.topics.Topics;
 import io.distpipe.topics.serde.AvroSerdes;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -26,6 +32,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -37,6 +44,8 @@ class ChatServerTest {
     private final MockConsumer<byte[], byte[]> consumer = new MockConsumer<>("earliest");
     private volatile MockProducer<String, ChatEvent> producer;
     private final List<MockProducer<String, ChatEvent>> created = new CopyOnWriteArrayList<>();
+    private final MockProducer<byte[], byte[]> dlq = new MockProducer<>(true, null, new ByteArraySerializer(),
+            new ByteArraySerializer());
     private ChatServer server;
     private final ExecutorService background = Executors.newSingleThreadExecutor();
 
@@ -60,7 +69,7 @@ class ChatServerTest {
             created.add(made);
             producer = made;
             return made;
-        });
+        }, s -> dlq, new ReadPolicy("chat-unit", Duration.ZERO));
         return server;
     }
 
@@ -70,6 +79,43 @@ class ChatServerTest {
         if (server != null) {
             server.close();
         }
+    }
+
+    private ConsumerRecord<byte[], byte[]> account(long offset, String user) {
+        ChatEvent event = ChatEvent.newBuilder().setEventId("e-" + user).setServer("other").setAt(Instant.EPOCH)
+                .setPayload(AccountCreated.newBuilder().setUser(user).setAlgorithm("PBKDF2WithHmacSHA256")
+                        .setIterations(1000).setSalt(ByteBuffer.wrap(new byte[16]))
+                        .setHash(ByteBuffer.wrap(new byte[32])).build()).build();
+        return new ConsumerRecord<>(TOPIC, 0, offset, null, server.valueSerializer().serialize(TOPIC, event));
+    }
+
+    @Test
+    void shouldStopAtAnUnreadableEventDeadLetterItAndRefuseToServeInsteadOfSkippingIt() throws Exception {
+        start();
+        byte[] garbage = "not a chat event".getBytes(StandardCharsets.UTF_8);
+        consumer.addRecord(account(0, "alice"));
+        consumer.addRecord(new ConsumerRecord<>(TOPIC, 0, 1, null, garbage));
+        consumer.addRecord(account(2, "bob"));
+
+        Poll.until("the server to stop, or to apply the event after the unreadable one", Duration.ofSeconds(10),
+                () -> server.state() == Service.State.FAILED || server.users().contains("bob"));
+
+        assertThat(server.users()).as("nothing past the unreadable event").containsExactly("alice");
+        assertThat(server.state()).isEqualTo(Service.State.FAILED);
+        assertThat(dlq.history()).singleElement().satisfies(r -> {
+            assertThat(r.topic()).isEqualTo(Topics.CHAT_EVENTS_DLQ.name());
+            assertThat(r.value()).isEqualTo(garbage);
+            assertThat(new String(r.headers().lastHeader(ReadPolicy.HEADER_SOURCE).value(), StandardCharsets.UTF_8))
+                    .isEqualTo(TOPIC + "-0@1");
+        });
+        assertThat(server.poisonRecords()).isEqualTo(1);
+        assertThatThrownBy(() -> server.login("alice", "secret-pw".toCharArray()))
+                .isInstanceOfSatisfying(ChatException.class, e -> {
+                    assertThat(e.reason()).isEqualTo(ChatException.Reason.STOPPED);
+                    assertThat(e.getMessage()).startsWith("chat-unit: stopped: the event chat.events-0@1 cannot be "
+                            + "read (").endsWith("; it was sent to chat.events.dlq, and this server serves nothing "
+                            + "rather than answer from a state that lacks it.");
+                });
     }
 
     @Test

@@ -11,22 +11,25 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import io.distpipe.common.AbstractService;
 import io.distpipe.common.KafkaClients;
+import io.distpipe.common.ReadPolicy;
+import io.distpipe.common.ReadPolicy.PoisonRecordException;
 import io.distpipe.kv.JoinRequest;
 import io.distpipe.kv.KvLogEntry;
 import io.distpipe.kv.PoolChange;
 import io.distpipe.kv.PoolChangeType;
 import io.distpipe.kv.WorkerMessage;
 import io.distpipe.topics.Topics;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -58,6 +61,25 @@ public final class KvWorker extends AbstractService implements Runnable {
         }
     }
 
+    /** Makes the worker's clients from their settings; tests pass mocks. */
+    interface Clients {
+        Consumer<byte[], byte[]> consumer(Map<String, Object> props);
+
+        Producer<byte[], byte[]> producer(Map<String, Object> props);
+    }
+
+    private static final Clients KAFKA = new Clients() {
+        @Override
+        public Consumer<byte[], byte[]> consumer(Map<String, Object> props) {
+            return new KafkaConsumer<>(props);
+        }
+
+        @Override
+        public Producer<byte[], byte[]> producer(Map<String, Object> props) {
+            return new KafkaProducer<>(props);
+        }
+    };
+
     private static final Logger LOG = LoggerFactory.getLogger(KvWorker.class);
     private static final long JOIN_RETRY_NS = Duration.ofSeconds(2).toNanos();
 
@@ -71,17 +93,25 @@ public final class KvWorker extends AbstractService implements Runnable {
     private volatile boolean running = true;
     private volatile boolean looping;
     private volatile long caughtUpAt = -1;
-    private KafkaConsumer<byte[], byte[]> consumer;
-    private KafkaProducer<byte[], byte[]> producer;
+    private final Clients clients;
+    private final ReadPolicy readPolicy;
+    private Consumer<byte[], byte[]> consumer;
+    private Producer<byte[], byte[]> producer;
     private long answeredBelow;
     private long lastJoinNs;
     private long sent;
-    private long poison;
+    private final AtomicLong deadLettered = new AtomicLong();
 
     public KvWorker(Config config, KvSerdes serdes) {
+        this(config, serdes, KAFKA, ReadPolicy.of(config.id()));
+    }
+
+    KvWorker(Config config, KvSerdes serdes, Clients clients, ReadPolicy readPolicy) {
         super(config.id(), "kv worker " + config.id());
         this.config = config;
         this.serdes = serdes;
+        this.clients = clients;
+        this.readPolicy = readPolicy;
         this.votesPartition = KvSerdes.votesPartition(config.id());
     }
 
@@ -93,13 +123,13 @@ public final class KvWorker extends AbstractService implements Runnable {
             KafkaClients.SESSION_TIMEOUT_MS_DEFAULT);
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000);
         props.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, KvSerdes.COMMITTED_FETCH_WAIT_MS);
-        consumer = new KafkaConsumer<>(props);
+        consumer = clients.consumer(props);
         Map<String, Object> producerProps = config.transactional()
             ? KvSerdes.transactionalProducer(config.bootstrapServers(), "kv-worker-" + config.id(),
                 config.transactionTimeoutMs())
             : KafkaClients.producer(config.bootstrapServers(), "kv-worker-" + config.id());
         producerProps.put(ProducerConfig.LINGER_MS_CONFIG, 0);
-        producer = new KafkaProducer<>(producerProps);
+        producer = clients.producer(producerProps);
         if (config.transactional()) {
             producer.initTransactions();
         }
@@ -125,7 +155,11 @@ public final class KvWorker extends AbstractService implements Runnable {
                 ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(100));
                 List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
                 for (ConsumerRecord<byte[], byte[]> record : records) {
-                    handle(record, out);
+                    try {
+                        handle(record, out);
+                    } catch (PoisonRecordException e) {
+                        stopAt(e, out);
+                    }
                 }
                 long next = consumer.position(log);
                 position.set(next);
@@ -143,21 +177,54 @@ public final class KvWorker extends AbstractService implements Runnable {
             if (running) {
                 throw e;
             }
+        } catch (RuntimeException e) {
+            // A transient failure past ReadPolicy's bound, or any other: the worker stops loudly, never skips.
+            life.compareAndTransition(State.RUNNING, State.FAILED);
+            throw e;
         } finally {
             stopped.countDown();
         }
     }
 
-    private void handle(ConsumerRecord<byte[], byte[]> record, List<ProducerRecord<byte[], byte[]>> out) {
-        KvLogEntry entry;
-        try {
-            entry = serdes.logReader.deserialize(record.topic(), record.headers(), record.value());
-        } catch (SerializationException e) {
-            poison++;
-            LOG.error("{}: skipping unreadable log entry at offset {}: {}", config.id(), record.offset(),
-                e.getMessage());
-            return;
+    /**
+     * A log entry no schema reads: the answers to the entries before it are committed with the position of this one,
+     * the entry goes to kv.decisions.dlq, and the worker stops (FAILED) rather than skip it: its database would no
+     * longer be the function of the log that every other worker's is. A restarted worker stops at the same entry.
+     */
+    private void stopAt(PoisonRecordException poison, List<ProducerRecord<byte[], byte[]>> out) {
+        long offset = poison.record().offset();
+        if (!out.isEmpty()) {
+            send(out, offset);
+            out.clear();
         }
+        ProducerRecord<byte[], byte[]> dead = readPolicy.deadLetter(Topics.KV_DECISIONS_DLQ.name(), poison);
+        if (config.transactional()) {
+            producer.beginTransaction();
+            producer.send(dead);
+            producer.commitTransaction();
+        } else {
+            producer.send(dead);
+            producer.flush();
+        }
+        deadLettered.incrementAndGet();
+        String line = config.id() + ": stopped: the log entry at offset " + offset + " cannot be read ("
+            + poison.reason() + "); it was sent to " + Topics.KV_DECISIONS_DLQ.name() + " and this worker applies "
+            + "nothing past it, so its database cannot diverge.";
+        LOG.error(line);
+        life.transition(State.FAILED);
+        throw new IllegalStateException(line, poison);
+    }
+
+    private KvLogEntry decode(ConsumerRecord<byte[], byte[]> record) {
+        KvLogEntry entry = serdes.logReader.deserialize(record.topic(), record.headers(), record.value());
+        if (entry == null) {
+            throw new IllegalArgumentException("the entry has no value");
+        }
+        return entry;
+    }
+
+    private void handle(ConsumerRecord<byte[], byte[]> record, List<ProducerRecord<byte[], byte[]>> out) {
+        KvLogEntry entry = readPolicy.read(record, this::decode);
         Object answer = state.apply(entry, config.id());
         if (entry.getPayload() instanceof PoolChange change && change.getWorker().equals(config.id())) {
             LOG.info("{}: {} the pool at log offset {} ({}); pool now {}.", config.id(),
@@ -205,6 +272,11 @@ public final class KvWorker extends AbstractService implements Runnable {
         sent += out.size();
     }
 
+    /** Log entries this worker could not read and sent to kv.decisions.dlq (at most one: it stops there). */
+    public long deadLettered() {
+        return deadLettered.get();
+    }
+
     /** The next log offset this worker will read. */
     public long position() {
         return position.get();
@@ -244,7 +316,7 @@ public final class KvWorker extends AbstractService implements Runnable {
             consumer.close(Duration.ofSeconds(5));
         }
         life.transition(State.CLOSED);
-        LOG.info("{}: stopped ({} keys, {} messages sent, {} unreadable log entries).", config.id(), state.size(),
-            sent, poison);
+        LOG.info("{}: stopped ({} keys, {} messages sent, {} unreadable log entries dead-lettered).", config.id(),
+            state.size(), sent, deadLettered.get());
     }
 }

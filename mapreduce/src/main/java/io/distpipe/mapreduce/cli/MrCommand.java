@@ -35,6 +35,7 @@ import io.distpipe.topics.serde.AvroSerdes;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.SerializationException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -190,6 +191,9 @@ public final class MrCommand {
             out.printf("Job %s SUCCEEDED in %.1f s (submit to done): %d map tasks, %d reduce tasks, %d output lines in %d files "
                 + "%s/mr-out-0..%d%n", jobId, seconds, files.size(), reduces, lines, reduces, output.toAbsolutePath(),
                 reduces - 1);
+            if (!end.getDeadLettered().isEmpty()) {
+                out.printf("%s%n", MrCommand.deadLettered(end));
+            }
             out.flush();
             return Cli.EXIT_OK;
         }
@@ -259,6 +263,9 @@ public final class MrCommand {
             if (s.getReason() != null) {
                 out.printf("  reason     %s%n", s.getReason());
             }
+            if (!s.getDeadLettered().isEmpty()) {
+                out.printf("  dead       %s%n", deadLettered(s));
+            }
             out.printf("  maps       %d/%d done%n  reduces    %d/%d done%n  failures   %d task attempts%n"
                 + "  output     %s%n  submitted  %s, updated %s, %d transitions%n", s.getMapDone(),
                 s.getInputFiles().size(), s.getReduceDone(), s.getNReduce(), s.getTaskFailures(), s.getOutputDir(),
@@ -285,8 +292,14 @@ public final class MrCommand {
                 long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
                 while (c.position(tp) < end && System.nanoTime() < deadline) {
                     for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-                        MrTaskStatus s = reader.deserialize(r.topic(), r.headers(), r.value());
-                        if (s.getJobId().equals(jobId)) {
+                        MrTaskStatus s;
+                        try {
+                            s = reader.deserialize(r.topic(), r.headers(), r.value());
+                        } catch (SerializationException e) {
+                            // Dead-lettered by the coordinator and counted in the job's status; not a report here.
+                            continue;
+                        }
+                        if (s != null && s.getJobId().equals(jobId)) {
                             long[] counts = result.computeIfAbsent(s.getWorkerId(), w -> new long[3]);
                             if (s.getState() == MrTaskState.FAILED) {
                                 counts[2]++;
@@ -331,5 +344,12 @@ public final class MrCommand {
             serve(coordinator.id(), "mr-coordinator", coordinator::close, coordinator::start, coordinator::run);
             return Cli.EXIT_OK;
         }
+    }
+
+    /** How a job's result says that task statuses were dead-lettered while it ran. */
+    static String deadLettered(MrJobStatus s) {
+        return s.getDeadLettered().size() + " unreadable task status record" + (s.getDeadLettered().size() == 1 ? ""
+            : "s") + " dead-lettered to " + Topics.MR_TASK_STATUS_DLQ.name() + " (offsets " + s.getDeadLettered()
+            + "); the job did not act on them.";
     }
 }

@@ -17,6 +17,8 @@ import java.util.function.Predicate;
 import io.distpipe.common.AbstractService;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.PollLoop;
+import io.distpipe.common.ReadPolicy;
+import io.distpipe.common.ReadPolicy.PoisonRecordException;
 import io.distpipe.mapreduce.MapTask;
 import io.distpipe.mapreduce.MrJobCommand;
 import io.distpipe.mapreduce.MrJobOutcome;
@@ -91,7 +93,7 @@ public final class MrCoordinator extends AbstractService {
     /** The MapReduce topics every run needs (the intermediate ones are made per job). */
     public static List<TopicSpec<?, ?>> topics() {
         return List.of(Topics.MR_COMMANDS, Topics.MR_JOBS, Topics.MR_MAP_TASKS, Topics.MR_REDUCE_TASKS,
-            Topics.MR_TASK_STATUS);
+            Topics.MR_TASK_STATUS, Topics.MR_TASK_STATUS_DLQ);
     }
 
     private final Config config;
@@ -108,6 +110,7 @@ public final class MrCoordinator extends AbstractService {
     private final Serializer<MrJobStatus> statusWriter;
     private final Serializer<MapTask> mapTaskWriter;
     private final Serializer<ReduceTask> reduceTaskWriter;
+    private final ReadPolicy readPolicy;
     private volatile Predicate<MrJobStatus> haltAfter = s -> false;
 
     public MrCoordinator(Config config, AvroSerdes serdes) {
@@ -120,6 +123,7 @@ public final class MrCoordinator extends AbstractService {
         this.statusWriter = serdes.valueSerde(Topics.MR_JOBS).serializer();
         this.mapTaskWriter = serdes.valueSerde(Topics.MR_MAP_TASKS).serializer();
         this.reduceTaskWriter = serdes.valueSerde(Topics.MR_REDUCE_TASKS).serializer();
+        this.readPolicy = ReadPolicy.of(config.id());
     }
 
     /**
@@ -233,14 +237,57 @@ public final class MrCoordinator extends AbstractService {
         return null;
     }
 
+    /**
+     * Reads the task statuses. One that cannot be read for now (registry or broker down) is retried, bounded, and then
+     * stops the coordinator; one that can never be read is dead-lettered ({@link #deadLetter}) and the loop goes on.
+     */
     private void readTaskStatuses() {
         for (ConsumerRecord<byte[], byte[]> r : taskReader.poll(Duration.ofMillis(20))) {
-            MrTaskStatus s = taskStatusReader.deserialize(r.topic(), r.headers(), r.value());
+            MrTaskStatus s;
+            try {
+                s = readPolicy.read(r, this::decodeTaskStatus);
+            } catch (PoisonRecordException e) {
+                deadLetter(e);
+                continue;
+            }
             MrJobStatus job = jobs.get(s.getJobId());
             if (job == null || !JobStateMachine.finished(job)) {
                 taskStatuses.computeIfAbsent(s.getJobId(), j -> new ArrayList<>()).add(s);
             }
         }
+    }
+
+    private MrTaskStatus decodeTaskStatus(ConsumerRecord<byte[], byte[]> r) {
+        MrTaskStatus s = taskStatusReader.deserialize(r.topic(), r.headers(), r.value());
+        if (s == null) {
+            throw new IllegalArgumentException("the record has no value");
+        }
+        return s;
+    }
+
+    /**
+     * A task status no schema reads goes to mr.task.status.dlq, and its offset into the status of the job it arrived
+     * during (in the same transaction), so the job's result counts it and a restarted coordinator, which reads the
+     * statuses from the start again, does not send it twice. The job goes on: a status is a report, not a step of the
+     * job's state machine. A report the coordinator cannot read is one it never acts on, as if the attempt had not
+     * reported; the job's own progress comes from the readable reports of the workers, which write their statuses in
+     * each attempt's transaction with the same serde.
+     */
+    private void deadLetter(PoisonRecordException poison) {
+        long offset = poison.record().offset();
+        if (jobs.values().stream().anyMatch(j -> j.getDeadLettered().contains(offset))) {
+            return;
+        }
+        Optional<MrJobStatus> job = current();
+        LOG.warn("{}: task status {} cannot be read ({}); sent to {}{}.", id(), ReadPolicy.where(poison.record()),
+            poison.reason(), Topics.MR_TASK_STATUS_DLQ.name(), job.map(j -> " and counted in job " + j.getJobId())
+                .orElse(""));
+        ProducerRecord<byte[], byte[]> dead = readPolicy.deadLetter(Topics.MR_TASK_STATUS_DLQ.name(), poison);
+        persist(job.map(j -> {
+            List<Long> offsets = new ArrayList<>(j.getDeadLettered());
+            offsets.add(offset);
+            return MrJobStatus.newBuilder(j).setDeadLettered(offsets).setUpdatedAt(Instant.now()).build();
+        }).orElse(null), List.of(dead), null);
     }
 
     private void step(MrJobStatus job) {

@@ -2,6 +2,7 @@ package io.distpipe.mapreduce.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -10,17 +11,27 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 
+import io.distpipe.common.KafkaClients;
 import io.distpipe.common.Poll;
+import io.distpipe.common.ReadPolicy;
+import io.distpipe.common.TopicReads;
 import io.distpipe.mapreduce.MrJobOutcome;
 import io.distpipe.mapreduce.MrJobState;
 import io.distpipe.mapreduce.MrJobStatus;
 import io.distpipe.mapreduce.MrTaskPhase;
 import io.distpipe.mapreduce.MrTaskState;
 import io.distpipe.mapreduce.MrTaskStatus;
+import io.distpipe.topics.Topics;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -38,8 +49,24 @@ class MapReduceIT {
     /** Jobs whose map task 0 already failed once (the flaky app fails it the first time only). */
     private static final Set<String> FAILED_ONCE = ConcurrentHashMap.newKeySet();
 
+    /** Where the wc-poison app wrote its garbage task status (-1 until it has). */
+    private static final AtomicLong POISON_OFFSET = new AtomicLong(-1);
+    private static final byte[] POISON = "\u0000\u0000\u0000\u0000garbage, no schema reads this"
+        .getBytes(StandardCharsets.UTF_8);
+
     @TempDir
     Path dir;
+
+    /** A record on mr.task.status that no schema reads, written while a job maps; its offset. */
+    private static long writePoisonStatus() {
+        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(KafkaClients.producer(
+            system.kafka.bootstrapServers(), "poison-writer"), new ByteArraySerializer(), new ByteArraySerializer())) {
+            return p.send(new ProducerRecord<>(Topics.MR_TASK_STATUS.name(), 0, "poison".getBytes(
+                StandardCharsets.UTF_8), POISON)).get(30, TimeUnit.SECONDS).offset();
+        } catch (Exception e) {
+            throw new IllegalStateException("could not write the poison task status", e);
+        }
+    }
 
     @BeforeAll
     static void startCluster() throws Exception {
@@ -70,6 +97,22 @@ class MapReduceIT {
             public void map(String key, String value, Emitter emitter) {
                 if (key.startsWith("flaky-") && FAILED_ONCE.add(key)) {
                     throw new IllegalStateException("flaky app fails " + key + " once");
+                }
+                wc.map(key, value, emitter);
+            }
+
+            @Override
+            public void reduce(String key, List<String> values, Emitter emitter) {
+                wc.reduce(key, values, emitter);
+            }
+        });
+        Apps.register("wc-poison", () -> new MapReduceApp() {
+            private final WordCount wc = new WordCount();
+
+            @Override
+            public void map(String key, String value, Emitter emitter) {
+                if (POISON_OFFSET.get() < 0) {
+                    POISON_OFFSET.set(writePoisonStatus());
                 }
                 wc.map(key, value, emitter);
             }
@@ -223,6 +266,36 @@ class MapReduceIT {
         assertThat(badEnd.getOutcome()).isEqualTo(MrJobOutcome.FAILED);
         assertThat(badEnd.getReason()).contains("job id must be");
         assertThat(failingEnd.getSubmittedAt()).isBeforeOrEqualTo(failingEnd.getUpdatedAt());
+    }
+
+    @Test
+    void shouldFinishAJobExactlyWhenATaskStatusIsPoisonAndDeadLetterAndCountIt() throws Exception {
+        List<Path> texts = MrTestSystem.texts().subList(0, 2);
+        system.coordinator(s -> false);
+        system.worker("worker-p");
+        MrClient client = system.client("test-poison");
+        String job = "poison-" + System.nanoTime();
+        client.submit(job, "wc-poison", texts.stream().map(Path::toString).toList(), 2, dir);
+        MrJobStatus end = client.await(job, java.time.Duration.ofSeconds(60), s -> { });
+
+        assertThat(end.getOutcome()).as("reason: %s", end.getReason()).isEqualTo(MrJobOutcome.SUCCEEDED);
+        assertThat(MrTestSystem.mergedOutput(dir)).isEqualTo(MrTestSystem.reference(new WordCount(), texts));
+        long offset = POISON_OFFSET.get();
+        assertThat(offset).as("the app wrote its poison record").isNotNegative();
+        assertThat(end.getDeadLettered()).as("the job's result counts the dead-lettered status").containsExactly(offset);
+        List<ConsumerRecord<byte[], byte[]>> dead = TopicReads.readAll(system.kafka.bootstrapServers(),
+            Topics.MR_TASK_STATUS_DLQ);
+        assertThat(dead).hasSize(1);
+        assertThat(dead.get(0).value()).isEqualTo(POISON);
+        assertThat(header(dead.get(0), ReadPolicy.HEADER_SOURCE)).isEqualTo(Topics.MR_TASK_STATUS.name() + "-0@"
+            + offset);
+        assertThat(header(dead.get(0), ReadPolicy.HEADER_REASON)).isNotBlank();
+        assertThat(header(dead.get(0), ReadPolicy.HEADER_COMPONENT)).isEqualTo("mr-coordinator");
+    }
+
+    private static String header(ConsumerRecord<byte[], byte[]> r, String name) {
+        return r.headers().lastHeader(name) == null ? null
+            : new String(r.headers().lastHeader(name).value(), StandardCharsets.UTF_8);
     }
 
     @ParameterizedTest(name = "restart in {0}")

@@ -6,10 +6,16 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
+import io.distpipe.common.Errors;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.LifeCycle;
+import io.distpipe.common.ReadPolicy;
 import io.distpipe.common.Service;
 import io.distpipe.replicas.Checkpoint;
 import io.distpipe.replicas.ReplicaReply;
@@ -104,6 +110,11 @@ public final class Replica implements Service {
     private final Serializer<Checkpoint> checkpointSer;
     private final Serializer<RoleAssignment> roleSer;
 
+    private final ReadPolicy readPolicy;
+    /** Unreadable requests read but not yet handled by the core (a recovering replica buffers them). */
+    private final Map<Long, ReadPolicy.PoisonRecordException> unreadable = new HashMap<>();
+    private final AtomicLong deadLettered = new AtomicLong();
+
     private ReplicaCore core;
     /** Set when the request log was sought: what the current poll fetched from it is from the old position. */
     private boolean seeked;
@@ -129,6 +140,7 @@ public final class Replica implements Service {
         this.replySer = serdes.valueSerde(Topics.REPLICAS_REPLIES).serializer();
         this.checkpointSer = serdes.valueSerde(Topics.REPLICAS_CHECKPOINTS).serializer();
         this.roleSer = serdes.valueSerde(Topics.REPLICAS_ROLES).serializer();
+        this.readPolicy = ReadPolicy.of(cfg.id());
     }
 
     @Override
@@ -178,7 +190,7 @@ public final class Replica implements Service {
                 try {
                     handle(records);
                     perform(core.onTick(System.nanoTime(), Instant.now()));
-                } catch (WakeupException e) {
+                } catch (WakeupException | ReadPolicy.GaveUpException e) {
                     throw e;
                 } catch (KafkaException e) {
                     if (KafkaClients.fenced(e)) {
@@ -232,12 +244,58 @@ public final class Replica implements Service {
             }
             ReplicaRequest request;
             try {
-                request = requestDe.deserialize(r.topic(), r.headers(), r.value());
-            } catch (RuntimeException e) {
-                perform(core.onUnreadableRequest(r.offset(), e.toString()));
+                request = readPolicy.read(r, this::decodeRequest);
+            } catch (ReadPolicy.PoisonRecordException e) {
+                unreadable.put(r.offset(), e);
+                perform(core.onUnreadableRequest(r.offset(), e.reason()));
                 continue;
             }
             perform(core.onRequest(r.offset(), request, Instant.now()));
+        }
+    }
+
+    private ReplicaRequest decodeRequest(ConsumerRecord<byte[], byte[]> r) {
+        ReplicaRequest request = requestDe.deserialize(r.topic(), r.headers(), r.value());
+        if (request == null) {
+            throw new IllegalArgumentException("the record has no value");
+        }
+        return request;
+    }
+
+    /**
+     * Sends the unreadable request at {@code offset} to the dead-letter topic and waits for it, then fails: the
+     * replica stops (FAILED) and {@link #run} throws, so its command exits non-zero.
+     */
+    private void stopUnreadable(ReplicaCore.StopUnreadable stop) {
+        ReadPolicy.PoisonRecordException poison = unreadable.get(stop.offset());
+        if (poison != null) {
+            try {
+                plainProducer.send(readPolicy.deadLetter(Topics.REPLICAS_REQUESTS_DLQ.name(), poison))
+                    .get(READ_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException | TimeoutException e) {
+                LOG.error("{}: could not dead-letter the request at offset {}: {}", cfg.id(), stop.offset(),
+                    Errors.reason(e));
+            }
+        }
+        deadLettered.incrementAndGet();
+        LOG.error(stop.line());
+        out.accept(stop.line());
+        throw new UnreadableLogException(stop.line(), poison);
+    }
+
+    /** How many unreadable requests this replica dead-lettered (at most one: it stops at the first). */
+    public long deadLettered() {
+        return deadLettered.get();
+    }
+
+    /** Thrown when the replica stops at a request it cannot read. */
+    public static final class UnreadableLogException extends IllegalStateException {
+        private static final long serialVersionUID = 1L;
+
+        UnreadableLogException(String message, Throwable cause) {
+            super(message, cause);
         }
     }
 
@@ -279,6 +337,8 @@ public final class Replica implements Service {
                 seeked = true;
             } else if (d instanceof ReplicaCore.ReadPosition) {
                 perform(core.onPosition(consumer.position(requestsTp), Instant.now()));
+            } else if (d instanceof ReplicaCore.StopUnreadable stop) {
+                stopUnreadable(stop);
             } else if (d instanceof ReplicaCore.StopWriting) {
                 closeTxProducer();
                 consumer.pause(List.of(requestsTp));

@@ -41,7 +41,7 @@ public final class ReplicaCore {
 
     /** What the shell is to do. */
     public sealed interface Decision permits Say, Warn, Reply, WriteCheckpoint, WriteRole, Flush, TakeOver, Replay,
-        FollowFromEnd, ReadPosition, StopWriting, Commit {
+        FollowFromEnd, StopUnreadable, ReadPosition, StopWriting, Commit {
     }
 
     /** Print this line and log it. */
@@ -81,6 +81,14 @@ public final class ReplicaCore {
 
     /** Read the request log from its end: what is there already, the promised checkpoint holds. */
     public record FollowFromEnd() implements Decision {
+    }
+
+    /**
+     * The request log holds a record no schema reads at {@code offset}: dead-letter it and stop this replica (FAILED)
+     * with {@code line}. Skipping it would make this replica's state differ from a replica that could read it; the
+     * core ignores every event after this one.
+     */
+    public record StopUnreadable(long offset, String line) implements Decision {
     }
 
     /** Answer with {@link #onPosition}: how far the request log has been fetched. */
@@ -281,6 +289,8 @@ public final class ReplicaCore {
     private long roleEpoch = -1;
     private ReplicaState state;
     private long checkpointNum;
+    /** Offset of the unreadable request this replica stopped at; -1 while it has not. */
+    private long stoppedAt = -1;
 
     /**
      * @param startEpoch    the newest role epoch on the roles topic when this incarnation started: assignments up to it
@@ -411,7 +421,10 @@ public final class ReplicaCore {
         return out;
     }
 
-    /** A record of the request log that is not a request: skipped, so that it is not read again. */
+    /**
+     * A record of the request log that is not a request: a replica that applies the log stops there
+     * ({@link StopUnreadable}) rather than skip it and diverge.
+     */
     public List<Decision> onUnreadableRequest(long offset, String reason) {
         List<Decision> out = new ArrayList<>();
         request(new Buffered(offset, null, reason), null, out);
@@ -561,6 +574,9 @@ public final class ReplicaCore {
     }
 
     private void request(Buffered r, Instant now, List<Decision> out) {
+        if (stoppedAt >= 0) {
+            return;
+        }
         if (role instanceof Recovering recovering && recovering.stage() == Stage.BUFFERING) {
             recovering.buffer.add(r);
             return;
@@ -569,9 +585,10 @@ public final class ReplicaCore {
             return;
         }
         if (r.request() == null) {
-            out.add(new Warn(String.format("%s: skipped unreadable request at offset %d: %s", id, r.offset(),
-                r.unreadable())));
-            state.skip(r.offset());
+            stoppedAt = r.offset();
+            out.add(new StopUnreadable(r.offset(), String.format("%s: stopped: the request at offset %d cannot be "
+                + "read (%s); it was sent to the dead-letter topic and this replica applies nothing past it, so its "
+                + "state cannot diverge.", id, r.offset(), r.unreadable())));
             return;
         }
         ReplicaRequest request = r.request();

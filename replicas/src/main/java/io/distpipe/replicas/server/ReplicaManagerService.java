@@ -22,7 +22,8 @@ public final class ReplicaManagerService extends StreamsService {
 
     /** The topics a replicated server uses, with the membership topics its fault detectors use. */
     public static final List<TopicSpec<?, ?>> TOPICS = List.of(Topics.REPLICAS_REQUESTS, Topics.REPLICAS_REPLIES,
-        Topics.REPLICAS_ROLES, Topics.REPLICAS_CHECKPOINTS, Topics.MEMBERSHIP_HEARTBEATS, Topics.MEMBERSHIP_EVENTS);
+        Topics.REPLICAS_ROLES, Topics.REPLICAS_CHECKPOINTS, Topics.REPLICAS_REQUESTS_DLQ, Topics.MEMBERSHIP_HEARTBEATS,
+        Topics.MEMBERSHIP_EVENTS);
 
     public ReplicaManagerService(String bootstrapServers, int replication, Path stateDir, AvroSerdes serdes,
                           ReplicaManagerTopology.Mode mode) {

@@ -82,11 +82,6 @@ public final class ReplicaState {
         return new Outcome(true, before, status);
     }
 
-    /** Moves the position past a record of the log that is not a request (unreadable), so it is not read again. */
-    public void skip(long offset) {
-        position = Math.max(position, offset + 1);
-    }
-
     public String status() {
         return status;
     }

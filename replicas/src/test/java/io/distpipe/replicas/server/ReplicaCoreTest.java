@@ -29,6 +29,7 @@ import io.distpipe.replicas.server.ReplicaCore.Replay;
 import io.distpipe.replicas.server.ReplicaCore.Reply;
 import io.distpipe.replicas.server.ReplicaCore.Say;
 import io.distpipe.replicas.server.ReplicaCore.Stage;
+import io.distpipe.replicas.server.ReplicaCore.StopUnreadable;
 import io.distpipe.replicas.server.ReplicaCore.StopWriting;
 import io.distpipe.replicas.server.ReplicaCore.TakeOver;
 import io.distpipe.replicas.server.ReplicaCore.Warn;
@@ -180,13 +181,21 @@ class ReplicaCoreTest {
     }
 
     @Test
-    void shouldSkipAnUnreadableRequestWithAWarningAndReadPastIt() {
+    void shouldStopAtAnUnreadableRequestInsteadOfSkippingItAndApplyNothingAfterIt() {
         ReplicaCore core = servingPrimary("S1");
-        List<Decision> skipped = core.onUnreadableRequest(0, "SerializationException: bad magic byte");
-        assertThat(skipped).containsExactly(
-            new Warn("S1: skipped unreadable request at offset 0: SerializationException: bad magic byte"));
-        assertThat(core.state().position()).isEqualTo(1);
-        assertThat(core.state().applied()).isZero();
+        core.onRequest(0, req("C1", 1), NOW);
+        String before = core.state().hash();
+
+        List<Decision> stopped = core.onUnreadableRequest(1, "bad magic byte");
+        List<Decision> after = core.onRequest(2, req("C1", 2), NOW);
+
+        assertThat(stopped).singleElement().isInstanceOfSatisfying(StopUnreadable.class, s -> {
+            assertThat(s.offset()).isEqualTo(1);
+            assertThat(s.line()).startsWith("S1: stopped: the request at offset 1 cannot be read (bad magic byte)");
+        });
+        assertThat(after).as("nothing past the unreadable request").isEmpty();
+        assertThat(core.state().position()).as("the position stays at the unreadable request").isEqualTo(1);
+        assertThat(core.state().hash()).isEqualTo(before);
     }
 
     @Test

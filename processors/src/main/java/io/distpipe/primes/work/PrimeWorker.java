@@ -2,7 +2,6 @@ package io.distpipe.primes.work;
 
 import java.math.BigInteger;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -18,6 +17,7 @@ import java.util.function.LongSupplier;
 import io.distpipe.common.AbstractService;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.PollLoop;
+import io.distpipe.common.ReadPolicy;
 import io.distpipe.common.Supervisor;
 import io.distpipe.primes.PrimeFound;
 import io.distpipe.primes.SnapshotMarker;
@@ -45,8 +45,6 @@ import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.TransactionAbortedException;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.header.Headers;
-import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serializer;
 import org.slf4j.Logger;
@@ -68,8 +66,8 @@ public final class PrimeWorker extends AbstractService {
      * slow task does not make a transaction last longer.
      */
     public static final int TRANSACTION_TIMEOUT_MS_DEFAULT = 4_000;
-    public static final String DLQ_HEADER_REASON = "distpipe.dlq.reason";
-    public static final String DLQ_HEADER_SOURCE = "distpipe.dlq.source";
+    public static final String DLQ_HEADER_REASON = ReadPolicy.HEADER_REASON;
+    public static final String DLQ_HEADER_SOURCE = ReadPolicy.HEADER_SOURCE;
 
     private static final Logger LOG = LoggerFactory.getLogger(PrimeWorker.class);
     private static final Duration POLL_TIMEOUT = Duration.ofMillis(200);
@@ -126,9 +124,15 @@ public final class PrimeWorker extends AbstractService {
      * Named injection points for tests: the tester of numbers, the monotonic clock (nanoseconds) that budgets and
      * transaction ages are measured on, and the wait between retries.
      */
-    public record Hooks(PrimeTester tester, LongSupplier nanoClock, Supervisor.Sleeper sleeper) {
+    public record Hooks(PrimeTester tester, LongSupplier nanoClock, Supervisor.Sleeper sleeper,
+                        Duration readRetryBound) {
         public static final Hooks NONE = new Hooks(PrimeTester.MILLER_RABIN, System::nanoTime,
             d -> TimeUnit.NANOSECONDS.sleep(d.toNanos()));
+
+        /** With the default bound on retrying a task record that cannot be read for now (registry down). */
+        public Hooks(PrimeTester tester, LongSupplier nanoClock, Supervisor.Sleeper sleeper) {
+            this(tester, nanoClock, sleeper, ReadPolicy.BOUND_DEFAULT);
+        }
     }
 
     /** Receives snapshot markers in task order (the snapshot algorithm plugs in here). */
@@ -157,6 +161,8 @@ public final class PrimeWorker extends AbstractService {
     private final AtomicLong numbersTested = new AtomicLong();
     private final AtomicLong primesFound = new AtomicLong();
     private final AtomicLong poisonRecords = new AtomicLong();
+    /** Transient read failures (registry down) are retried, then stop the worker; poison is dead-lettered. */
+    private final ReadPolicy reads;
 
     public PrimeWorker(Config config, Consumer<byte[], byte[]> consumer, Producer<byte[], byte[]> producer,
                        AvroSerdes serdes) {
@@ -178,6 +184,7 @@ public final class PrimeWorker extends AbstractService {
         this.primeSerializer = serdes.valueSerde(Topics.PRIMES_FOUND).serializer();
         this.completedSerializer = serdes.valueSerde(Topics.PRIMES_COMPLETED).serializer();
         this.markerListener = new SnapshotRecorder(serdes);
+        this.reads = new ReadPolicy(config.workerId(), hooks.readRetryBound());
     }
 
     /** A worker with real Kafka clients. */
@@ -459,36 +466,38 @@ public final class PrimeWorker extends AbstractService {
         first.forEach(consumer::seek);
     }
 
+    /**
+     * The task or marker of {@code record}, or null when it is poison (then its dead-letter record is added to
+     * {@code out}, in the same transaction as the offsets that pass it). A record that cannot be read for now (the
+     * registry does not answer) is retried within a bound, then the worker stops: never dead-lettered for that.
+     */
     private TaskMessage decode(ConsumerRecord<byte[], byte[]> record, List<ProducerRecord<byte[], byte[]>> out) {
         try {
-            keyDeserializer.deserialize(record.topic(), record.key());
-            TaskMessage message = taskDeserializer.deserialize(record.topic(), record.headers(), record.value());
-            if (message == null) {
-                throw new KafkaException("the record has no value");
-            }
-            if (message.getPayload() instanceof Task task) {
-                if (task.getNumbers().stream().anyMatch(n -> !n.hasRemaining())) {
-                    throw new KafkaException("task " + task.getTaskId() + " holds an empty number");
-                }
-                if (task.getPacked().remaining() % Long.BYTES != 0) {
-                    throw new KafkaException("task " + task.getTaskId() + " has packed numbers of "
-                        + task.getPacked().remaining() + " bytes, not a multiple of 8");
-                }
-            }
-            return message;
-        } catch (RuntimeException e) {
-            if (e instanceof WakeupException) {
-                throw e;
-            }
-            String where = record.topic() + "-" + record.partition() + "@" + record.offset();
-            LOG.warn("{}: poison record {} sent to {}: {}", id(), where, Topics.PRIMES_TASKS_DLQ.name(),
-                e.getMessage());
-            Headers headers = new RecordHeaders(record.headers().toArray());
-            headers.add(DLQ_HEADER_SOURCE, where.getBytes(StandardCharsets.UTF_8));
-            headers.add(DLQ_HEADER_REASON, String.valueOf(e.getMessage()).getBytes(StandardCharsets.UTF_8));
-            out.add(new ProducerRecord<>(Topics.PRIMES_TASKS_DLQ.name(), null, record.key(), record.value(), headers));
+            return reads.read(record, this::decodeTask);
+        } catch (ReadPolicy.PoisonRecordException poison) {
+            LOG.warn("{}: poison record {} sent to {}: {}", id(), ReadPolicy.where(record),
+                Topics.PRIMES_TASKS_DLQ.name(), poison.reason());
+            out.add(reads.deadLetter(Topics.PRIMES_TASKS_DLQ.name(), poison));
             return null;
         }
+    }
+
+    private TaskMessage decodeTask(ConsumerRecord<byte[], byte[]> record) {
+        keyDeserializer.deserialize(record.topic(), record.key());
+        TaskMessage message = taskDeserializer.deserialize(record.topic(), record.headers(), record.value());
+        if (message == null) {
+            throw new KafkaException("the record has no value");
+        }
+        if (message.getPayload() instanceof Task task) {
+            if (task.getNumbers().stream().anyMatch(n -> !n.hasRemaining())) {
+                throw new KafkaException("task " + task.getTaskId() + " holds an empty number");
+            }
+            if (task.getPacked().remaining() % Long.BYTES != 0) {
+                throw new KafkaException("task " + task.getTaskId() + " has packed numbers of "
+                    + task.getPacked().remaining() + " bytes, not a multiple of 8");
+            }
+        }
+        return message;
     }
 
     private long process(Task task, ConsumerRecord<byte[], byte[]> record, List<ProducerRecord<byte[], byte[]>> out) {

@@ -17,9 +17,11 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.LongStream;
 
+import io.distpipe.common.ReadPolicy;
 import io.distpipe.common.Service;
 import io.distpipe.primes.PrimeFound;
 import io.distpipe.primes.Task;
@@ -28,6 +30,9 @@ import io.distpipe.primes.TaskMessage;
 import io.distpipe.topics.Numbers;
 import io.distpipe.topics.Topics;
 import io.distpipe.topics.registry.InMemorySchemaRegistry;
+import io.distpipe.topics.registry.RegisteredSchema;
+import io.distpipe.topics.registry.SchemaRegistry;
+import io.distpipe.topics.registry.SchemaRegistryException;
 import io.distpipe.topics.serde.AvroSerdes;
 import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -70,6 +75,9 @@ class PrimeWorkerTest {
     /** The worker's monotonic clock: it moves only when a test moves it. */
     private final AtomicLong nanos = new AtomicLong();
     private final List<Duration> pauses = new ArrayList<>();
+    private final AtomicInteger registryFailures = new AtomicInteger();
+    /** How long the worker retries a record it cannot read for now (real time). */
+    private static final Duration READ_RETRY_BOUND = Duration.ofSeconds(2);
     private PrimeWorker.PrimeTester tester = PrimeWorker.PrimeTester.MILLER_RABIN;
     private PrimeWorker worker;
 
@@ -86,8 +94,10 @@ class PrimeWorkerTest {
                 return tester.test(n);
             }
         };
-        worker = new PrimeWorker(PrimeWorker.Config.defaults(WORKER, "dummy:1234"), consumer, producer, serdes,
-            new PrimeWorker.Hooks(delegate, nanos::get, pauses::add));
+        // The worker's registry client answers unless a test makes it fail (registryFailures calls).
+        AvroSerdes workerSerdes = new AvroSerdes(new FlakyRegistry(serdes.registry(), registryFailures));
+        worker = new PrimeWorker(PrimeWorker.Config.defaults(WORKER, "dummy:1234"), consumer, producer, workerSerdes,
+            new PrimeWorker.Hooks(delegate, nanos::get, pauses::add, READ_RETRY_BOUND));
         worker.start();
         consumer.rebalance(List.of(TASKS_0));
         consumer.updateBeginningOffsets(Map.of(TASKS_0, 0L));
@@ -399,6 +409,106 @@ class PrimeWorkerTest {
     }
 
     /** Runs the poll loop until every scheduled poll task has run, then closes the worker from its own poll. */
+    /** A registry client that does not answer for as many calls as {@code failuresLeft} says. */
+    private static final class FlakyRegistry implements SchemaRegistry {
+        private final SchemaRegistry delegate;
+        private final AtomicInteger failuresLeft;
+
+        FlakyRegistry(SchemaRegistry delegate, AtomicInteger failuresLeft) {
+            this.delegate = delegate;
+            this.failuresLeft = failuresLeft;
+        }
+
+        private void maybeDown() {
+            if (failuresLeft.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                throw new SchemaRegistryException(SchemaRegistryException.UNREACHABLE,
+                    "Schema registry at http://registry:8081 is unreachable (connection refused)");
+            }
+        }
+
+        @Override
+        public int register(String subject, String schema) {
+            maybeDown();
+            return delegate.register(subject, schema);
+        }
+
+        @Override
+        public String schemaById(int id) {
+            maybeDown();
+            return delegate.schemaById(id);
+        }
+
+        @Override
+        public Optional<RegisteredSchema> lookup(String subject, String schema) {
+            maybeDown();
+            return delegate.lookup(subject, schema);
+        }
+
+        @Override
+        public RegisteredSchema version(String subject, int version) {
+            maybeDown();
+            return delegate.version(subject, version);
+        }
+
+        @Override
+        public boolean isCompatible(String subject, String schema) {
+            return delegate.isCompatible(subject, schema);
+        }
+
+        @Override
+        public List<String> subjects() {
+            return delegate.subjects();
+        }
+
+        @Override
+        public List<Integer> versions(String subject) {
+            return delegate.versions(subject);
+        }
+
+        @Override
+        public String compatibilityLevel() {
+            return delegate.compatibilityLevel();
+        }
+
+        @Override
+        public void setCompatibilityLevel(String level) {
+            delegate.setCompatibilityLevel(level);
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    @Test
+    void shouldRetryATaskWhileTheRegistryDoesNotAnswerInsteadOfDeadLetteringIt() {
+        Task task = task("job-1/a.txt#0", LongStream.rangeClosed(1, 10).mapToObj(BigInteger::valueOf).toList());
+        ConsumerRecord<byte[], byte[]> record = taskRecord(0, task);
+        registryFailures.set(3);
+        consumer.schedulePollTask(() -> consumer.addRecord(record));
+
+        runUntilIdle();
+
+        assertThat(sentTo(Topics.PRIMES_TASKS_DLQ.name())).as("dead-lettered during a registry outage").isEmpty();
+        assertThat(completed()).singleElement().satisfies(done -> assertThat(done.getNumbersTested()).isEqualTo(10));
+        assertThat(worker.poisonRecords()).isZero();
+    }
+
+    @Test
+    void shouldStopLoudlyWithoutSkippingOrDeadLetteringWhenTheRegistryStaysDown() {
+        Task task = task("job-1/a.txt#0", LongStream.rangeClosed(1, 10).mapToObj(BigInteger::valueOf).toList());
+        ConsumerRecord<byte[], byte[]> record = taskRecord(0, task);
+        registryFailures.set(Integer.MAX_VALUE);
+        consumer.schedulePollTask(() -> consumer.addRecord(record));
+
+        assertThatThrownBy(this::runUntilIdle).isInstanceOf(ReadPolicy.GaveUpException.class)
+            .hasMessageContaining("unreachable");
+
+        assertThat(worker.state()).as("stopped (its run() threw)").isIn(Service.State.FAILED, Service.State.CLOSED);
+        assertThat(producer.history()).as("nothing written: no dead letter, no completion").isEmpty();
+        assertThat(producer.consumerGroupOffsetsHistory()).as("the task's offset is not committed").isEmpty();
+    }
+
     private void runUntilIdle() {
         consumer.schedulePollTask(worker::close);
         worker.run();

@@ -5,8 +5,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.distpipe.common.AbstractService;
@@ -25,7 +28,11 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RecordBatchTooLargeException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
@@ -123,7 +130,7 @@ public final class KvWorker extends AbstractService implements Runnable {
             long catchUpTarget = consumer.endOffsets(List.of(log)).get(log);
             while (running) {
                 ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(100));
-                List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
+                List<WorkerMessage> out = new ArrayList<>();
                 for (ConsumerRecord<byte[], byte[]> record : records) {
                     handle(record, out);
                 }
@@ -148,7 +155,7 @@ public final class KvWorker extends AbstractService implements Runnable {
         }
     }
 
-    private void handle(ConsumerRecord<byte[], byte[]> record, List<ProducerRecord<byte[], byte[]>> out) {
+    private void handle(ConsumerRecord<byte[], byte[]> record, List<WorkerMessage> out) {
         KvLogEntry entry;
         try {
             entry = serdes.logReader.deserialize(record.topic(), record.headers(), record.value());
@@ -165,16 +172,16 @@ public final class KvWorker extends AbstractService implements Runnable {
                 change.getReason(), change.getMembers());
         }
         if (answer != null && record.offset() >= answeredBelow) {
-            WorkerMessage message = WorkerMessage.newBuilder().setWorker(config.id()).setLogOffset(record.offset())
-                .setPayload(answer).setSentAt(Instant.now()).build();
-            out.add(new ProducerRecord<>(Topics.KV_VOTES.name(), votesPartition,
-                serdes.keys.serialize(Topics.KV_VOTES.name(), config.id()),
-                serdes.workers.serialize(Topics.KV_VOTES.name(), message)));
+            // A database travels in parts, all in this batch's one Kafka transaction.
+            for (Object part : Chunks.answerParts(answer, Chunks.PART_BYTES)) {
+                out.add(WorkerMessage.newBuilder().setWorker(config.id()).setLogOffset(record.offset())
+                    .setPayload(part).setSentAt(Instant.now()).build());
+            }
         }
     }
 
     /** Outside the pool and caught up: ask to vote again (repeated until the pool change appears in the log). */
-    private void maybeJoin(long next, List<ProducerRecord<byte[], byte[]>> out) {
+    private void maybeJoin(long next, List<WorkerMessage> out) {
         if (caughtUpAt < 0 || state.members().contains(config.id())) {
             return;
         }
@@ -184,25 +191,113 @@ public final class KvWorker extends AbstractService implements Runnable {
         }
         lastJoinNs = now;
         LOG.info("{}: asking to join the pool, caught up to log offset {}.", config.id(), next);
-        WorkerMessage message = WorkerMessage.newBuilder().setWorker(config.id()).setLogOffset(next)
-            .setPayload(new JoinRequest(next)).setSentAt(Instant.now()).build();
-        out.add(new ProducerRecord<>(Topics.KV_VOTES.name(), votesPartition,
-            serdes.keys.serialize(Topics.KV_VOTES.name(), config.id()),
-            serdes.workers.serialize(Topics.KV_VOTES.name(), message)));
+        out.add(WorkerMessage.newBuilder().setWorker(config.id()).setLogOffset(next)
+            .setPayload(new JoinRequest(next)).setSentAt(Instant.now()).build());
     }
 
-    private void send(List<ProducerRecord<byte[], byte[]>> out, long next) {
-        if (config.transactional()) {
-            producer.beginTransaction();
-            out.forEach(producer::send);
-            producer.sendOffsetsToTransaction(Map.of(log, new OffsetAndMetadata(next)), consumer.groupMetadata());
-            producer.commitTransaction();
-        } else {
-            out.forEach(producer::send);
-            producer.flush();
-            consumer.commitAsync(Map.of(log, new OffsetAndMetadata(next)), null);
+    /**
+     * Sends the answers and the log position after them. An answer the cluster refuses as too large (it is not
+     * retriable: it would fail again after every restart, on the same log entry) is replaced by an error answer
+     * ({@link Chunks#tooLarge}) and the batch sent again, once.
+     */
+    private void send(List<WorkerMessage> out, long next) {
+        List<WorkerMessage> messages = bounded(out, Chunks.MAX_RECORD_BYTES);
+        List<Integer> refused = attempt(messages, next);
+        if (!refused.isEmpty()) {
+            LOG.error("{}: {} answers were refused as too large; answering those log entries with an error instead.",
+                config.id(), refused.size());
+            for (int i : refused) {
+                messages.set(i, replaced(messages.get(i), "the answer was too large to send"));
+            }
+            messages.removeIf(Objects::isNull);
+            List<Integer> again = attempt(messages, next);
+            if (!again.isEmpty()) {
+                throw new KafkaException(config.id() + ": even the error answers were refused as too large");
+            }
         }
-        sent += out.size();
+        sent += messages.size();
+    }
+
+    /**
+     * The messages with every one whose record would exceed {@code maxBytes} replaced by an error answer; a
+     * replacement with nothing to say is left out.
+     */
+    List<WorkerMessage> bounded(List<WorkerMessage> out, int maxBytes) {
+        List<WorkerMessage> messages = new ArrayList<>(out.size());
+        for (WorkerMessage m : out) {
+            int bytes = serdes.workers.serialize(Topics.KV_VOTES.name(), m).length;
+            WorkerMessage sendable = bytes <= maxBytes ? m : replaced(m, String.format(
+                "the answer to log entry %d would be %,d bytes, above the %,d one record may have", m.getLogOffset(),
+                bytes, maxBytes));
+            if (sendable != null) {
+                messages.add(sendable);
+            }
+        }
+        return messages;
+    }
+
+    /** The error answer sent instead of {@code m}, or null when there is none to send. */
+    private WorkerMessage replaced(WorkerMessage m, String why) {
+        LOG.error("{}: answering log entry {} with an error: {}.", config.id(), m.getLogOffset(), why);
+        Object answer = Chunks.tooLarge(m.getPayload(), why);
+        return answer == null ? null : WorkerMessage.newBuilder(m).setPayload(answer).build();
+    }
+
+    /** One try at sending; the indexes of the messages refused as too large (then nothing was committed). */
+    private List<Integer> attempt(List<WorkerMessage> messages, long next) {
+        List<Future<RecordMetadata>> futures = new ArrayList<>(messages.size());
+        try {
+            if (config.transactional()) {
+                producer.beginTransaction();
+                messages.forEach(m -> futures.add(producer.send(record(m))));
+                producer.sendOffsetsToTransaction(Map.of(log, new OffsetAndMetadata(next)),
+                    consumer.groupMetadata());
+                producer.commitTransaction();
+            } else {
+                messages.forEach(m -> futures.add(producer.send(record(m))));
+                producer.flush();
+                List<Integer> refused = tooLarge(futures);
+                if (!refused.isEmpty()) {
+                    return refused;
+                }
+                consumer.commitAsync(Map.of(log, new OffsetAndMetadata(next)), null);
+            }
+            return List.of();
+        } catch (KafkaException e) {
+            List<Integer> refused = tooLarge(futures);
+            if (refused.isEmpty() || KafkaClients.fenced(e)) {
+                throw e;
+            }
+            producer.abortTransaction();
+            return refused;
+        }
+    }
+
+    private ProducerRecord<byte[], byte[]> record(WorkerMessage m) {
+        return new ProducerRecord<>(Topics.KV_VOTES.name(), votesPartition,
+            serdes.keys.serialize(Topics.KV_VOTES.name(), config.id()),
+            serdes.workers.serialize(Topics.KV_VOTES.name(), m));
+    }
+
+    private static List<Integer> tooLarge(List<Future<RecordMetadata>> futures) {
+        List<Integer> refused = new ArrayList<>();
+        for (int i = 0; i < futures.size(); i++) {
+            Future<RecordMetadata> f = futures.get(i);
+            if (!f.isDone()) {
+                continue;
+            }
+            try {
+                f.get();
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof RecordTooLargeException
+                    || e.getCause() instanceof RecordBatchTooLargeException) {
+                    refused.add(i);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        return refused;
     }
 
     /** The next log offset this worker will read. */

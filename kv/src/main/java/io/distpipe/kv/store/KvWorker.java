@@ -195,23 +195,27 @@ public final class KvWorker extends AbstractService implements Runnable {
             .setPayload(new JoinRequest(next)).setSentAt(Instant.now()).build());
     }
 
+    /** A message to send and its serialized value. */
+    record Outgoing(WorkerMessage message, byte[] value) {
+    }
+
     /**
      * Sends the answers and the log position after them. An answer the cluster refuses as too large (it is not
      * retriable: it would fail again after every restart, on the same log entry) is replaced by an error answer
-     * ({@link Chunks#tooLarge}) and the batch sent again, once.
+     * ({@link Chunks#tooLarge}) and the batch sent again, once. (Without transactions the answers that did go out are
+     * sent twice then; the coordinator ignores a repeated answer.)
      */
     private void send(List<WorkerMessage> out, long next) {
-        List<WorkerMessage> messages = bounded(out, Chunks.MAX_RECORD_BYTES);
+        List<Outgoing> messages = bounded(out, Chunks.MAX_RECORD_BYTES);
         List<Integer> refused = attempt(messages, next);
         if (!refused.isEmpty()) {
             LOG.error("{}: {} answers were refused as too large; answering those log entries with an error instead.",
                 config.id(), refused.size());
             for (int i : refused) {
-                messages.set(i, replaced(messages.get(i), "the answer was too large to send"));
+                messages.set(i, replaced(messages.get(i).message(), "the answer was too large to send"));
             }
             messages.removeIf(Objects::isNull);
-            List<Integer> again = attempt(messages, next);
-            if (!again.isEmpty()) {
+            if (!attempt(messages, next).isEmpty()) {
                 throw new KafkaException(config.id() + ": even the error answers were refused as too large");
             }
         }
@@ -219,16 +223,16 @@ public final class KvWorker extends AbstractService implements Runnable {
     }
 
     /**
-     * The messages with every one whose record would exceed {@code maxBytes} replaced by an error answer; a
-     * replacement with nothing to say is left out.
+     * The messages, serialized, with every one whose record would exceed {@code maxBytes} replaced by an error
+     * answer; a replacement with nothing to say is left out.
      */
-    List<WorkerMessage> bounded(List<WorkerMessage> out, int maxBytes) {
-        List<WorkerMessage> messages = new ArrayList<>(out.size());
+    List<Outgoing> bounded(List<WorkerMessage> out, int maxBytes) {
+        List<Outgoing> messages = new ArrayList<>(out.size());
         for (WorkerMessage m : out) {
-            int bytes = serdes.workers.serialize(Topics.KV_VOTES.name(), m).length;
-            WorkerMessage sendable = bytes <= maxBytes ? m : replaced(m, String.format(
+            byte[] value = serdes.workers.serialize(Topics.KV_VOTES.name(), m);
+            Outgoing sendable = value.length <= maxBytes ? new Outgoing(m, value) : replaced(m, String.format(
                 "the answer to log entry %d would be %,d bytes, above the %,d one record may have", m.getLogOffset(),
-                bytes, maxBytes));
+                value.length, maxBytes));
             if (sendable != null) {
                 messages.add(sendable);
             }
@@ -237,14 +241,18 @@ public final class KvWorker extends AbstractService implements Runnable {
     }
 
     /** The error answer sent instead of {@code m}, or null when there is none to send. */
-    private WorkerMessage replaced(WorkerMessage m, String why) {
+    private Outgoing replaced(WorkerMessage m, String why) {
         LOG.error("{}: answering log entry {} with an error: {}.", config.id(), m.getLogOffset(), why);
         Object answer = Chunks.tooLarge(m.getPayload(), why);
-        return answer == null ? null : WorkerMessage.newBuilder(m).setPayload(answer).build();
+        if (answer == null) {
+            return null;
+        }
+        WorkerMessage error = WorkerMessage.newBuilder(m).setPayload(answer).build();
+        return new Outgoing(error, serdes.workers.serialize(Topics.KV_VOTES.name(), error));
     }
 
     /** One try at sending; the indexes of the messages refused as too large (then nothing was committed). */
-    private List<Integer> attempt(List<WorkerMessage> messages, long next) {
+    private List<Integer> attempt(List<Outgoing> messages, long next) {
         List<Future<RecordMetadata>> futures = new ArrayList<>(messages.size());
         try {
             if (config.transactional()) {
@@ -273,10 +281,9 @@ public final class KvWorker extends AbstractService implements Runnable {
         }
     }
 
-    private ProducerRecord<byte[], byte[]> record(WorkerMessage m) {
+    private ProducerRecord<byte[], byte[]> record(Outgoing m) {
         return new ProducerRecord<>(Topics.KV_VOTES.name(), votesPartition,
-            serdes.keys.serialize(Topics.KV_VOTES.name(), config.id()),
-            serdes.workers.serialize(Topics.KV_VOTES.name(), m));
+            serdes.keys.serialize(Topics.KV_VOTES.name(), config.id()), m.value());
     }
 
     private static List<Integer> tooLarge(List<Future<RecordMetadata>> futures) {

@@ -32,7 +32,8 @@ class KvWorkerTest {
             .setEntries(db).setSize(db.size()).setHash("").build());
         WorkerMessage ack = message(13, new Ack("t1", Outcome.COMMIT));
 
-        List<WorkerMessage> sent = worker.bounded(List.of(big, ack), 10_000);
+        List<WorkerMessage> sent = worker.bounded(List.of(big, ack), 10_000).stream()
+            .map(KvWorker.Outgoing::message).toList();
 
         assertThat(sent).hasSize(2);
         assertThat(sent.get(0).getLogOffset()).isEqualTo(12);

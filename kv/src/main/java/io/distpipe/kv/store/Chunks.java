@@ -65,12 +65,12 @@ public final class Chunks {
         return n;
     }
 
-    /** Why a transaction of {@code bytes} bytes of keys and values is refused, or null if it is within the limit. */
+    /** Why a request of {@code bytes} bytes of keys and values is refused, or null if it is within the limit. */
     public static String refusal(long bytes) {
         if (bytes <= MAX_REQUEST_BYTES) {
             return null;
         }
-        return String.format("refused: the transaction holds %,d bytes of keys and values, above one request's "
+        return String.format("refused: the request holds %,d bytes of keys and values, above one request's "
             + "limit of %,d (1 MiB); nothing was written", bytes, MAX_REQUEST_BYTES);
     }
 

@@ -146,7 +146,7 @@ public final class KvClient implements Service {
      */
     public CompletableFuture<KvReply> submit(KvOp op, List<KvWrite> writes, String key) {
         String requestId = clientId + "-" + sequence.incrementAndGet();
-        String refused = Chunks.refusal(Chunks.requestBytes(writes));
+        String refused = Chunks.refusal(Chunks.requestBytes(writes) + (key == null ? 0 : Chunks.utf8Length(key)));
         if (refused != null) {
             return CompletableFuture.completedFuture(KvReply.newBuilder().setRequestId(requestId)
                 .setClientId(clientId).setOk(false).setMessage(refused).build());

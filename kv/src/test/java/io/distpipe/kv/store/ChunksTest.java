@@ -40,7 +40,7 @@ class ChunksTest {
     void shouldAcceptOneMebibyteOfKeysAndValuesAndRefuseOneByteMore() {
         assertThat(Chunks.refusal(Chunks.MAX_REQUEST_BYTES)).isNull();
         assertThat(Chunks.refusal(Chunks.MAX_REQUEST_BYTES + 1L))
-            .isEqualTo("refused: the transaction holds 1,048,577 bytes of keys and values, above one request's "
+            .isEqualTo("refused: the request holds 1,048,577 bytes of keys and values, above one request's "
                 + "limit of 1,048,576 (1 MiB); nothing was written");
         assertThat(Chunks.requestBytes(List.of(new KvWrite("ab", "é"), new KvWrite("c", "")))).isEqualTo(5);
     }

@@ -3,9 +3,9 @@ package io.distpipe.kv.store;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
@@ -67,6 +67,8 @@ public final class KvWorker extends AbstractService implements Runnable {
 
     private static final Logger LOG = LoggerFactory.getLogger(KvWorker.class);
     private static final long JOIN_RETRY_NS = Duration.ofSeconds(2).toNanos();
+    /** Sends of one batch: the answers, then error answers for those refused as too large, then give up. */
+    private static final int MAX_SEND_ATTEMPTS = 3;
 
     private final Config config;
     private final KvSerdes serdes;
@@ -201,25 +203,48 @@ public final class KvWorker extends AbstractService implements Runnable {
 
     /**
      * Sends the answers and the log position after them. An answer the cluster refuses as too large (it is not
-     * retriable: it would fail again after every restart, on the same log entry) is replaced by an error answer
-     * ({@link Chunks#tooLarge}) and the batch sent again, once. (Without transactions the answers that did go out are
-     * sent twice then; the coordinator ignores a repeated answer.)
+     * retriable: it would fail again after every restart, on the same log entry) is replaced, all its parts, by one
+     * error answer ({@link Chunks#tooLarge}) and the batch sent again. (Without transactions the answers that did go
+     * out are sent twice then; the coordinator ignores a repeated answer.)
      */
     private void send(List<WorkerMessage> out, long next) {
         List<Outgoing> messages = bounded(out, Chunks.MAX_RECORD_BYTES);
-        List<Integer> refused = attempt(messages, next);
-        if (!refused.isEmpty()) {
-            LOG.error("{}: {} answers were refused as too large; answering those log entries with an error instead.",
-                config.id(), refused.size());
+        for (int attempts = 1; ; attempts++) {
+            List<Integer> refused = attempt(messages, next);
+            if (refused.isEmpty()) {
+                break;
+            }
+            if (attempts == MAX_SEND_ATTEMPTS) {
+                throw new KafkaException(config.id() + ": answers were still refused as too large after " + attempts
+                    + " attempts, the last ones error answers");
+            }
+            Set<Long> offsets = new HashSet<>();
             for (int i : refused) {
-                messages.set(i, replaced(messages.get(i).message(), "the answer was too large to send"));
+                offsets.add(messages.get(i).message().getLogOffset());
             }
-            messages.removeIf(Objects::isNull);
-            if (!attempt(messages, next).isEmpty()) {
-                throw new KafkaException(config.id() + ": even the error answers were refused as too large");
-            }
+            LOG.error("{}: answers to log entries {} were refused as too large; answering them with an error instead.",
+                config.id(), offsets);
+            messages = withErrors(messages, offsets);
         }
         sent += messages.size();
+    }
+
+    /** The messages with each answer to one of {@code offsets} (all its parts) replaced by one error answer. */
+    private List<Outgoing> withErrors(List<Outgoing> messages, Set<Long> offsets) {
+        List<Outgoing> result = new ArrayList<>(messages.size());
+        Set<Long> replaced = new HashSet<>();
+        for (Outgoing m : messages) {
+            long offset = m.message().getLogOffset();
+            if (!offsets.contains(offset) || m.message().getPayload() instanceof JoinRequest) {
+                result.add(m);
+            } else if (replaced.add(offset)) {
+                Outgoing error = replaced(m.message(), "the answer was too large to send");
+                if (error != null) {
+                    result.add(error);
+                }
+            }
+        }
+        return result;
     }
 
     /**

@@ -3,14 +3,27 @@ package io.distpipe.kv.store;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 
 import io.distpipe.cluster.EmbeddedKafka;
+import io.distpipe.common.KafkaClients;
+import io.distpipe.common.Poll;
 import io.distpipe.kv.KvReply;
+import io.distpipe.topics.Topics;
 import io.distpipe.topics.serde.AvroSerdes;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -18,7 +31,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The shell session of issue #18 on a coordinator and three workers: databases and transactions whose records would
  * exceed the producer's 1 MiB travel in parts, and a request above the documented limit is refused at the edge while
- * the store serves on.
+ * the store serves on; an answer the broker refuses as too large is answered with an error, and no worker stops.
  */
 class KvLargeRequestIT {
 
@@ -82,6 +95,44 @@ class KvLargeRequestIT {
             KvReply verify = client.verify().get(60, TimeUnit.SECONDS);
             assertThat(verify.getOk()).as(verify.getMessage()).isTrue();
             assertThat(verify.getHashes()).hasSize(3);
+
+            // The broker now refuses what the workers send for a db (a part is far above 10 000 bytes): each worker
+            // answers that log entry with an error instead of dying on it, and serves on once the limit is lifted.
+            setVotesMaxMessageBytes("10000");
+            KvReply refused = Poll.untilPresent("a db answered with the workers' error", Duration.ofSeconds(60),
+                () -> Optional.of(get(client.db())).filter(r -> !r.getOk()));
+            assertThat(refused.getMessage()).startsWith("the workers could not answer: ").contains("too large");
+            setVotesMaxMessageBytes(null);
+            assertOk(shell.execute("set c 3"));
+            assertThat(shell.execute("get c").line()).isEqualTo("c=3");
+            KvReply whole = Poll.untilPresent("a whole db again", Duration.ofSeconds(60),
+                () -> Optional.of(get(client.db())).filter(KvReply::getOk));
+            assertThat(whole.getEntries().size()).isEqualTo(60_003);
+            KvReply last = client.verify().get(60, TimeUnit.SECONDS);
+            assertThat(last.getOk()).as(last.getMessage()).isTrue();
+            assertThat(last.getHashes()).as("workers that answer verify").hasSize(3);
+        }
+    }
+
+    /** Sets (or with null removes) kv.votes' max.message.bytes. */
+    private static void setVotesMaxMessageBytes(String value) throws Exception {
+        ConfigResource votes = new ConfigResource(ConfigResource.Type.TOPIC, Topics.KV_VOTES.name());
+        ConfigEntry entry = new ConfigEntry(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, value == null ? "" : value);
+        AlterConfigOp op = new AlterConfigOp(entry, value == null ? AlterConfigOp.OpType.DELETE
+            : AlterConfigOp.OpType.SET);
+        try (Admin admin = KafkaClients.reachableAdmin(kafka.bootstrapServers(), "kv-large-it-admin")) {
+            admin.incrementalAlterConfigs(Map.of(votes, List.of(op))).all().get(30, TimeUnit.SECONDS);
+        }
+    }
+
+    private static KvReply get(CompletableFuture<KvReply> reply) {
+        try {
+            return reply.get(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException(e);
         }
     }
 

@@ -230,7 +230,7 @@ public final class KvWorker extends AbstractService implements Runnable {
     }
 
     /** The messages with each answer to one of {@code offsets} (all its parts) replaced by one error answer. */
-    private List<Outgoing> withErrors(List<Outgoing> messages, Set<Long> offsets) {
+    List<Outgoing> withErrors(List<Outgoing> messages, Set<Long> offsets) {
         List<Outgoing> result = new ArrayList<>(messages.size());
         Set<Long> replaced = new HashSet<>();
         for (Outgoing m : messages) {

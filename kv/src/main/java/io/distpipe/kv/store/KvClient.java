@@ -49,6 +49,8 @@ public final class KvClient implements Service {
     private final KafkaProducer<byte[], byte[]> producer;
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final Map<String, CompletableFuture<KvReply>> pending = new ConcurrentHashMap<>();
+    /** Replies that arrive in parts (a database), by request id and answer; only the reader thread uses it. */
+    private final Chunks.Assembler<KvReply> replyParts = new Chunks.Assembler<>();
     private final AtomicLong sequence = new AtomicLong();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final LifeCycle life;
@@ -138,22 +140,33 @@ public final class KvClient implements Service {
 
     /**
      * Sends one request; the future completes with the reply, or fails with a {@link TimeoutException} when none
-     * came within the timeout (the outcome is then unknown) or with the producer's error.
+     * came within the timeout (the outcome is then unknown) or with the producer's error. A transaction above one
+     * request's limit ({@link Chunks#MAX_REQUEST_BYTES}) is refused here, with a reply that says so, and not sent; a
+     * large one travels in parts that the coordinator joins.
      */
     public CompletableFuture<KvReply> submit(KvOp op, List<KvWrite> writes, String key) {
         String requestId = clientId + "-" + sequence.incrementAndGet();
-        KvRequest request = KvRequest.newBuilder().setRequestId(requestId).setClientId(clientId).setOp(op)
-            .setWrites(writes).setKey(key).setSentAt(Instant.now()).build();
+        String refused = Chunks.refusal(Chunks.requestBytes(writes) + (key == null ? 0 : Chunks.utf8Length(key)));
+        if (refused != null) {
+            return CompletableFuture.completedFuture(KvReply.newBuilder().setRequestId(requestId)
+                .setClientId(clientId).setOk(false).setMessage(refused).build());
+        }
         CompletableFuture<KvReply> future = new CompletableFuture<>();
         pending.put(requestId, future);
         future.whenComplete((r, e) -> pending.remove(requestId));
-        producer.send(new ProducerRecord<>(Topics.KV_REQUESTS.name(),
-            serdes.keys.serialize(Topics.KV_REQUESTS.name(), clientId),
-            serdes.requests.serialize(Topics.KV_REQUESTS.name(), request)), (metadata, e) -> {
-                if (e != null) {
-                    future.completeExceptionally(e);
-                }
-            });
+        List<List<KvWrite>> parts = Chunks.splitWrites(writes, Chunks.PART_BYTES);
+        Instant now = Instant.now();
+        for (int i = 0; i < parts.size(); i++) {
+            KvRequest request = KvRequest.newBuilder().setRequestId(requestId).setClientId(clientId).setOp(op)
+                .setWrites(parts.get(i)).setKey(key).setSentAt(now).setPart(i).setParts(parts.size()).build();
+            producer.send(new ProducerRecord<>(Topics.KV_REQUESTS.name(),
+                serdes.keys.serialize(Topics.KV_REQUESTS.name(), clientId),
+                serdes.requests.serialize(Topics.KV_REQUESTS.name(), request)), (metadata, e) -> {
+                    if (e != null) {
+                        future.completeExceptionally(e);
+                    }
+                });
+        }
         return future.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
@@ -171,8 +184,14 @@ public final class KvClient implements Service {
                     }
                     if (clientId.equals(reply.getClientId())) {
                         CompletableFuture<KvReply> future = pending.get(reply.getRequestId());
-                        if (future != null) {
-                            future.complete(reply);
+                        if (future == null) {
+                            replyParts.remove(reply.getRequestId() + "/" + reply.getTxId());
+                            continue;
+                        }
+                        List<KvReply> parts = replyParts.add(reply.getRequestId() + "/" + reply.getTxId(),
+                            reply.getPart(), reply.getParts(), reply).complete();
+                        if (parts != null) {
+                            future.complete(Chunks.joinReplies(parts));
                         }
                     }
                 }

@@ -21,6 +21,7 @@ import io.distpipe.kv.KvLogEntry;
 import io.distpipe.kv.KvOp;
 import io.distpipe.kv.KvReply;
 import io.distpipe.kv.KvRequest;
+import io.distpipe.kv.KvWrite;
 import io.distpipe.kv.Outcome;
 import io.distpipe.kv.PoolChange;
 import io.distpipe.kv.PoolChangeType;
@@ -147,6 +148,20 @@ public final class KvCoordinatorCore {
         }
     }
 
+    /** A request that arrives in parts: the writes so far, until its last part or its deadline. */
+    private static final class Incoming {
+        final KvRequest first;
+        final List<KvWrite> writes = new ArrayList<>();
+        final long deadlineNs;
+        long bytes;
+        int next;
+
+        Incoming(KvRequest first, long deadlineNs) {
+            this.first = first;
+            this.deadlineNs = deadlineNs;
+        }
+    }
+
     /** What the cycle in progress wrote, and what waits for its commit. */
     private static final class Pending {
         final List<Append> log = new ArrayList<>();
@@ -165,6 +180,9 @@ public final class KvCoordinatorCore {
     private final Set<String> members = new TreeSet<>();
     private final Map<String, Tx> txs = new HashMap<>();
     private final Map<String, Read> reads = new HashMap<>();
+    private final Map<String, Incoming> incoming = new LinkedHashMap<>();
+    /** Read results that arrive in parts, by read id and worker. */
+    private final Chunks.Assembler<ReadResult> resultParts = new Chunks.Assembler<>();
     private final AtomicLong commits = new AtomicLong();
     private final AtomicLong aborts = new AtomicLong();
     private Pending pending = new Pending();
@@ -259,13 +277,19 @@ public final class KvCoordinatorCore {
         active = false;
         txs.clear();
         reads.clear();
+        incoming.clear();
+        resultParts.clear();
         members.clear();
         pending = new Pending();
     }
 
     /** A client request arrived (at {@code nowNs}); a standby ignores it. */
-    public void request(KvRequest request, long nowNs) {
+    public void request(KvRequest part, long nowNs) {
         if (!active) {
+            return;
+        }
+        KvRequest request = assemble(part, nowNs);
+        if (request == null) {
             return;
         }
         if (members.isEmpty()) {
@@ -278,6 +302,11 @@ public final class KvCoordinatorCore {
                 request.getKey(), nowNs);
             return;
         }
+        String refused = Chunks.refusal(Chunks.requestBytes(request.getWrites()));
+        if (refused != null) {
+            pending.replies.add(reply(request.getRequestId(), request.getClientId(), false, refused).build());
+            return;
+        }
         String invalid = KvState.invalid(request.getWrites());
         if (invalid != null) {
             pending.replies.add(reply(request.getRequestId(), request.getClientId(), false, "rejected: " + invalid)
@@ -287,8 +316,55 @@ public final class KvCoordinatorCore {
         String txId = txPrefix + (++sequence);
         Tx tx = new Tx(txId, request.getRequestId(), request.getClientId(), members, nowNs + ms(voteTimeoutMs));
         txs.put(txId, tx);
-        pending.append(txId, new VoteRequest(txId, request.getRequestId(), request.getClientId(),
-            request.getWrites(), List.copyOf(tx.participants), id));
+        // All parts go into this cycle's one Kafka transaction: workers see all of them or none.
+        List<List<KvWrite>> parts = Chunks.splitWrites(request.getWrites(), Chunks.PART_BYTES);
+        for (int i = 0; i < parts.size(); i++) {
+            pending.append(txId, new VoteRequest(txId, request.getRequestId(), request.getClientId(), parts.get(i),
+                List.copyOf(tx.participants), id, i, parts.size()));
+        }
+    }
+
+    /**
+     * The whole request once its last part is here, or null. Parts come in order (one client's producer, one
+     * partition); a part without the ones before it (a coordinator took over while they arrived), or a request over
+     * the limit, is refused at its last part, before anything of it enters the log.
+     */
+    private KvRequest assemble(KvRequest part, long nowNs) {
+        if (part.getParts() <= 1 && part.getPart() == 0) {
+            return part;
+        }
+        String requestId = part.getRequestId();
+        Incoming in = incoming.get(requestId);
+        if (part.getPart() == 0) {
+            in = new Incoming(part, nowNs + ms(voteTimeoutMs));
+            incoming.put(requestId, in);
+        } else if (in == null || in.first.getParts() != part.getParts() || in.next != part.getPart()) {
+            incoming.remove(requestId);
+            if (part.getPart() == part.getParts() - 1) {
+                pending.replies.add(reply(requestId, part.getClientId(), false, "refused: only part of the request "
+                    + "arrived (the coordinator changed while it came in); nothing was written, send it again")
+                    .build());
+            }
+            return null;
+        }
+        in.next++;
+        in.bytes += Chunks.requestBytes(part.getWrites());
+        if (in.bytes <= Chunks.MAX_REQUEST_BYTES) {
+            in.writes.addAll(part.getWrites());
+        } else {
+            // Over the limit: keep counting, but hold no more of it.
+            in.writes.clear();
+        }
+        if (in.next < part.getParts()) {
+            return null;
+        }
+        incoming.remove(requestId);
+        String refused = Chunks.refusal(in.bytes);
+        if (refused != null) {
+            pending.replies.add(reply(requestId, part.getClientId(), false, refused).build());
+            return null;
+        }
+        return KvRequest.newBuilder(in.first).setWrites(in.writes).setPart(0).setParts(1).build();
     }
 
     private void read(String requestId, String clientId, ReadKind kind, String key, long nowNs) {
@@ -337,10 +413,14 @@ public final class KvCoordinatorCore {
             if (tx != null && tx.phase == Phase.AWAITING_ACKS) {
                 tx.acked.add(worker);
             }
-        } else if (payload instanceof ReadResult result) {
-            Read read = reads.get(result.getReadId());
+        } else if (payload instanceof ReadResult part) {
+            Read read = reads.get(part.getReadId());
             if (read != null && read.request.getTargets().contains(worker)) {
-                read.results.put(worker, result);
+                List<ReadResult> parts = resultParts.add(part.getReadId() + "/" + worker, part.getPart(),
+                    part.getParts(), part).complete();
+                if (parts != null) {
+                    read.results.put(worker, Chunks.joinResults(parts));
+                }
             }
         } else if (payload instanceof JoinRequest join) {
             if (!members.contains(worker)) {
@@ -404,6 +484,9 @@ public final class KvCoordinatorCore {
         for (Read read : reads.values()) {
             next = Math.min(next, read.deadlineNs);
         }
+        for (Incoming in : incoming.values()) {
+            next = Math.min(next, in.deadlineNs);
+        }
         return next;
     }
 
@@ -416,6 +499,15 @@ public final class KvCoordinatorCore {
 
     /** Workers that did not answer in time leave the pool; their transactions abort, their reads answer without. */
     private void expire(long nowNs) {
+        for (Iterator<Incoming> it = incoming.values().iterator(); it.hasNext(); ) {
+            Incoming in = it.next();
+            if (in.deadlineNs <= nowNs) {
+                it.remove();
+                pending.replies.add(reply(in.first.getRequestId(), in.first.getClientId(), false, "refused: only "
+                    + in.next + " of the request's " + in.first.getParts() + " parts arrived within " + voteTimeoutMs
+                    + " ms; nothing was written").build());
+            }
+        }
         for (Tx tx : txs.values()) {
             if (tx.deadlineNs > nowNs) {
                 continue;
@@ -473,11 +565,13 @@ public final class KvCoordinatorCore {
                 continue;
             }
             ReadKind kind = read.request.getKind();
-            boolean any = !read.results.isEmpty();
+            // An error answer (the worker could not send its result) does not end a GET or DB: another may answer.
+            boolean any = read.results.values().stream().anyMatch(r -> r.getError() == null);
             boolean all = answeredByAllLive(new TreeSet<>(read.request.getTargets()), read.results.keySet());
             boolean expired = read.deadlineNs <= nowNs;
             if ((kind == ReadKind.GET || kind == ReadKind.DB) ? (any || all || expired) : (all || expired)) {
                 it.remove();
+                read.request.getTargets().forEach(w -> resultParts.remove(read.request.getReadId() + "/" + w));
                 answer(read, replies);
             }
         }
@@ -505,18 +599,25 @@ public final class KvCoordinatorCore {
             replies.add(reply.setMessage("no worker answered within " + voteTimeoutMs + " ms").build());
             return;
         }
-        ReadResult first = read.results.values().iterator().next();
+        Map<String, ReadResult> results = new LinkedHashMap<>(read.results);
+        results.values().removeIf(r -> r.getError() != null);
+        if (results.isEmpty()) {
+            replies.add(reply.setMessage("the workers could not answer: "
+                + read.results.values().iterator().next().getError()).build());
+            return;
+        }
+        ReadResult first = results.values().iterator().next();
         switch (rr.getKind()) {
             case GET -> reply.setOk(true).setFound(first.getFound()).setValue(first.getValue())
                 .setMessage(first.getFound() ? "found" : "no such key");
             case DB -> reply.setOk(true).setFound(true).setEntries(first.getEntries()).setSize(first.getSize())
-                .setMessage(first.getSize() + " keys");
+                .setTxId(rr.getReadId()).setMessage(first.getSize() + " keys");
             case VERIFY -> {
                 Map<String, String> hashes = new TreeMap<>();
-                read.results.forEach((w, r) -> hashes.put(w, r.getHash() + "/" + r.getSize()));
+                results.forEach((w, r) -> hashes.put(w, r.getHash() + "/" + r.getSize()));
                 boolean same = new HashSet<>(hashes.values()).size() == 1;
                 Set<String> missing = new TreeSet<>(rr.getTargets());
-                missing.removeAll(read.results.keySet());
+                missing.removeAll(results.keySet());
                 reply.setOk(same).setHashes(hashes).setSize(first.getSize()).setMessage(same
                     ? hashes.size() + " workers hold identical databases" + (missing.isEmpty() ? ""
                         : " (" + missing + " did not answer and left the pool)")
@@ -524,7 +625,8 @@ public final class KvCoordinatorCore {
             }
             default -> throw new IllegalStateException("unexpected read kind " + rr.getKind());
         }
-        replies.add(reply.build());
+        // A database travels in parts (the reply's txId is the read's id, so a client never mixes two answers).
+        replies.addAll(Chunks.replyParts(reply.build(), Chunks.PART_BYTES));
     }
 
     private static KvReply.Builder reply(String requestId, String clientId, boolean ok, String message) {

@@ -3,6 +3,7 @@ package io.distpipe.kv.store;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.HexFormat;
@@ -37,6 +38,8 @@ public final class KvState {
     private final Map<String, VoteRequest> prepared = new HashMap<>();
     private final Map<String, String> locks = new HashMap<>();
     private final Set<String> members = new TreeSet<>();
+    /** The parts of a vote request seen so far: one Kafka transaction wrote them all, in order. */
+    private final Chunks.Assembler<VoteRequest> voteParts = new Chunks.Assembler<>();
     private long commits;
     private long aborts;
     private long unknownCommits;
@@ -47,8 +50,15 @@ public final class KvState {
      */
     public Object apply(KvLogEntry entry, String self) {
         Object payload = entry.getPayload();
-        if (payload instanceof VoteRequest request) {
-            return prepare(request, self);
+        if (payload instanceof VoteRequest part) {
+            Chunks.Assembler.Added<VoteRequest> added = voteParts.add(part.getTxId(), part.getPart(),
+                part.getParts(), part);
+            if (added.orphan()) {
+                // Cannot happen while the coordinator writes all parts in one Kafka transaction; vote no, not never.
+                return part.getParticipants().contains(self) ? new Vote(part.getTxId(), false,
+                    "part " + part.getPart() + " of the vote request arrived without the parts before it") : null;
+            }
+            return added.complete() == null ? null : prepare(whole(added.complete()), self);
         }
         if (payload instanceof Decision decision) {
             return decide(decision, self);
@@ -62,6 +72,15 @@ public final class KvState {
             return null;
         }
         throw new IllegalArgumentException("Unknown log entry " + payload);
+    }
+
+    private static VoteRequest whole(List<VoteRequest> parts) {
+        if (parts.size() == 1) {
+            return parts.get(0);
+        }
+        List<KvWrite> writes = new ArrayList<>();
+        parts.forEach(p -> writes.addAll(p.getWrites()));
+        return VoteRequest.newBuilder(parts.get(parts.size() - 1)).setWrites(writes).setPart(0).setParts(1).build();
     }
 
     private Vote prepare(VoteRequest request, String self) {

@@ -3,10 +3,13 @@ package io.distpipe.kv.store;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.distpipe.common.AbstractService;
@@ -29,7 +32,11 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RecordBatchTooLargeException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -82,6 +89,8 @@ public final class KvWorker extends AbstractService implements Runnable {
 
     private static final Logger LOG = LoggerFactory.getLogger(KvWorker.class);
     private static final long JOIN_RETRY_NS = Duration.ofSeconds(2).toNanos();
+    /** Sends of one batch: the answers, then error answers for those refused as too large, then give up. */
+    private static final int MAX_SEND_ATTEMPTS = 3;
 
     private final Config config;
     private final KvSerdes serdes;
@@ -153,7 +162,7 @@ public final class KvWorker extends AbstractService implements Runnable {
             long catchUpTarget = consumer.endOffsets(List.of(log)).get(log);
             while (running) {
                 ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(100));
-                List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
+                List<WorkerMessage> out = new ArrayList<>();
                 for (ConsumerRecord<byte[], byte[]> record : records) {
                     try {
                         handle(record, out);
@@ -191,7 +200,7 @@ public final class KvWorker extends AbstractService implements Runnable {
      * the entry goes to kv.decisions.dlq, and the worker stops (FAILED) rather than skip it: its database would no
      * longer be the function of the log that every other worker's is. A restarted worker stops at the same entry.
      */
-    private void stopAt(PoisonRecordException poison, List<ProducerRecord<byte[], byte[]>> out) {
+    private void stopAt(PoisonRecordException poison, List<WorkerMessage> out) {
         long offset = poison.record().offset();
         if (!out.isEmpty()) {
             send(out, offset);
@@ -223,7 +232,7 @@ public final class KvWorker extends AbstractService implements Runnable {
         return entry;
     }
 
-    private void handle(ConsumerRecord<byte[], byte[]> record, List<ProducerRecord<byte[], byte[]>> out) {
+    private void handle(ConsumerRecord<byte[], byte[]> record, List<WorkerMessage> out) {
         KvLogEntry entry = readPolicy.read(record, this::decode);
         Object answer = state.apply(entry, config.id());
         if (entry.getPayload() instanceof PoolChange change && change.getWorker().equals(config.id())) {
@@ -232,16 +241,16 @@ public final class KvWorker extends AbstractService implements Runnable {
                 change.getReason(), change.getMembers());
         }
         if (answer != null && record.offset() >= answeredBelow) {
-            WorkerMessage message = WorkerMessage.newBuilder().setWorker(config.id()).setLogOffset(record.offset())
-                .setPayload(answer).setSentAt(Instant.now()).build();
-            out.add(new ProducerRecord<>(Topics.KV_VOTES.name(), votesPartition,
-                serdes.keys.serialize(Topics.KV_VOTES.name(), config.id()),
-                serdes.workers.serialize(Topics.KV_VOTES.name(), message)));
+            // A database travels in parts, all in this batch's one Kafka transaction.
+            for (Object part : Chunks.answerParts(answer, Chunks.PART_BYTES)) {
+                out.add(WorkerMessage.newBuilder().setWorker(config.id()).setLogOffset(record.offset())
+                    .setPayload(part).setSentAt(Instant.now()).build());
+            }
         }
     }
 
     /** Outside the pool and caught up: ask to vote again (repeated until the pool change appears in the log). */
-    private void maybeJoin(long next, List<ProducerRecord<byte[], byte[]>> out) {
+    private void maybeJoin(long next, List<WorkerMessage> out) {
         if (caughtUpAt < 0 || state.members().contains(config.id())) {
             return;
         }
@@ -251,25 +260,143 @@ public final class KvWorker extends AbstractService implements Runnable {
         }
         lastJoinNs = now;
         LOG.info("{}: asking to join the pool, caught up to log offset {}.", config.id(), next);
-        WorkerMessage message = WorkerMessage.newBuilder().setWorker(config.id()).setLogOffset(next)
-            .setPayload(new JoinRequest(next)).setSentAt(Instant.now()).build();
-        out.add(new ProducerRecord<>(Topics.KV_VOTES.name(), votesPartition,
-            serdes.keys.serialize(Topics.KV_VOTES.name(), config.id()),
-            serdes.workers.serialize(Topics.KV_VOTES.name(), message)));
+        out.add(WorkerMessage.newBuilder().setWorker(config.id()).setLogOffset(next)
+            .setPayload(new JoinRequest(next)).setSentAt(Instant.now()).build());
     }
 
-    private void send(List<ProducerRecord<byte[], byte[]>> out, long next) {
-        if (config.transactional()) {
-            producer.beginTransaction();
-            out.forEach(producer::send);
-            producer.sendOffsetsToTransaction(Map.of(log, new OffsetAndMetadata(next)), consumer.groupMetadata());
-            producer.commitTransaction();
-        } else {
-            out.forEach(producer::send);
-            producer.flush();
-            consumer.commitAsync(Map.of(log, new OffsetAndMetadata(next)), null);
+    /** A message to send and its serialized value. */
+    record Outgoing(WorkerMessage message, byte[] value) {
+    }
+
+    /**
+     * Sends the answers and the log position after them. An answer the cluster refuses as too large (it is not
+     * retriable: it would fail again after every restart, on the same log entry) is replaced, all its parts, by one
+     * error answer ({@link Chunks#tooLarge}) and the batch sent again. (Without transactions the answers that did go
+     * out are sent twice then; the coordinator ignores a repeated answer.)
+     */
+    private void send(List<WorkerMessage> out, long next) {
+        List<Outgoing> messages = bounded(out, Chunks.MAX_RECORD_BYTES);
+        for (int attempts = 1; ; attempts++) {
+            List<Integer> refused = attempt(messages, next);
+            if (refused.isEmpty()) {
+                break;
+            }
+            if (attempts == MAX_SEND_ATTEMPTS) {
+                throw new KafkaException(config.id() + ": answers were still refused as too large after " + attempts
+                    + " attempts, the last ones error answers");
+            }
+            Set<Long> offsets = new HashSet<>();
+            for (int i : refused) {
+                offsets.add(messages.get(i).message().getLogOffset());
+            }
+            LOG.error("{}: answers to log entries {} were refused as too large; answering them with an error instead.",
+                config.id(), offsets);
+            messages = withErrors(messages, offsets);
         }
-        sent += out.size();
+        sent += messages.size();
+    }
+
+    /** The messages with each answer to one of {@code offsets} (all its parts) replaced by one error answer. */
+    List<Outgoing> withErrors(List<Outgoing> messages, Set<Long> offsets) {
+        List<Outgoing> result = new ArrayList<>(messages.size());
+        Set<Long> replaced = new HashSet<>();
+        for (Outgoing m : messages) {
+            long offset = m.message().getLogOffset();
+            if (!offsets.contains(offset) || m.message().getPayload() instanceof JoinRequest) {
+                result.add(m);
+            } else if (replaced.add(offset)) {
+                Outgoing error = replaced(m.message(), "the answer was too large to send");
+                if (error != null) {
+                    result.add(error);
+                }
+            }
+        }
+        return result;
+    }
+
+    /**
+     * The messages, serialized, with every one whose record would exceed {@code maxBytes} replaced by an error
+     * answer; a replacement with nothing to say is left out.
+     */
+    List<Outgoing> bounded(List<WorkerMessage> out, int maxBytes) {
+        List<Outgoing> messages = new ArrayList<>(out.size());
+        for (WorkerMessage m : out) {
+            byte[] value = serdes.workers.serialize(Topics.KV_VOTES.name(), m);
+            Outgoing sendable = value.length <= maxBytes ? new Outgoing(m, value) : replaced(m, String.format(
+                "the answer to log entry %d would be %,d bytes, above the %,d one record may have", m.getLogOffset(),
+                value.length, maxBytes));
+            if (sendable != null) {
+                messages.add(sendable);
+            }
+        }
+        return messages;
+    }
+
+    /** The error answer sent instead of {@code m}, or null when there is none to send. */
+    private Outgoing replaced(WorkerMessage m, String why) {
+        LOG.error("{}: answering log entry {} with an error: {}.", config.id(), m.getLogOffset(), why);
+        Object answer = Chunks.tooLarge(m.getPayload(), why);
+        if (answer == null) {
+            return null;
+        }
+        WorkerMessage error = WorkerMessage.newBuilder(m).setPayload(answer).build();
+        return new Outgoing(error, serdes.workers.serialize(Topics.KV_VOTES.name(), error));
+    }
+
+    /** One try at sending; the indexes of the messages refused as too large (then nothing was committed). */
+    private List<Integer> attempt(List<Outgoing> messages, long next) {
+        List<Future<RecordMetadata>> futures = new ArrayList<>(messages.size());
+        try {
+            if (config.transactional()) {
+                producer.beginTransaction();
+                messages.forEach(m -> futures.add(producer.send(record(m))));
+                producer.sendOffsetsToTransaction(Map.of(log, new OffsetAndMetadata(next)),
+                    consumer.groupMetadata());
+                producer.commitTransaction();
+            } else {
+                messages.forEach(m -> futures.add(producer.send(record(m))));
+                producer.flush();
+                List<Integer> refused = tooLarge(futures);
+                if (!refused.isEmpty()) {
+                    return refused;
+                }
+                consumer.commitAsync(Map.of(log, new OffsetAndMetadata(next)), null);
+            }
+            return List.of();
+        } catch (KafkaException e) {
+            List<Integer> refused = tooLarge(futures);
+            if (refused.isEmpty() || KafkaClients.fenced(e)) {
+                throw e;
+            }
+            producer.abortTransaction();
+            return refused;
+        }
+    }
+
+    private ProducerRecord<byte[], byte[]> record(Outgoing m) {
+        return new ProducerRecord<>(Topics.KV_VOTES.name(), votesPartition,
+            serdes.keys.serialize(Topics.KV_VOTES.name(), config.id()), m.value());
+    }
+
+    private static List<Integer> tooLarge(List<Future<RecordMetadata>> futures) {
+        List<Integer> refused = new ArrayList<>();
+        for (int i = 0; i < futures.size(); i++) {
+            Future<RecordMetadata> f = futures.get(i);
+            if (!f.isDone()) {
+                continue;
+            }
+            try {
+                f.get();
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof RecordTooLargeException
+                    || e.getCause() instanceof RecordBatchTooLargeException) {
+                    refused.add(i);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        return refused;
     }
 
     /** Log entries this worker could not read and sent to kv.decisions.dlq (at most one: it stops there). */

@@ -232,7 +232,7 @@ class KvCoordinatorCoreTest {
         serve("W1", "W2", "W3");
         // W2 holds a lock on "a" for a transaction the others never saw, so it alone votes no.
         workers.get("W2").apply(entryAt(new VoteRequest("other", "r0", "c0", List.of(new KvWrite("a", "0")),
-            List.of("W2"), "C0"), wallMs), "W2");
+            List.of("W2"), "C0", 0, 1), wallMs), "W2");
         submit(set("r1", "a", "1"));
         VoteRequest vr = step().entries(VoteRequest.class).get(0);
 
@@ -409,7 +409,7 @@ class KvCoordinatorCoreTest {
     void shouldApplyNoKeyOfAMultiKeySetWhenOneWorkerVotesNoOnOneKey() {
         serve("W1", "W2", "W3");
         workers.get("W3").apply(entryAt(new VoteRequest("other", "r0", "c0", List.of(new KvWrite("k3", "x")),
-            List.of("W3"), "C0"), wallMs), "W3");
+            List.of("W3"), "C0", 0, 1), wallMs), "W3");
         submit(set("multi", "k1", "1", "k2", "2", "k3", "3", "k4", "4", "k5", "5"));
 
         List<KvReply> replies = settle();
@@ -498,7 +498,7 @@ class KvCoordinatorCoreTest {
     void shouldReportDifferingDatabasesAndAnswerAVerifyWithoutAWorkerThatTimedOut() {
         serve("W1", "W2", "W3");
         workers.get("W1").apply(entryAt(new VoteRequest("x", "r0", "c0", List.of(new KvWrite("only-w1", "1")),
-            List.of("W1"), "C0"), wallMs), "W1");
+            List.of("W1"), "C0", 0, 1), wallMs), "W1");
         workers.get("W1").apply(entryAt(new Decision("x", "r0", "c0", Outcome.COMMIT, null, "C0"), wallMs), "W1");
 
         submit(read("differ", KvOp.VERIFY, null));
@@ -691,11 +691,11 @@ class KvCoordinatorCoreTest {
             entryAt(new PoolChange("W1", PoolChangeType.JOINED, List.of("W1"), "joined", "C0"), old),
             entryAt(new PoolChange("W2", PoolChangeType.JOINED, List.of("W1", "W2"), "joined", "C0"), old),
             entryAt(new VoteRequest("t1", "old-commit", "c", List.of(new KvWrite("a", "1")), List.of("W1", "W2"),
-                "C0"), old),
+                "C0", 0, 1), old),
             entryAt(new Decision("t1", "old-commit", "c", Outcome.COMMIT, null, "C0"), old),
             entryAt(new ReadRequest("r1", "old-get", "c", ReadKind.GET, "a", List.of("W1", "W2")), old),
             entryAt(new VoteRequest("t2", "new-commit", "c", List.of(new KvWrite("b", "1")), List.of("W1", "W2"),
-                "C0"), wallMs),
+                "C0", 0, 1), wallMs),
             entryAt(new Decision("t2", "new-commit", "c", Outcome.COMMIT, null, "C0"), wallMs),
             entryAt(new ReadRequest("r2", "new-get", "c", ReadKind.GET, "b", List.of("W1", "W2")), wallMs),
             entryAt(new ReadRequest("r3", "", "", ReadKind.SYNC, null, List.of("W1", "W2")), wallMs),
@@ -722,9 +722,9 @@ class KvCoordinatorCoreTest {
     @Test
     void shouldAbortInDoubtTransactionsButReanswerNothingWithoutAPool() {
         List<KvLogEntry> entries = List.of(
-            entryAt(new VoteRequest("t1", "in-doubt", "c", List.of(new KvWrite("a", "1")), List.of("W1"), "C0"),
+            entryAt(new VoteRequest("t1", "in-doubt", "c", List.of(new KvWrite("a", "1")), List.of("W1"), "C0", 0, 1),
                 wallMs),
-            entryAt(new VoteRequest("t2", "decided", "c", List.of(new KvWrite("b", "1")), List.of("W1"), "C0"),
+            entryAt(new VoteRequest("t2", "decided", "c", List.of(new KvWrite("b", "1")), List.of("W1"), "C0", 0, 1),
                 wallMs),
             entryAt(new Decision("t2", "decided", "c", Outcome.COMMIT, null, "C0"), wallMs),
             entryAt(new ReadRequest("r1", "get", "c", ReadKind.GET, "b", List.of("W1")), wallMs));

@@ -26,7 +26,7 @@ class KvStateTest {
     }
 
     private static KvLogEntry prepare(String txId, List<String> participants, KvWrite... writes) {
-        return entry(new VoteRequest(txId, "r-" + txId, "c", List.of(writes), participants, "C1"));
+        return entry(new VoteRequest(txId, "r-" + txId, "c", List.of(writes), participants, "C1", 0, 1));
     }
 
     private static KvLogEntry decide(String txId, Outcome outcome) {
@@ -106,5 +106,35 @@ class KvStateTest {
         assertThat(verify.getHash()).isEqualTo(two.hash()).isNotEqualTo(new KvState().hash());
         assertThat(one.members()).containsExactlyInAnyOrder("W1", "W2", "W3");
         assertThat(one.unknownCommits()).isZero();
+    }
+
+    @Test
+    void shouldVoteOnceOnAVoteRequestInPartsWithAllItsWritesAndCommitThemAll() {
+        KvState state = new KvState();
+        List<String> pool = List.of("W1");
+        List<KvWrite> first = List.of(new KvWrite("a", "1"), new KvWrite("b", "2"));
+        List<KvWrite> second = List.of(new KvWrite("c", "3"));
+
+        Object afterFirst = state.apply(entry(new VoteRequest("tx1", "r", "c", first, pool, "C1", 0, 2)), "W1");
+        Object afterLast = state.apply(entry(new VoteRequest("tx1", "r", "c", second, pool, "C1", 1, 2)), "W1");
+        // A key of part 0 is locked: another transaction on it is refused until tx1 is decided.
+        Object other = state.apply(prepare("tx2", pool, new KvWrite("a", "9")), "W1");
+        state.apply(decide("tx1", Outcome.COMMIT), "W1");
+
+        assertThat(afterFirst).isNull();
+        assertThat(afterLast).isEqualTo(new Vote("tx1", true, null));
+        assertThat(((Vote) other).getYes()).isFalse();
+        assertThat(state.db()).containsOnly(java.util.Map.entry("a", "1"), java.util.Map.entry("b", "2"),
+            java.util.Map.entry("c", "3"));
+    }
+
+    @Test
+    void shouldVoteNoOnAPartOfAVoteRequestWhoseFirstPartsItNeverSaw() {
+        KvState state = new KvState();
+        Object vote = state.apply(entry(new VoteRequest("tx1", "r", "c", List.of(new KvWrite("c", "3")),
+            List.of("W1"), "C1", 1, 2)), "W1");
+
+        assertThat(vote).isInstanceOfSatisfying(Vote.class, v -> assertThat(v.getYes()).isFalse());
+        assertThat(state.preparedCount()).isZero();
     }
 }

@@ -14,6 +14,7 @@ import io.distpipe.primes.job.Progress;
 import io.distpipe.primes.job.Summary;
 import io.distpipe.primes.plan.Coordinator;
 import io.distpipe.primes.plan.NumberParser;
+import io.distpipe.topics.Topics;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -106,6 +107,12 @@ public final class PrimesCommand implements Callable<Integer> {
                     cluster.bootstrapServers, cluster.registryUrl, chunkSize, maxDigits, workDir), progress).run();
                 progress.finish();
                 Summary.print(out, result);
+                if (result.deadLettered() > 0) {
+                    spec.commandLine().getErr().println("distpipe primes: " + result.deadLettered()
+                        + " records dead-lettered, output incomplete (see " + Topics.PRIMES_TASKS_DLQ.name() + " and "
+                        + Topics.PRIMES_FOUND_DLQ.name() + ").");
+                    return Cli.EXIT_FAILURE;
+                }
                 if (failOnReject && result.status().getRejectedLines() > 0) {
                     spec.commandLine().getErr().println("distpipe primes: " + result.status().getRejectedLines()
                         + " input lines were rejected (--fail-on-reject); see " + result.rejectedReport() + ".");

@@ -143,6 +143,9 @@ final class StatusCommand implements Callable<Integer> {
         job.put("primesReported", last.map(JobStatus::getPrimesFound).orElse(0L));
         job.put("rejectedLines", last.map(JobStatus::getRejectedLines).orElse(0L));
         job.put("changedFiles", last.map(JobStatus::getChangedFiles).orElse(List.of()));
+        // Files changed after planning, tasks dead-lettered: what the output misses (null when nothing).
+        job.put("incomplete", last.map(JobStatus::getReason).filter(r -> r.startsWith("output incomplete"))
+            .orElse(null));
         return job;
     }
 
@@ -191,7 +194,10 @@ final class StatusCommand implements Callable<Integer> {
                 + " %s rejected lines%n", job.get("jobId"), job.get("state"), job.get("files"), job.get("tasksDone"),
             job.get("tasksNotDone"), job.get("tasksTotal"), job.get("numbersTested"), job.get("primesReported"),
             job.get("rejectedLines"));
-        if (!((List<?>) job.get("changedFiles")).isEmpty()) {
+        if (job.get("incomplete") != null) {
+            out.printf("OUTPUT INCOMPLETE: %s%n", ((String) job.get("incomplete"))
+                .substring("output incomplete: ".length()));
+        } else if (!((List<?>) job.get("changedFiles")).isEmpty()) {
             out.printf("OUTPUT INCOMPLETE: input files changed after they were planned: %s%n", job.get("changedFiles"));
         }
         out.println();

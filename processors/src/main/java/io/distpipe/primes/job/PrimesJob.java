@@ -12,6 +12,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -68,11 +69,23 @@ public final class PrimesJob {
         }
     }
 
-    /** What happened, for the summary. */
+    /**
+     * What happened, for the summary.
+     *
+     * @param deadLetteredTasks tasks of the job a worker could not read (on primes.tasks.dlq): not in the output
+     * @param foundDeadLettered records the dedup processor could not read while the job ran (on primes.found.dlq,
+     *                          of any job on the cluster): primes possibly missing from the output
+     */
     public record Result(String jobId, JobStatus status, long uniquePrimes, long probablePrimes, Path output,
-                         Path rejectedReport, Duration elapsed) {
+                         Path rejectedReport, Duration elapsed, Set<String> deadLetteredTasks,
+                         long foundDeadLettered) {
         public long duplicatesRemoved() {
             return status.getPrimesFound() - uniquePrimes;
+        }
+
+        /** Records dead-lettered during the job; when not zero, the output is incomplete. */
+        public long deadLettered() {
+            return deadLetteredTasks.size() + foundDeadLettered;
         }
     }
 
@@ -141,6 +154,7 @@ public final class PrimesJob {
             int replication = topics.stream().mapToInt(TopicAdmin.Outcome::replication).max().orElse(1);
             TopicAdmin.registerSchemas(serdes.registry(), Topics.ALL);
             Map<TopicPartition, Long> uniqueStart = PrimesOutput.highWatermarks(admin, Topics.PRIMES_UNIQUE);
+            Map<TopicPartition, Long> foundDlqStart = PrimesOutput.highWatermarks(admin, Topics.PRIMES_FOUND_DLQ);
 
             observer.phase("starting dedup processor and " + config.workers() + " workers");
             DedupService dedup = new DedupService("dedup", bootstrap, replication,
@@ -166,6 +180,7 @@ public final class PrimesJob {
 
             Path rejectedReport = output.resolveSibling(output.getFileName() + ".rejected.tsv");
             JobStatus status;
+            Set<String> deadLetteredTasks;
             try (RejectionReport report = new RejectionReport(rejectedReport);
                  Coordinator coordinator = Coordinator.create(new Coordinator.Config("coordinator", jobId,
                      config.inputDir(), config.chunkNumbers(), Coordinator.CHUNK_BYTES_DEFAULT, config.maxDigits()),
@@ -175,6 +190,7 @@ public final class PrimesJob {
                 coordinator.plan();
                 observer.phase("testing numbers");
                 status = coordinator.awaitCompletion(JOB_TIMEOUT, workersGone);
+                deadLetteredTasks = coordinator.deadLetteredTasks();
                 report.commit(status.getRejectedLines() > 0);
             }
 
@@ -195,9 +211,12 @@ public final class PrimesJob {
                         f.get();
                     }
                 }
+                Map<TopicPartition, Long> foundDlqEnd = PrimesOutput.highWatermarks(admin, Topics.PRIMES_FOUND_DLQ);
+                long foundDeadLettered = foundDlqEnd.entrySet().stream()
+                    .mapToLong(e -> e.getValue() - foundDlqStart.getOrDefault(e.getKey(), 0L)).sum();
                 return new Result(jobId, status, primes.primes().size(), primes.probable(), output,
                     status.getRejectedLines() > 0 ? rejectedReport : null,
-                    Duration.ofNanos(System.nanoTime() - started));
+                    Duration.ofNanos(System.nanoTime() - started), deadLetteredTasks, foundDeadLettered);
             }
         } finally {
             for (AutoCloseable c : toClose) {

@@ -3,6 +3,7 @@ package io.distpipe.primes.job;
 import java.io.PrintWriter;
 
 import io.distpipe.primes.JobStatus;
+import io.distpipe.topics.Topics;
 
 /** The summary printed at the end of a primes job. */
 public final class Summary {
@@ -27,6 +28,11 @@ public final class Summary {
         }
         out.printf("  throughput       %,.0f numbers/s%n", s.getNumbersTested() / seconds);
         out.printf("  output           %s%n", result.output());
+        if (result.deadLettered() > 0) {
+            out.printf("  INCOMPLETE       %,d record(s) dead-lettered (%,d task(s) on %s, %,d on %s)%n",
+                result.deadLettered(), result.deadLetteredTasks().size(), Topics.PRIMES_TASKS_DLQ.name(),
+                result.foundDeadLettered(), Topics.PRIMES_FOUND_DLQ.name());
+        }
         out.flush();
     }
 }

@@ -225,6 +225,11 @@ public final class SystemCoordinator extends AbstractService {
                 LOG.error("coordinator: {} is incomplete: {} changed after they were planned; drop each complete "
                     + "file again under a new name.", output, status.getChangedFiles());
             }
+            if (!coordinator.deadLetteredTasks().isEmpty()) {
+                LOG.error("coordinator: {} is incomplete: {} task(s) were dead-lettered by workers that could not "
+                    + "read them (see {}): {}.", output, coordinator.deadLetteredTasks().size(),
+                    Topics.PRIMES_TASKS_DLQ.name(), coordinator.deadLetteredTasks());
+            }
         }
     }
 

@@ -111,6 +111,11 @@ public final class Coordinator extends AbstractService {
 
     private final Set<String> completedTasks = new HashSet<>();
     /**
+     * Tasks of this job a worker could not read and sent to primes.tasks.dlq (the dead-letter record keeps the task's
+     * key, its id): they never complete, so the job ends without them, incomplete.
+     */
+    private final Set<String> deadLetteredTasks = new TreeSet<>();
+    /**
      * Completions of tasks whose file is not (yet) in the job's plan record: tasks of a plan a killed coordinator
      * committed part of. They count once the file's plan is committed (a restarted coordinator plans it again, under
      * the same task ids), never before, so they cannot end the job early.
@@ -213,12 +218,17 @@ public final class Coordinator extends AbstractService {
         if (resumed) {
             countPublishedTasks();
         }
-        completions.assign(partitions);
+        // The tasks' dead-letter topic too: a task a worker could not read is never completed.
+        List<TopicPartition> read = new ArrayList<>(partitions);
+        for (int p = 0; p < Topics.PRIMES_TASKS_DLQ.partitions(); p++) {
+            read.add(new TopicPartition(Topics.PRIMES_TASKS_DLQ.name(), p));
+        }
+        completions.assign(read);
         if (resumed) {
-            completions.seekToBeginning(partitions);
+            completions.seekToBeginning(read);
         } else {
             // Completions of a new job come after this point: remember it before the first task is published.
-            completions.endOffsets(partitions).forEach(completions::seek);
+            completions.endOffsets(read).forEach(completions::seek);
         }
         life.transition(State.RUNNING);
     }
@@ -286,10 +296,22 @@ public final class Coordinator extends AbstractService {
         producer.commitTransaction();
     }
 
-    /** Whether every planned task has completed (and at least one was planned). */
+    /**
+     * Whether every planned task has completed or was dead-lettered (and at least one was planned); see
+     * {@link #deadLetteredTasks()} for whether the output is complete.
+     */
     public boolean isComplete() {
         JobStatus s = status();
-        return s.getTasksTotal() > 0 && s.getTasksCompleted() >= s.getTasksTotal();
+        return s.getTasksTotal() > 0 && tasksDone() >= s.getTasksTotal();
+    }
+
+    private synchronized long tasksDone() {
+        return status.getTasksCompleted() + deadLetteredTasks.size();
+    }
+
+    /** Task ids of this job that a worker sent to primes.tasks.dlq: their numbers are not in the output. */
+    public synchronized Set<String> deadLetteredTasks() {
+        return Set.copyOf(deadLetteredTasks);
     }
 
     /** Reads the input and publishes every task; returns the job status with the totals. */
@@ -359,7 +381,7 @@ public final class Coordinator extends AbstractService {
      */
     public JobStatus awaitCompletion(Duration timeout, Supplier<String> failure) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (status().getTasksCompleted() < status().getTasksTotal()) {
+        while (tasksDone() < status().getTasksTotal()) {
             String reason = failure.get();
             if (reason != null) {
                 throw new IllegalStateException(id() + ": job " + config.jobId() + " cannot complete: " + reason);
@@ -378,6 +400,9 @@ public final class Coordinator extends AbstractService {
         publishStatus();
         LOG.info("{}: job {} completed: {} tasks, {} numbers tested, {} primes reported.", id(), config.jobId(),
             status().getTasksCompleted(), status().getNumbersTested(), status().getPrimesFound());
+        if (!deadLetteredTasks().isEmpty()) {
+            LOG.error("{}: job {} is incomplete: {}.", id(), config.jobId(), status().getReason());
+        }
         return status();
     }
 
@@ -385,6 +410,10 @@ public final class Coordinator extends AbstractService {
     public void pollCompletions(Duration timeout) {
         boolean changed = false;
         for (ConsumerRecord<byte[], byte[]> record : completions.poll(timeout)) {
+            if (record.topic().equals(Topics.PRIMES_TASKS_DLQ.name())) {
+                changed |= deadLettered(record);
+                continue;
+            }
             TaskCompleted done;
             try {
                 done = completedDeserializer.deserialize(record.topic(), record.headers(), record.value());
@@ -404,6 +433,35 @@ public final class Coordinator extends AbstractService {
         if (changed) {
             listener.progress(status());
         }
+    }
+
+    /**
+     * Counts a task of this job's plan that a worker dead-lettered (its key, the task id, is kept on the dead-letter
+     * record) as done, and says in the status that the output misses it. A record whose key is not a task id of
+     * this job is another job's (or has an unreadable key: then its task is never done, and the job waits, loudly).
+     */
+    private boolean deadLettered(ConsumerRecord<byte[], byte[]> record) {
+        String taskId;
+        try {
+            taskId = record.key() == null ? null : keyDeserializer.deserialize(record.topic(), record.key());
+        } catch (RuntimeException e) {
+            LOG.warn("{}: a record on {} at offset {} has an unreadable key; it cannot be matched to a task.", id(),
+                record.topic(), record.offset());
+            return false;
+        }
+        TaskRef ref = taskId == null ? null : TaskRef.parse(config.jobId(), taskId);
+        if (ref == null || planCheck(ref) != PlanCheck.PLANNED || completedTasks.contains(taskId)) {
+            return false;
+        }
+        synchronized (this) {
+            if (!deadLetteredTasks.add(taskId)) {
+                return false;
+            }
+        }
+        LOG.error("{}: task {} of job {} was dead-lettered by a worker that could not read it; its numbers are not in "
+            + "the output.", id(), taskId, config.jobId());
+        updateStatus(s -> s.setReason(incompleteReason(s.getChangedFiles(), deadLetteredTasks().size(), null)));
+        return true;
     }
 
     /** Counts a completion of a task of the plan once; holds one whose file is not planned yet. */
@@ -489,10 +547,23 @@ public final class Coordinator extends AbstractService {
             if (!changed.contains(change.name())) {
                 changed.add(change.name());
             }
-            return s.setChangedFiles(changed).setReason("output incomplete: " + changed.size() + " input file(s) "
-                + "changed after they were planned " + changed + "; last: " + change.describe());
+            return s.setChangedFiles(changed).setReason(incompleteReason(changed, deadLetteredTasks().size(),
+                change.describe()));
         });
         publishStatus();
+    }
+
+    /** Why the output misses something: files changed after planning, tasks dead-lettered. */
+    private static String incompleteReason(List<String> changed, int deadLettered, String lastChange) {
+        List<String> why = new ArrayList<>();
+        if (!changed.isEmpty()) {
+            why.add(changed.size() + " input file(s) changed after they were planned " + changed
+                + (lastChange == null ? "" : "; last: " + lastChange));
+        }
+        if (deadLettered > 0) {
+            why.add(deadLettered + " task(s) dead-lettered (see " + Topics.PRIMES_TASKS_DLQ.name() + ")");
+        }
+        return "output incomplete: " + String.join("; ", why);
     }
 
     private synchronized void updateStatus(UnaryOperator<JobStatus.Builder> change) {

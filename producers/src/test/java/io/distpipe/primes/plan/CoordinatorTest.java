@@ -73,7 +73,34 @@ class CoordinatorTest {
             .mapToObj(p -> new PartitionInfo(COMPLETED, p, null, null, null)).toList();
         completions.updatePartitions(COMPLETED, partitions);
         completions.updateEndOffsets(Map.of(partition(0), COMPLETIONS_END, partition(1), COMPLETIONS_END,
-            partition(2), COMPLETIONS_END));
+            partition(2), COMPLETIONS_END, TASKS_DLQ_0, DLQ_END));
+        completions.updateBeginningOffsets(Map.of(TASKS_DLQ_0, 0L));
+    }
+
+    private static final TopicPartition TASKS_DLQ_0 = new TopicPartition(Topics.PRIMES_TASKS_DLQ.name(), 0);
+    private static final long DLQ_END = 7;
+
+    @Test
+    void shouldEndTheJobIncompleteWhenAWorkerDeadLettersOneOfItsTasks() throws IOException {
+        write("a.txt", "2\n3\n4\n");
+        Coordinator coordinator = started(2);
+        coordinator.plan();
+        completions.addRecord(completion(0, COMPLETIONS_END, "job-1/a.txt#0", JOB, 2, 2));
+        // What a worker writes for a task it cannot read: the record as it was (its key is the task id).
+        byte[] taskKey = serdes.keySerde(Topics.PRIMES_TASKS).serializer().serialize(Topics.PRIMES_TASKS.name(),
+            "job-1/a.txt#1");
+        completions.addRecord(new ConsumerRecord<>(TASKS_DLQ_0.topic(), 0, DLQ_END, taskKey, new byte[] {0, 0, 0, 0, 9}));
+        byte[] otherJob = serdes.keySerde(Topics.PRIMES_TASKS).serializer().serialize(Topics.PRIMES_TASKS.name(),
+            "job-2/a.txt#0");
+        completions.addRecord(new ConsumerRecord<>(TASKS_DLQ_0.topic(), 0, DLQ_END + 1, otherJob, new byte[] {1}));
+
+        JobStatus done = coordinator.awaitCompletion(Duration.ofSeconds(10));
+
+        assertThat(done.getState()).isEqualTo(JobState.COMPLETED);
+        assertThat(done.getTasksCompleted()).isEqualTo(1);
+        assertThat(coordinator.deadLetteredTasks()).containsExactly("job-1/a.txt#1");
+        assertThat(done.getReason()).isEqualTo("output incomplete: 1 task(s) dead-lettered (see primes.tasks.dlq)");
+        assertThat(statuses()).last().satisfies(s -> assertThat(s.getReason()).isEqualTo(done.getReason()));
     }
 
     @Test

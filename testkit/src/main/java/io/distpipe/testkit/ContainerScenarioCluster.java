@@ -111,6 +111,17 @@ public final class ContainerScenarioCluster implements ScenarioCluster {
         running.add(id);
     }
 
+    /** Paused, the registry container accepts connections but answers nothing: requests time out. */
+    @Override
+    public synchronized void stopRegistry() {
+        registry.getDockerClient().pauseContainerCmd(registry.getContainerId()).exec();
+    }
+
+    @Override
+    public synchronized void startRegistry() {
+        registry.getDockerClient().unpauseContainerCmd(registry.getContainerId()).exec();
+    }
+
     @Override
     public void close() {
         registry.stop();

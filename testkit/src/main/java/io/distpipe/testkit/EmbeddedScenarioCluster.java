@@ -11,17 +11,26 @@ import io.distpipe.topics.registry.SchemaRegistryServer;
 public final class EmbeddedScenarioCluster implements ScenarioCluster {
 
     private final MultiNodeCluster kafka;
-    private final SchemaRegistryServer registry;
+    /** The registry's schemas: they outlive a stop of its HTTP server, as a registry's storage would. */
+    private final InMemorySchemaRegistry schemas;
+    private final String registryUrl;
+    private final int registryPort;
+    private SchemaRegistryServer registry;
 
-    private EmbeddedScenarioCluster(MultiNodeCluster kafka, SchemaRegistryServer registry) {
+    private EmbeddedScenarioCluster(MultiNodeCluster kafka, InMemorySchemaRegistry schemas,
+                                    SchemaRegistryServer registry) {
         this.kafka = kafka;
+        this.schemas = schemas;
         this.registry = registry;
+        this.registryUrl = registry.url();
+        this.registryPort = java.net.URI.create(registryUrl).getPort();
     }
 
     public static EmbeddedScenarioCluster start(int brokers) {
         MultiNodeCluster kafka = MultiNodeCluster.start(brokers);
         try {
-            return new EmbeddedScenarioCluster(kafka, SchemaRegistryServer.start(new InMemorySchemaRegistry(), 0));
+            InMemorySchemaRegistry schemas = new InMemorySchemaRegistry();
+            return new EmbeddedScenarioCluster(kafka, schemas, SchemaRegistryServer.start(schemas, 0));
         } catch (IOException e) {
             kafka.close();
             throw new UncheckedIOException(e);
@@ -35,7 +44,7 @@ public final class EmbeddedScenarioCluster implements ScenarioCluster {
 
     @Override
     public String registryUrl() {
-        return registry.url();
+        return registryUrl;
     }
 
     @Override
@@ -59,8 +68,27 @@ public final class EmbeddedScenarioCluster implements ScenarioCluster {
     }
 
     @Override
-    public void close() {
-        registry.close();
+    public synchronized void stopRegistry() {
+        if (registry != null) {
+            registry.close();
+            registry = null;
+        }
+    }
+
+    @Override
+    public synchronized void startRegistry() {
+        if (registry == null) {
+            try {
+                registry = SchemaRegistryServer.start(schemas, registryPort);
+            } catch (IOException e) {
+                throw new UncheckedIOException("Cannot start the registry again on port " + registryPort, e);
+            }
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        stopRegistry();
         kafka.close();
     }
 

@@ -35,10 +35,11 @@ import org.apache.kafka.common.serialization.Deserializer;
  * @param uncommittedCompletions {@code TaskCompleted} records of the job in the log, aborted transactions included
  * @param uniquePrimes       committed {@code primes.unique} entries of the job per prime
  * @param deadLettered       records on each dead-letter topic (all jobs)
+ * @param completionsByWorker committed completions of the job per worker id
  */
 public record PrimesAudit(String jobId, Set<String> tasksPublished, Map<String, Integer> completions,
                           long uncommittedCompletions, Map<BigInteger, Integer> uniquePrimes,
-                          Map<String, Long> deadLettered) {
+                          Map<String, Long> deadLettered, Map<String, Integer> completionsByWorker) {
 
     private static final Duration READ_TIMEOUT = Duration.ofSeconds(60);
 
@@ -56,10 +57,12 @@ public record PrimesAudit(String jobId, Set<String> tasksPublished, Map<String, 
         });
         Deserializer<TaskCompleted> completed = serdes.valueSerde(Topics.PRIMES_COMPLETED).deserializer();
         Map<String, Integer> completions = new TreeMap<>();
+        Map<String, Integer> byWorker = new TreeMap<>();
         read(bootstrap, Topics.PRIMES_COMPLETED, true, r -> {
             TaskCompleted done = completed.deserialize(r.topic(), r.value());
             if (jobId.equals(done.getJobId())) {
                 completions.merge(done.getTaskId(), 1, Integer::sum);
+                byWorker.merge(done.getWorkerId(), 1, Integer::sum);
             }
         });
         long[] uncommitted = {0};
@@ -82,7 +85,7 @@ public record PrimesAudit(String jobId, Set<String> tasksPublished, Map<String, 
             read(bootstrap, dlq, false, r -> count[0]++);
             deadLettered.put(dlq.name(), count[0]);
         }
-        return new PrimesAudit(jobId, tasks, completions, uncommitted[0], unique, deadLettered);
+        return new PrimesAudit(jobId, tasks, completions, uncommitted[0], unique, deadLettered, byWorker);
     }
 
     /**

@@ -24,6 +24,12 @@ public interface ScenarioCluster extends AutoCloseable {
     /** Brings a broker stopped by {@link #stopBroker} back. */
     public void startBroker(int id);
 
+    /** Takes the schema registry away (it keeps its schemas): nothing answers at {@link #registryUrl()}. */
+    public void stopRegistry();
+
+    /** Brings the registry stopped by {@link #stopRegistry} back at the same URL. */
+    public void startRegistry();
+
     @Override
     public void close();
 }

@@ -17,7 +17,7 @@ class PrimesAuditTest {
     void shouldFindNothingWhenEveryTaskAndPrimeIsThereOnce() {
         PrimesAudit audit = new PrimesAudit("job", Set.of("job/a#0", "job/a#1"), Map.of("job/a#0", 1, "job/a#1", 1),
             3, Map.of(BigInteger.TWO, 1, BigInteger.valueOf(3), 1, BigInteger.valueOf(5), 1),
-            Map.of("primes.tasks.dlq", 0L));
+            Map.of("primes.tasks.dlq", 0L), Map.of("worker-1", 2));
 
         assertThat(audit.violations(PRIMES)).isEmpty();
         assertThat(audit.hiddenCompletions()).isEqualTo(1);
@@ -26,7 +26,8 @@ class PrimesAuditTest {
     @Test
     void shouldNameEveryKindOfViolation() {
         PrimesAudit audit = new PrimesAudit("job", Set.of("job/a#0", "job/a#1"), Map.of("job/a#0", 2, "job/b#0", 1),
-            3, Map.of(BigInteger.TWO, 2, BigInteger.valueOf(4), 1), Map.of("primes.found.dlq", 1L));
+            3, Map.of(BigInteger.TWO, 2, BigInteger.valueOf(4), 1), Map.of("primes.found.dlq", 1L),
+            Map.of("worker-1", 3));
 
         assertThat(audit.violations(PRIMES)).containsExactly(
             "1 task(s) with more than one committed completion: job/a#0 ×2",

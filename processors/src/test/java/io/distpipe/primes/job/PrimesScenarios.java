@@ -4,20 +4,27 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.distpipe.common.ChildJvm;
+import io.distpipe.common.Poll;
 import io.distpipe.common.WorkerProcess;
 import io.distpipe.primes.JobStatus;
 import io.distpipe.primes.plan.NumberParser;
+import io.distpipe.primes.work.PrimeWorker;
 import io.distpipe.testkit.PrimesAudit;
 import io.distpipe.testkit.PrimesOracle;
 import io.distpipe.testkit.ScenarioCluster;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -44,16 +51,24 @@ abstract class PrimesScenarios {
             cluster().registryUrl(), chunk, NumberParser.DEFAULT_MAX_DIGITS, dir.resolve("work")), observer).run();
     }
 
+    /**
+     * A worker JVM SIGKILLed mid-run and, at the same moment, the schema registry stopped; a replacement worker JVM
+     * starts while the registry is down (every schema lookup it makes fails), and the registry comes back once the
+     * others have done a few more tasks. Exact, audited, and the replacement did some of the work.
+     */
     @Test
-    void shouldStayExactWhenAWorkerProcessIsKilledMidRun() throws Exception {
+    void shouldStayExactWhenAWorkerProcessIsKilledMidRunAndTheRegistryRestarts() throws Exception {
         Path input = Files.createDirectories(dir.resolve("input"));
         PrimesOracle oracle = new PrimesOracle(10);
         for (int f = 0; f < 4; f++) {
             oracle.writeRandom(input.resolve("random-" + f + ".txt"), 15_000, 80, f);
         }
-        List<ChildJvm> workers = new ArrayList<>();
+        List<ChildJvm> workers = new java.util.concurrent.CopyOnWriteArrayList<>();
         AtomicBoolean killed = new AtomicBoolean();
         AtomicLong tasksWhenKilled = new AtomicLong();
+        AtomicLong tasksDone = new AtomicLong();
+        CompletableFuture<Void> faults = new CompletableFuture<>();
+        CompletableFuture<ChildJvm> replacement = new CompletableFuture<>();
         try {
             for (int i = 1; i <= 3; i++) {
                 workers.add(WorkerProcess.start("worker-" + i, cluster().bootstrapServers(), cluster().registryUrl(),
@@ -64,12 +79,48 @@ abstract class PrimesScenarios {
             PrimesJob.Result result = run(input, output, 0, 250, new PrimesJob.Observer() {
                 @Override
                 public void progress(JobStatus s) {
+                    tasksDone.set(s.getTasksCompleted());
                     if (s.getTasksCompleted() >= 10 && killed.compareAndSet(false, true)) {
                         tasksWhenKilled.set(s.getTasksCompleted());
-                        CompletableFuture.runAsync(victim::kill);
+                        CompletableFuture.runAsync(() -> {
+                            victim.kill();
+                            cluster().stopRegistry();
+                            // Not awaited here: it cannot get its schemas before the registry is back.
+                            CompletableFuture.supplyAsync(() -> {
+                                try {
+                                    return WorkerProcess.start("worker-4", cluster().bootstrapServers(),
+                                        cluster().registryUrl(), dir.resolve("logs"));
+                                } catch (java.io.IOException e) {
+                                    throw new java.io.UncheckedIOException(e);
+                                }
+                            }).whenComplete((w, e) -> {
+                                if (e != null) {
+                                    replacement.completeExceptionally(e);
+                                } else {
+                                    workers.add(w);
+                                    replacement.complete(w);
+                                }
+                            });
+                            // Down until the replacement has tasks to read (each needs a schema lookup), and the
+                            // others, whose schemas are cached, have done five more.
+                            Poll.until("worker-4 to be assigned task partitions while the registry is down",
+                                Duration.ofSeconds(60), () -> hasPartitions("worker-4"));
+                            long assignedAt = tasksDone.get();
+                            Poll.until("five more tasks done while the registry is down", Duration.ofSeconds(60),
+                                () -> tasksDone.get() >= assignedAt + 5);
+                            cluster().startRegistry();
+                        }).whenComplete((v, e) -> {
+                            if (e != null) {
+                                cluster().startRegistry();
+                                faults.completeExceptionally(e);
+                            } else {
+                                faults.complete(null);
+                            }
+                        });
                     }
                 }
             });
+            faults.get(60, TimeUnit.SECONDS);
 
             assertThat(killed).as("a worker was killed").isTrue();
             assertThat(tasksWhenKilled.get()).as("killed before the job ended")
@@ -80,13 +131,30 @@ abstract class PrimesScenarios {
             // The coordinator's counts deduplicate; the topics show whether a task or a prime was committed twice.
             PrimesAudit audit = PrimesAudit.of(cluster().bootstrapServers(), cluster().registryUrl(), result.jobId())
                 .assertExactlyOnce(oracle.expected());
-            System.out.printf("audit: %d tasks, each completed once; %d completion(s) of killed workers' aborted "
-                + "transactions hidden from read_committed readers%n", audit.tasksPublished().size(),
-                audit.hiddenCompletions());
+            ChildJvm late = replacement.get(60, TimeUnit.SECONDS);
+            assertThat(late.isAlive()).as("the worker started while the registry was down").isTrue();
+            assertThat(audit.completionsByWorker()).as("tasks completed per worker").containsKey("worker-4");
+            System.out.printf("audit: %d tasks, each completed once (per worker: %s); %d completion(s) of killed "
+                + "workers' aborted transactions hidden from read_committed readers%n", audit.tasksPublished().size(),
+                audit.completionsByWorker(), audit.hiddenCompletions());
         } finally {
+            cluster().startRegistry();
             for (ChildJvm w : workers) {
                 w.close();
             }
+        }
+    }
+
+    /** Whether the member of the workers' group with client id {@code workerId} has partitions assigned. */
+    private boolean hasPartitions(String workerId) {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+            cluster().bootstrapServers()))) {
+            ConsumerGroupDescription group = admin.describeConsumerGroups(List.of(PrimeWorker.GROUP_ID))
+                .describedGroups().get(PrimeWorker.GROUP_ID).get(10, TimeUnit.SECONDS);
+            return group.members().stream().anyMatch(m -> m.clientId().equals(workerId)
+                && !m.assignment().topicPartitions().isEmpty());
+        } catch (Exception e) {
+            throw new IllegalStateException("Cannot describe group " + PrimeWorker.GROUP_ID, e);
         }
     }
 

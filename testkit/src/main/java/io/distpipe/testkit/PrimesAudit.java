@@ -34,7 +34,7 @@ import org.apache.kafka.common.serialization.Deserializer;
  * @param completions        committed {@code TaskCompleted} records of the job per task id
  * @param uncommittedCompletions {@code TaskCompleted} records of the job in the log, aborted transactions included
  * @param uniquePrimes       committed {@code primes.unique} entries of the job per prime
- * @param deadLettered       records on each dead-letter topic (all jobs)
+ * @param deadLettered       committed records on each dead-letter topic (all jobs)
  * @param completionsByWorker committed completions of the job per worker id
  */
 public record PrimesAudit(String jobId, Set<String> tasksPublished, Map<String, Integer> completions,
@@ -80,11 +80,20 @@ public record PrimesAudit(String jobId, Set<String> tasksPublished, Map<String, 
             }
         });
         Map<String, Long> deadLettered = new TreeMap<>();
+        List<String> reasons = new ArrayList<>();
         for (TopicSpec<?, ?> dlq : List.of(Topics.PRIMES_TASKS_DLQ, Topics.PRIMES_FOUND_DLQ)) {
             long[] count = {0};
-            read(bootstrap, dlq, false, r -> count[0]++);
+            // read_committed: a dead letter written in a transaction that was then aborted (a Streams task that
+            // failed, its input read again) was never delivered.
+            read(bootstrap, dlq, true, r -> {
+                count[0]++;
+                if (reasons.size() < 3) {
+                    reasons.add(dlq.name() + " @" + r.offset() + ": " + headers(r));
+                }
+            });
             deadLettered.put(dlq.name(), count[0]);
         }
+        reasons.forEach(r -> System.out.println("audit: dead letter " + r));
         return new PrimesAudit(jobId, tasks, completions, uncommitted[0], unique, deadLettered, byWorker);
     }
 
@@ -146,6 +155,14 @@ public record PrimesAudit(String jobId, Set<String> tasksPublished, Map<String, 
     /** Completions in the log that read_committed readers do not see (aborted transactions of killed workers). */
     public long hiddenCompletions() {
         return uncommittedCompletions - completions.values().stream().mapToLong(Integer::longValue).sum();
+    }
+
+    /** The headers of a record, values as text (a dead letter's say why). */
+    private static String headers(ConsumerRecord<byte[], byte[]> r) {
+        List<String> all = new ArrayList<>();
+        r.headers().forEach(h -> all.add(h.key() + "=" + (h.value() == null ? "null"
+            : new String(h.value(), java.nio.charset.StandardCharsets.UTF_8).replaceAll("\\s+", " "))));
+        return String.join(", ", all);
     }
 
     private static String first(java.util.Collection<?> items) {

@@ -212,8 +212,8 @@ public final class PrimesJob {
                     }
                 }
                 Map<TopicPartition, Long> foundDlqEnd = PrimesOutput.highWatermarks(admin, Topics.PRIMES_FOUND_DLQ);
-                long foundDeadLettered = foundDlqEnd.entrySet().stream()
-                    .mapToLong(e -> e.getValue() - foundDlqStart.getOrDefault(e.getKey(), 0L)).sum();
+                long foundDeadLettered = PrimesOutput.committedRecords(probe, foundDlqStart, foundDlqEnd,
+                    CATCH_UP_TIMEOUT);
                 return new Result(jobId, status, primes.primes().size(), primes.probable(), output,
                     status.getRejectedLines() > 0 ? rejectedReport : null,
                     Duration.ofNanos(System.nanoTime() - started), deadLetteredTasks, foundDeadLettered);

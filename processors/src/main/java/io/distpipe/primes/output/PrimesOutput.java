@@ -161,6 +161,36 @@ public final class PrimesOutput {
                 .get(ADMIN_TIMEOUT_S, TimeUnit.SECONDS));
     }
 
+    /**
+     * Counts the records of a topic from {@code start} to {@code end} that {@code consumer} (read_committed) sees:
+     * those of aborted transactions (a Streams task that failed and read its input again) and transaction markers do
+     * not count, as a difference of watermarks would.
+     */
+    public static long committedRecords(Consumer<byte[], byte[]> consumer, Map<TopicPartition, Long> start,
+                                        Map<TopicPartition, Long> end, Duration timeout) {
+        Map<TopicPartition, Long> remaining = new HashMap<>(end);
+        remaining.entrySet().removeIf(e -> e.getValue() <= start.getOrDefault(e.getKey(), 0L));
+        consumer.assign(remaining.keySet());
+        remaining.keySet().forEach(p -> consumer.seek(p, start.getOrDefault(p, 0L)));
+        long count = 0;
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!remaining.isEmpty()) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("Could not read " + remaining.keySet() + " to its end within "
+                    + timeout.toSeconds() + " s");
+            }
+            for (ConsumerRecord<byte[], byte[]> record : consumer.poll(POLL)) {
+                Long stop = remaining.get(new TopicPartition(record.topic(), record.partition()));
+                if (stop != null && record.offset() < stop) {
+                    count++;
+                }
+            }
+            remaining.entrySet().removeIf(e -> consumer.position(e.getKey()) >= e.getValue());
+            consumer.assign(remaining.keySet());
+        }
+        return count;
+    }
+
     /** Reads primes.unique from {@code start} to {@code end} (read_committed) and keeps the primes of one job. */
     public static Result collect(Consumer<byte[], byte[]> consumer, AvroSerdes serdes, String jobId,
                                  Map<TopicPartition, Long> start, Map<TopicPartition, Long> end, Duration timeout) {

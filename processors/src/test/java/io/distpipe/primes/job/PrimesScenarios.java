@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.distpipe.common.ChildJvm;
@@ -25,6 +26,9 @@ import io.distpipe.testkit.ScenarioCluster;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.internals.Topic;
+import org.apache.kafka.common.utils.Utils;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -131,6 +135,7 @@ abstract class PrimesScenarios {
             // The coordinator's counts deduplicate; the topics show whether a task or a prime was committed twice.
             PrimesAudit audit = PrimesAudit.of(cluster().bootstrapServers(), cluster().registryUrl(), result.jobId())
                 .assertExactlyOnce(oracle.expected());
+            assertThat(result.deadLettered()).as("records the job says were dead-lettered").isZero();
             ChildJvm late = replacement.get(60, TimeUnit.SECONDS);
             assertThat(late.isAlive()).as("the worker started while the registry was down").isTrue();
             assertThat(audit.completionsByWorker()).as("tasks completed per worker").containsKey("worker-4");
@@ -158,15 +163,20 @@ abstract class PrimesScenarios {
         }
     }
 
+    /**
+     * The broker that is the transaction coordinator of the job's first worker (the leader of its
+     * {@code __transaction_state} partition) stops mid-run: that worker's transactions must move to a new
+     * coordinator. Exact and audited.
+     */
     @Test
-    void shouldStayExactWhenABrokerOfThreeStopsMidRun() throws Exception {
+    void shouldStayExactWhenTheBrokerCoordinatingAWorkersTransactionsStopsMidRun() throws Exception {
         Path input = Files.createDirectories(dir.resolve("input"));
         PrimesOracle oracle = new PrimesOracle(200_000);
         oracle.writeRange(input.resolve("a.txt"), 0, 120_000);
         oracle.writeRange(input.resolve("b.txt"), 100_000, 200_000);
         ScenarioCluster cluster = cluster();
         assertThat(cluster.runningBrokers()).hasSize(3);
-        int victim = cluster.runningBrokers().stream().max(Integer::compare).orElseThrow();
+        AtomicInteger victim = new AtomicInteger();
         AtomicBoolean stopped = new AtomicBoolean();
         AtomicLong tasksWhenStopped = new AtomicLong();
         CompletableFuture<Void> stopping = new CompletableFuture<>();
@@ -177,26 +187,55 @@ abstract class PrimesScenarios {
                 public void progress(JobStatus s) {
                     if (s.getTasksCompleted() >= 5 && stopped.compareAndSet(false, true)) {
                         tasksWhenStopped.set(s.getTasksCompleted());
-                        CompletableFuture.runAsync(() -> cluster.stopBroker(victim))
-                            .whenComplete((v, e) -> stopping.complete(null));
+                        String transactionalId = PrimeWorker.TRANSACTIONAL_ID_PREFIX
+                            + PrimesJob.workerId(s.getJobId(), 1);
+                        CompletableFuture.runAsync(() -> {
+                            victim.set(transactionCoordinatorOf(transactionalId));
+                            cluster.stopBroker(victim.get());
+                        }).whenComplete((v, e) -> {
+                            if (e != null) {
+                                stopping.completeExceptionally(e);
+                            } else {
+                                stopping.complete(null);
+                            }
+                        });
                     }
                 }
             });
 
             assertThat(stopped).isTrue();
             assertThat(tasksWhenStopped.get()).isLessThan(result.status().getTasksTotal());
-            stopping.get();
-            assertThat(cluster.runningBrokers()).doesNotContain(victim);
+            stopping.get(60, TimeUnit.SECONDS);
+            assertThat(cluster.runningBrokers()).doesNotContain(victim.get());
             assertThat(Files.readAllLines(output)).isEqualTo(oracle.expectedLines());
             PrimesAudit.of(cluster.bootstrapServers(), cluster.registryUrl(), result.jobId())
                 .assertExactlyOnce(oracle.expected());
         } finally {
             if (stopped.get()) {
-                stopping.get();
-                if (!cluster.runningBrokers().contains(victim)) {
-                    cluster.startBroker(victim);
+                try {
+                    stopping.get(60, TimeUnit.SECONDS);
+                } finally {
+                    if (victim.get() != 0 && !cluster.runningBrokers().contains(victim.get())) {
+                        cluster.startBroker(victim.get());
+                    }
                 }
             }
+        }
+    }
+
+    /**
+     * The broker leading the {@code __transaction_state} partition of {@code transactionalId}: Kafka's transaction
+     * coordinator for it (the partition is the id's hash, as {@code TransactionStateManager.partitionFor} has it).
+     */
+    private int transactionCoordinatorOf(String transactionalId) {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+            cluster().bootstrapServers()))) {
+            TopicDescription state = admin.describeTopics(List.of(Topic.TRANSACTION_STATE_TOPIC_NAME))
+                .allTopicNames().get(10, TimeUnit.SECONDS).get(Topic.TRANSACTION_STATE_TOPIC_NAME);
+            int partition = Utils.abs(transactionalId.hashCode()) % state.partitions().size();
+            return state.partitions().get(partition).leader().id();
+        } catch (Exception e) {
+            throw new IllegalStateException("Cannot find the transaction coordinator of " + transactionalId, e);
         }
     }
 }

@@ -382,7 +382,14 @@ public final class ChildJvm implements Supervisor.Instance, AutoCloseable {
      */
     public boolean stop(Duration timeout) {
         if (paused()) {
-            resume();
+            try {
+                resume();
+            } catch (IllegalStateException e) {
+                // Gone meanwhile (its SIGCONT found no process): nothing is left to stop.
+                if (process.isAlive()) {
+                    throw e;
+                }
+            }
         }
         boolean wasAlive = stop(process.toHandle(), timeout, toString());
         if (spec.pidFile() != null) {

@@ -59,7 +59,7 @@ public final class ChildJvm implements Supervisor.Instance, AutoCloseable {
     static {
         // A JVM that exits without stopping its children would leave them running, holding ports and data.
         try {
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> STOP_ON_EXIT.forEach(c -> c.process.destroy()),
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> STOP_ON_EXIT.forEach(ChildJvm::reap),
                 "distpipe-child-jvm-reaper"));
         } catch (IllegalStateException e) {
             // First used while this JVM already shuts down: nothing is launched any more.
@@ -220,6 +220,8 @@ public final class ChildJvm implements Supervisor.Instance, AutoCloseable {
     private final Path output;
     private final long launchOffset;
     private Thread reader;
+    /** Whether it was sent SIGSTOP and not SIGCONT since; a stopped process holds SIGTERM until it is continued. */
+    private volatile boolean paused;
     private long scanned;
     private String readyText;
 
@@ -351,8 +353,44 @@ public final class ChildJvm implements Supervisor.Instance, AutoCloseable {
         }
     }
 
-    /** SIGTERM, so it shuts down cleanly, then SIGKILL after {@code timeout}; false if it was not running. */
+    /**
+     * SIGSTOP, as a process frozen by the machine, a long GC pause or a debugger would be: it keeps its sockets and
+     * its memory but runs no code, so it sends no heartbeats and commits nothing until {@link #resume()}. Fails with
+     * an {@link IllegalStateException} if it is not running or {@code kill -STOP} fails.
+     */
+    public synchronized void pause() {
+        signal("STOP");
+        paused = true;
+        LOG.info("{}: paused (SIGSTOP).", this);
+    }
+
+    /** SIGCONT: a paused child runs on from where it stopped. Fails like {@link #pause()}. */
+    public synchronized void resume() {
+        signal("CONT");
+        paused = false;
+        LOG.info("{}: resumed (SIGCONT).", this);
+    }
+
+    /** Whether it runs and is paused ({@link #pause()} without a {@link #resume()} since). */
+    public boolean paused() {
+        return paused && process.isAlive();
+    }
+
+    /**
+     * SIGTERM, so it shuts down cleanly, then SIGKILL after {@code timeout}; false if it was not running. A paused
+     * child is resumed first: stopped, it would hold the SIGTERM until the SIGKILL.
+     */
     public boolean stop(Duration timeout) {
+        if (paused()) {
+            try {
+                resume();
+            } catch (IllegalStateException e) {
+                // Gone meanwhile (its SIGCONT found no process): nothing is left to stop.
+                if (process.isAlive()) {
+                    throw e;
+                }
+            }
+        }
         boolean wasAlive = stop(process.toHandle(), timeout, toString());
         if (spec.pidFile() != null) {
             try {
@@ -407,6 +445,48 @@ public final class ChildJvm implements Supervisor.Instance, AutoCloseable {
     @Override
     public String toString() {
         return spec.id() + " (pid " + pid() + ")";
+    }
+
+    /** {@code kill -<name> <pid>}; the child must run, and kill must succeed. */
+    private void signal(String name) {
+        if (!process.isAlive()) {
+            throw new IllegalStateException(this + " is not running: cannot send it SIG" + name + ".");
+        }
+        List<String> command = List.of("kill", "-" + name, Long.toString(pid()));
+        String said;
+        int code;
+        try {
+            Process kill = new ProcessBuilder(command).redirectErrorStream(true).start();
+            said = new String(kill.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            if (!kill.waitFor(KILL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+                kill.destroyForcibly();
+                throw new IllegalStateException(this + ": '" + String.join(" ", command) + "' did not end within "
+                    + KILL_TIMEOUT.toSeconds() + " s.");
+            }
+            code = kill.exitValue();
+        } catch (IOException e) {
+            throw new UncheckedIOException(this + ": could not run '" + String.join(" ", command) + "'", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(this + ": interrupted while sending SIG" + name + ".", e);
+        }
+        if (code != 0) {
+            throw new IllegalStateException(this + ": '" + String.join(" ", command) + "' failed with exit code "
+                + code + (said.isEmpty() ? "" : ": " + said) + ".");
+        }
+    }
+
+    /** At this JVM's exit: SIGTERM, after SIGCONT if paused (a stopped child would hold the SIGTERM). */
+    private static void reap(ChildJvm child) {
+        if (child.paused()) {
+            try {
+                child.resume();
+            } catch (RuntimeException e) {
+                child.process.destroyForcibly();
+                return;
+            }
+        }
+        child.process.destroy();
     }
 
     // ---- output

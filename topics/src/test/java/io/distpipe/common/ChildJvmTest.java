@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -66,6 +67,30 @@ class ChildJvmTest {
             ChildJvm.announceReady("stubborn");
             while (System.in.read() >= 0) {
                 System.out.println("still here");
+            }
+        }
+    }
+
+    /** READY, then a numbered tick every 20 ms until its stdin closes: its output shows whether it makes progress. */
+    public static final class TickingChild {
+        public static void main(String[] args) throws Exception {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> System.out.println("stopping cleanly")));
+            Thread stdin = new Thread(() -> {
+                try {
+                    while (System.in.read() >= 0) {
+                        continue;
+                    }
+                } catch (IOException e) {
+                    // the parent is gone
+                }
+                System.exit(0);
+            });
+            stdin.setDaemon(true);
+            stdin.start();
+            ChildJvm.announceReady("ticking");
+            for (long tick = 1; ; tick++) {
+                System.out.println("tick " + tick);
+                Thread.sleep(20);
             }
         }
     }
@@ -182,5 +207,92 @@ class ChildJvmTest {
 
         assertThat(end.clean()).isFalse();
         assertThat(end.reason()).isEqualTo("pid " + child.pid() + " exited with code 3");
+    }
+
+    @Test
+    void shouldMakeNoProgressWhilePausedAndGoOnOnceResumed() throws Exception {
+        // Without a lines consumer the child writes its output file itself: once stopped, the file cannot grow.
+        try (ChildJvm child = spec("ticking", TickingChild.class).start()) {
+            Poll.until("the child to tick", WAIT, () -> ticks(child) >= 5);
+
+            child.pause();
+
+            assertThat(child.paused()).isTrue();
+            Poll.until("the kernel to report pid " + child.pid() + " stopped", WAIT, () -> procState(child) == 'T');
+            long frozen = Files.size(child.output());
+            long ticksFrozen = ticks(child);
+            long since = System.nanoTime();
+            // Fifty tick intervals: a running child would have written about fifty lines by then.
+            Poll.until("one second to pass while paused", WAIT, () -> {
+                assertThat(size(child.output())).as("output of the paused child").isEqualTo(frozen);
+                return System.nanoTime() - since > Duration.ofSeconds(1).toNanos();
+            });
+            assertThat(procState(child)).as("still stopped").isEqualTo('T');
+
+            child.resume();
+
+            assertThat(child.paused()).isFalse();
+            Poll.until("the resumed child to tick again", WAIT, () -> ticks(child) >= ticksFrozen + 5);
+            assertThat(procState(child)).as("running or sleeping, not stopped").isNotEqualTo('T');
+        }
+    }
+
+    @Test
+    void shouldResumeAPausedChildSoThatCloseStopsItCleanly() throws Exception {
+        ChildJvm child = spec("paused", TickingChild.class).start();
+        try {
+            child.pause();
+            Poll.until("pid " + child.pid() + " to be stopped", WAIT, () -> procState(child) == 'T');
+            long t0 = System.nanoTime();
+
+            child.close();
+
+            assertThat(child.isAlive()).isFalse();
+            assertThat(child.paused()).isFalse();
+            assertThat(Files.readAllLines(child.output())).as("its shutdown hook ran: SIGTERM, not SIGKILL after the stop wait")
+                .contains("stopping cleanly");
+            assertThat(child.exitCode()).as("killed by SIGTERM").hasValue(143);
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(ChildJvm.STOP_TIMEOUT_DEFAULT);
+        } finally {
+            child.kill();
+        }
+    }
+
+    @Test
+    void shouldRefuseLoudlyToPauseAChildThatIsNotRunning() throws Exception {
+        ChildJvm child = spec("gone", FailingChild.class).launch();
+        child.awaitEnd();
+
+        assertThatThrownBy(child::pause).isInstanceOf(IllegalStateException.class)
+            .hasMessage("gone (pid " + child.pid() + ") is not running: cannot send it SIGSTOP.");
+        assertThatThrownBy(child::resume).hasMessageContaining("cannot send it SIGCONT");
+        assertThat(child.paused()).isFalse();
+    }
+
+    /** Lines "tick n" in its output so far. */
+    private static long ticks(ChildJvm child) {
+        try (var lines = Files.lines(child.output())) {
+            return lines.filter(l -> l.startsWith("tick ")).count();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The state letter of /proc/<pid>/stat ('R', 'S', 'T' for stopped...): after the ')' closing its name. */
+    private static char procState(ChildJvm child) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(child.pid()), "stat"));
+            return stat.charAt(stat.lastIndexOf(')') + 2);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static long size(Path file) {
+        try {
+            return Files.size(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 }

@@ -228,6 +228,24 @@ public final class ReplicaScenario implements AutoCloseable {
         }
     }
 
+    /** SIGSTOP: replica {@code id} keeps its connections but runs no code (no heartbeat, no commit) until resumed. */
+    public void pause(String id) {
+        replica(id).pause();
+    }
+
+    /** SIGCONT of a paused replica. */
+    public void resume(String id) {
+        replica(id).resume();
+    }
+
+    private ChildJvm replica(String id) {
+        ChildJvm p = replicas.get(id);
+        if (p == null) {
+            throw new IllegalStateException("replica " + id + " is not running");
+        }
+        return p;
+    }
+
     public Collection<String> liveReplicas() {
         return new TreeMap<>(replicas).keySet();
     }
@@ -372,6 +390,39 @@ public final class ReplicaScenario implements AutoCloseable {
     public HistoryChecker.Verdict check() throws Exception {
         List<ReplicaReply> finals = probe(settings.mode() == Mode.ACTIVE ? replicas.size() : 1);
         return HistoryChecker.check(histories, finals);
+    }
+
+    /** The end of the committed replies (read_committed: the last stable offset) now. */
+    public long repliesEnd() {
+        TopicPartition tp = new TopicPartition(Topics.REPLICAS_REPLIES.name(), 0);
+        try (KafkaConsumer<byte[], byte[]> reader = new KafkaConsumer<>(KafkaClients.consumer(bootstrap, null,
+            "scenario-replies-end", KafkaClients.SESSION_TIMEOUT_MS_DEFAULT))) {
+            return reader.endOffsets(List.of(tp)).get(tp);
+        }
+    }
+
+    /**
+     * Every committed reply (read_committed, in log order) up to the last stable offset now: what the primaries
+     * acknowledged, for {@link RepliesAudit}.
+     */
+    public List<RepliesAudit.Logged> committedReplies() {
+        TopicPartition tp = new TopicPartition(Topics.REPLICAS_REPLIES.name(), 0);
+        Deserializer<ReplicaReply> values = serdes.valueSerde(Topics.REPLICAS_REPLIES).deserializer();
+        List<RepliesAudit.Logged> all = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> reader = new KafkaConsumer<>(KafkaClients.consumer(bootstrap, null,
+            "scenario-replies-audit", KafkaClients.SESSION_TIMEOUT_MS_DEFAULT))) {
+            reader.assign(List.of(tp));
+            reader.seekToBeginning(List.of(tp));
+            long end = reader.endOffsets(List.of(tp)).get(tp);
+            Poll.until("the committed replies read to offset " + end, WAIT, () -> {
+                for (ConsumerRecord<byte[], byte[]> r : reader.poll(Duration.ofMillis(100))) {
+                    all.add(new RepliesAudit.Logged(r.offset(), values.deserialize(r.topic(), r.headers(),
+                        r.value())));
+                }
+                return reader.position(tp) >= end;
+            });
+        }
+        return all;
     }
 
     public Path historyDir() {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -21,7 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The replicated server's failover scenario, written once against a {@link ScenarioCluster}: each subclass says what
  * runs the brokers and the registry (in-process nodes, or containers where Docker runs). The server is
  * {@link ReplicaScenario}'s (membership processor and RM in this JVM, replicas S1..S3 as child JVMs, clients on
- * threads); one SIGKILL of the primary here, five in {@code ReplicasFailoverIT}.
+ * threads); one SIGSTOP/SIGCONT and then one SIGKILL of the primary here (one cluster start-up for both faults), five
+ * SIGKILLs in {@code ReplicasFailoverIT}.
  */
 @Timeout(value = 5, unit = TimeUnit.MINUTES, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 abstract class ReplicaScenarios {
@@ -33,7 +35,7 @@ abstract class ReplicaScenarios {
     abstract ScenarioCluster cluster();
 
     @Test
-    void shouldLoseNothingWhenThePassivePrimaryIsKilledWithClientsInFlight() throws Exception {
+    void shouldAcknowledgeFromOnePrimaryAtATimeAndLoseNothingWhenThePrimaryIsPausedThenKilled() throws Exception {
         ScenarioCluster cluster = cluster();
         // Suspicion after 1.5 s as in ReplicasFailoverIT: on a loaded machine 0.8 s also suspects live replicas.
         try (ReplicaScenario s = ReplicaScenario.start(new ReplicaScenario.Settings(Mode.PASSIVE, dir,
@@ -44,6 +46,23 @@ abstract class ReplicaScenarios {
             assertThat(s.roles()).as("one primary and two backups").hasSize(3);
             s.startClients(2, 20);
             s.awaitAcks(10, null);
+
+            // SIGSTOP of the primary, longer than the suspicion timeout: frozen, it keeps its connections and its open
+            // transaction and still believes it is primary. A backup must take over and serve meanwhile.
+            String frozen = s.primary().orElseThrow();
+            long repliesBeforePause = s.repliesEnd();
+            long pausedAt = System.nanoTime();
+            s.pause(frozen);
+            String standIn = s.awaitPrimaryOtherThan(frozen);
+            s.awaitGone(frozen);
+            s.awaitAckFrom(standIn, pausedAt);
+            s.awaitAcks(10, standIn);
+            // SIGCONT: it runs on from where it stopped; its commit must fail (fenced) and it must come back a backup.
+            long epoch = s.maxEpoch();
+            s.resume(frozen);
+            s.awaitRole(frozen, ReplicaRole.BACKUP, epoch);
+            s.awaitAcks(10, null);
+            long repliesBeforeKill = s.repliesEnd();
 
             // The clients keep sending at 20 requests/s each, so requests are in flight when the primary dies.
             String victim = s.primary().orElseThrow();
@@ -70,7 +89,15 @@ abstract class ReplicaScenarios {
                 .isEmpty();
             assertThat(verdict.acknowledged()).isGreaterThan(acksBefore);
             assertThat(s.acks().stream().map(ReplicaScenario.Ack::server).distinct())
-                .as("answered by the old primary, then by the new one").contains(victim, successor);
+                .as("answered by each old primary, then by its successor").contains(frozen, standIn, victim,
+                    successor);
+
+            // Audited on the committed replies, not on what the clients or the replicas say.
+            List<RepliesAudit.Logged> committed = s.committedReplies();
+            assertThat(RepliesAudit.oneHistory(committed)).as("committed replies form one history").isEmpty();
+            assertThat(RepliesAudit.nothingFromReplacedAfterSuccessor(committed, frozen, standIn, repliesBeforePause,
+                repliesBeforeKill)).as("the resumed " + frozen + " acknowledged nothing once " + standIn + " had")
+                .isEmpty();
         }
     }
 }

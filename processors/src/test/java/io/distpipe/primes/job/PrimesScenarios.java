@@ -137,8 +137,9 @@ abstract class PrimesScenarios {
                 .assertExactlyOnce(oracle.expected());
             assertThat(result.deadLettered()).as("records the job says were dead-lettered").isZero();
             ChildJvm late = replacement.get(60, TimeUnit.SECONDS);
+            // It had task partitions while the registry was down: it waited for it (no dead letter, see the audit)
+            // and is still serving. Whether it completed tasks after that depends on how much work was left.
             assertThat(late.isAlive()).as("the worker started while the registry was down").isTrue();
-            assertThat(audit.completionsByWorker()).as("tasks completed per worker").containsKey("worker-4");
             System.out.printf("audit: %d tasks, each completed once (per worker: %s); %d completion(s) of killed "
                 + "workers' aborted transactions hidden from read_committed readers%n", audit.tasksPublished().size(),
                 audit.completionsByWorker(), audit.hiddenCompletions());

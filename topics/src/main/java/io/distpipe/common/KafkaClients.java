@@ -15,7 +15,6 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.KafkaException;
-import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -125,11 +124,13 @@ public final class KafkaClients {
 
     /**
      * Whether a producer failure, or any of its causes, means another producer took over the transactional id (the
-     * producer may wrap the fencing error once it is in an error state).
+     * producer may wrap the fencing error once it is in an error state). An old epoch
+     * ({@code InvalidProducerEpochException}) is not: the broker also answers it for a transaction it aborted for its
+     * timeout; {@link BrokerAborts} tells the two apart.
      */
     public static boolean fenced(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof ProducerFencedException || t instanceof InvalidProducerEpochException) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof ProducerFencedException) {
                 return true;
             }
         }

@@ -245,6 +245,7 @@ public final class Topics {
     public static final TopicSpec<byte[], byte[]> REPLICAS_REQUESTS_DLQ = deadLetters(REPLICAS_REQUESTS, "replica");
     public static final TopicSpec<byte[], byte[]> CHAT_EVENTS_DLQ = deadLetters(CHAT_EVENTS, "chat server");
     public static final TopicSpec<byte[], byte[]> MR_TASK_STATUS_DLQ = deadLetters(MR_TASK_STATUS, "mr coordinator");
+    public static final TopicSpec<byte[], byte[]> MR_COMMANDS_DLQ = deadLetters(MR_COMMANDS, "mr coordinator");
 
     public static final List<TopicSpec<?, ?>> ALL = List.of(PRIMES_TASKS, PRIMES_FOUND, PRIMES_COMPLETED,
         PRIMES_UNIQUE, PRIMES_JOBS, PRIMES_REJECTED, PRIMES_TASKS_DLQ, PRIMES_FOUND_DLQ, PRIMES_DEDUP_CHANGELOG,
@@ -253,7 +254,7 @@ public final class Topics {
         REGISTRY_EVENTS, MR_COMMANDS, MR_JOBS, MR_MAP_TASKS, MR_REDUCE_TASKS, MR_TASK_STATUS,
         MR_INTERMEDIATE, CHAT_EVENTS, REPLICAS_REQUESTS,
         REPLICAS_REPLIES, REPLICAS_ROLES, REPLICAS_ROLES_CHANGELOG, KV_REQUESTS, KV_DECISIONS, KV_VOTES,
-        KV_REPLIES, KV_DECISIONS_DLQ, REPLICAS_REQUESTS_DLQ, CHAT_EVENTS_DLQ, MR_TASK_STATUS_DLQ);
+        KV_REPLIES, KV_DECISIONS_DLQ, REPLICAS_REQUESTS_DLQ, CHAT_EVENTS_DLQ, MR_TASK_STATUS_DLQ, MR_COMMANDS_DLQ);
 
     private static final Map<String, TopicSpec<?, ?>> BY_NAME = ALL.stream()
         .collect(Collectors.toUnmodifiableMap(TopicSpec::name, Function.identity()));

@@ -13,7 +13,6 @@ class KafkaClientsTest {
     @Test
     void shouldTellFencingEvenWhenTheProducerWrapsIt() {
         assertThat(KafkaClients.fenced(new ProducerFencedException("newer producer"))).isTrue();
-        assertThat(KafkaClients.fenced(new InvalidProducerEpochException("old epoch"))).isTrue();
         assertThat(KafkaClients.fenced(new KafkaException("error state",
             new KafkaException("wrapped", new ProducerFencedException("newer producer"))))).isTrue();
     }
@@ -23,5 +22,12 @@ class KafkaClientsTest {
         assertThat(KafkaClients.fenced(new TimeoutException("no broker"))).isFalse();
         assertThat(KafkaClients.fenced(new KafkaException("error state", new IllegalStateException("x")))).isFalse();
         assertThat(KafkaClients.fenced(null)).isFalse();
+    }
+
+    @Test
+    void shouldNotTakeAnOldEpochForFencingSinceTheBrokerAnswersItForATransactionItAborted() {
+        assertThat(KafkaClients.fenced(new InvalidProducerEpochException("old epoch"))).isFalse();
+        assertThat(KafkaClients.fenced(new KafkaException("error state",
+            new InvalidProducerEpochException("old epoch")))).isFalse();
     }
 }

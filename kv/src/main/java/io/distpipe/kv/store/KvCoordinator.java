@@ -14,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.distpipe.common.AbstractService;
+import io.distpipe.common.BrokerAborts;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.kv.KvLogEntry;
 import io.distpipe.kv.KvReply;
@@ -29,6 +30,7 @@ import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
@@ -105,6 +107,7 @@ public final class KvCoordinator extends AbstractService implements Runnable {
     private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
     private final CountDownLatch stopped = new CountDownLatch(3);
     private final AtomicLong kafkaTransactions = new AtomicLong();
+    private final BrokerAborts brokerAborts;
     /** Set by the serving thread after being fenced: the request reader leaves the group and joins it again. */
     private volatile boolean rejoin;
     private volatile KafkaException failure;
@@ -118,6 +121,7 @@ public final class KvCoordinator extends AbstractService implements Runnable {
         this.config = config;
         this.serdes = serdes;
         this.core = new KvCoordinatorCore(config.id(), config.voteTimeoutMs(), config.ackTimeoutMs());
+        this.brokerAborts = new BrokerAborts(config.id());
     }
 
     /** Whether this coordinator owns kv.requests and serves. */
@@ -434,16 +438,29 @@ public final class KvCoordinator extends AbstractService implements Runnable {
             records.add(new ProducerRecord<>(topic, 0, serdes.keys.serialize(topic, append.key()),
                 serdes.log.serialize(topic, new KvLogEntry(append.payload(), Instant.now()))));
         }
-        producer.beginTransaction();
-        records.forEach(producer::send);
-        if (!offsets.isEmpty()) {
-            // The group id alone, without the member's generation: a standby joining the group bumps the
-            // generation, which would fail a commit of the active coordinator for nothing. A zombie is fenced by
-            // the transactional id's epoch instead, since every coordinator uses the same one.
-            producer.sendOffsetsToTransaction(offsets, new ConsumerGroupMetadata(GROUP));
-        }
-        producer.commitTransaction();
+        write(producer, brokerAborts, records, offsets);
         kafkaTransactions.incrementAndGet();
+    }
+
+    /**
+     * Writes one cycle's records and request offsets in one transaction. A transaction the broker aborted for its
+     * timeout (a stalled coordinator) is written again, the same records and offsets; only an abort the broker refuses
+     * as fenced ({@link org.apache.kafka.common.errors.ProducerFencedException}) makes this coordinator a standby.
+     */
+    static void write(Producer<byte[], byte[]> producer, BrokerAborts brokerAborts,
+                      List<ProducerRecord<byte[], byte[]>> records, Map<TopicPartition, OffsetAndMetadata> offsets) {
+        brokerAborts.run(producer, () -> {
+            producer.beginTransaction();
+            records.forEach(producer::send);
+            if (!offsets.isEmpty()) {
+                // The group id alone, without the member's generation: a standby joining the group bumps the
+                // generation, which would fail a commit of the active coordinator for nothing. A zombie is fenced by
+                // the transactional id's epoch instead, since every coordinator uses the same one.
+                producer.sendOffsetsToTransaction(offsets, new ConsumerGroupMetadata(GROUP));
+            }
+            producer.commitTransaction();
+            return null;
+        });
     }
 
     /** Why the coordinator stopped on its own (a cluster failure), or null; a fenced one becomes a standby. */

@@ -13,6 +13,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.distpipe.common.AbstractService;
+import io.distpipe.common.BrokerAborts;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.ReadPolicy;
 import io.distpipe.common.ReadPolicy.PoisonRecordException;
@@ -110,6 +111,8 @@ public final class KvWorker extends AbstractService implements Runnable {
     private long lastJoinNs;
     private long sent;
     private final AtomicLong deadLettered = new AtomicLong();
+    /** A transaction the broker aborted (its timeout, on a stalled worker) is sent again, not taken for fencing. */
+    private final BrokerAborts brokerAborts;
 
     public KvWorker(Config config, KvSerdes serdes) {
         this(config, serdes, KAFKA, ReadPolicy.of(config.id()));
@@ -121,6 +124,7 @@ public final class KvWorker extends AbstractService implements Runnable {
         this.serdes = serdes;
         this.clients = clients;
         this.readPolicy = readPolicy;
+        this.brokerAborts = new BrokerAborts(config.id());
         this.votesPartition = KvSerdes.votesPartition(config.id());
     }
 
@@ -208,9 +212,12 @@ public final class KvWorker extends AbstractService implements Runnable {
         }
         ProducerRecord<byte[], byte[]> dead = readPolicy.deadLetter(Topics.KV_DECISIONS_DLQ.name(), poison);
         if (config.transactional()) {
-            producer.beginTransaction();
-            producer.send(dead);
-            producer.commitTransaction();
+            brokerAborts.run(producer, () -> {
+                producer.beginTransaction();
+                producer.send(dead);
+                producer.commitTransaction();
+                return null;
+            });
         } else {
             producer.send(dead);
             producer.flush();
@@ -272,12 +279,15 @@ public final class KvWorker extends AbstractService implements Runnable {
      * Sends the answers and the log position after them. An answer the cluster refuses as too large (it is not
      * retriable: it would fail again after every restart, on the same log entry) is replaced, all its parts, by one
      * error answer ({@link Chunks#tooLarge}) and the batch sent again. (Without transactions the answers that did go
-     * out are sent twice then; the coordinator ignores a repeated answer.)
+     * out are sent twice then; the coordinator ignores a repeated answer.) A transaction the broker aborted for its
+     * timeout is aborted and sent again ({@link BrokerAborts}); the worker stops only if a newer one fenced it.
      */
     private void send(List<WorkerMessage> out, long next) {
         List<Outgoing> messages = bounded(out, Chunks.MAX_RECORD_BYTES);
         for (int attempts = 1; ; attempts++) {
-            List<Integer> refused = attempt(messages, next);
+            List<Outgoing> sending = messages;
+            List<Integer> refused = config.transactional()
+                ? brokerAborts.run(producer, () -> attempt(sending, next)) : attempt(sending, next);
             if (refused.isEmpty()) {
                 break;
             }

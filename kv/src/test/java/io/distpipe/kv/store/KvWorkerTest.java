@@ -6,10 +6,13 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 import io.distpipe.common.Poll;
@@ -36,6 +39,8 @@ import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 
@@ -113,6 +118,118 @@ class KvWorkerTest {
         assertThat(producer.consumerGroupOffsetsHistory()).as("the position committed stays at the unreadable entry")
             .last().satisfies(m -> assertThat(m.values().iterator().next())
                 .containsEntry(LOG, new OffsetAndMetadata(1)));
+    }
+
+    /** A producer whose next commits and aborts fail as queued: the broker's answers after its abort or a fencing. */
+    private static final class FailingProducer extends MockProducer<byte[], byte[]> {
+        final Deque<RuntimeException> commitFailures = new ConcurrentLinkedDeque<>();
+        final Deque<RuntimeException> abortFailures = new ConcurrentLinkedDeque<>();
+        final AtomicInteger aborts = new AtomicInteger();
+
+        FailingProducer() {
+            super(true, null, new ByteArraySerializer(), new ByteArraySerializer());
+        }
+
+        @Override
+        public void commitTransaction() {
+            RuntimeException failure = commitFailures.poll();
+            if (failure != null) {
+                throw failure;
+            }
+            super.commitTransaction();
+        }
+
+        @Override
+        public void abortTransaction() {
+            aborts.incrementAndGet();
+            RuntimeException failure = abortFailures.poll();
+            if (failure != null) {
+                throw failure;
+            }
+            super.abortTransaction();
+        }
+    }
+
+    private KvWorker worker(Producer<byte[], byte[]> producer) {
+        return new KvWorker(KvWorker.Config.of("W1", "unused:9092"), serdes, new KvWorker.Clients() {
+            @Override
+            public Consumer<byte[], byte[]> consumer(Map<String, Object> props) {
+                return consumer;
+            }
+
+            @Override
+            public Producer<byte[], byte[]> producer(Map<String, Object> props) {
+                return producer;
+            }
+        }, new ReadPolicy("W1", Duration.ZERO));
+    }
+
+    private static Thread loop(KvWorker worker, AtomicReference<Throwable> failure) {
+        Thread loop = new Thread(() -> {
+            try {
+                worker.run();
+            } catch (RuntimeException e) {
+                failure.set(e);
+            }
+        }, "kv-W1");
+        loop.start();
+        return loop;
+    }
+
+    private static List<Vote> votes(MockProducer<byte[], byte[]> producer, KvSerdes serdes) {
+        return producer.history().stream().filter(r -> r.topic().equals(Topics.KV_VOTES.name()))
+            .map(r -> serdes.workerReader.deserialize(r.topic(), r.value())).map(WorkerMessage::getPayload)
+            .filter(Vote.class::isInstance).map(Vote.class::cast).toList();
+    }
+
+    @Test
+    void shouldAbortAndSendAgainATransactionTheBrokerAbortedInsteadOfStoppingAsFenced() throws Exception {
+        FailingProducer producer = new FailingProducer();
+        producer.commitFailures.add(new InvalidProducerEpochException("Producer attempted to produce with an old "
+            + "epoch"));
+        KvWorker worker = worker(producer);
+        consumer.updateBeginningOffsets(Map.of(LOG, 0L));
+        consumer.updateEndOffsets(Map.of(LOG, 1L));
+        worker.start();
+        consumer.addRecord(entry(0, "t0"));
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread loop = loop(worker, failure);
+
+        Poll.until("the worker to answer entry 0, or to stop", Duration.ofSeconds(10),
+            () -> !loop.isAlive() || !votes(producer, serdes).isEmpty());
+        Service.State running = worker.state();
+        worker.close();
+        loop.join(10_000);
+
+        assertThat(failure.get()).as("a transaction the broker aborted is not fencing").isNull();
+        assertThat(running).isEqualTo(Service.State.RUNNING);
+        assertThat(producer.aborts.get()).isEqualTo(1);
+        assertThat(votes(producer, serdes)).as("answered once, by the transaction sent again").singleElement()
+            .satisfies(v -> assertThat(v.getTxId()).isEqualTo("t0"));
+        assertThat(producer.consumerGroupOffsetsHistory()).last().satisfies(m -> assertThat(m.values().iterator()
+            .next()).containsEntry(LOG, new OffsetAndMetadata(1)));
+    }
+
+    @Test
+    void shouldStopWhenTheAbortAfterAnOldEpochSaysANewerWorkerFencedIt() throws Exception {
+        FailingProducer producer = new FailingProducer();
+        producer.commitFailures.add(new InvalidProducerEpochException("old epoch"));
+        producer.abortFailures.add(new ProducerFencedException("There is a newer producer with the same "
+            + "transactionalId"));
+        KvWorker worker = worker(producer);
+        consumer.updateBeginningOffsets(Map.of(LOG, 0L));
+        consumer.updateEndOffsets(Map.of(LOG, 1L));
+        worker.start();
+        consumer.addRecord(entry(0, "t0"));
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread loop = loop(worker, failure);
+
+        Poll.until("the worker to stop", Duration.ofSeconds(10), () -> !loop.isAlive());
+
+        assertThat(failure.get()).isInstanceOf(ProducerFencedException.class);
+        assertThat(worker.state()).isEqualTo(Service.State.FAILED);
+        assertThat(votes(producer, serdes)).isEmpty();
+        worker.close();
     }
 
     @Test

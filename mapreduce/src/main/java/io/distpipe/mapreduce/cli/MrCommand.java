@@ -32,6 +32,7 @@ import io.distpipe.mapreduce.engine.MrRun;
 import io.distpipe.mapreduce.engine.MrWorker;
 import io.distpipe.topics.Topics;
 import io.distpipe.topics.serde.AvroSerdes;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
@@ -248,6 +249,12 @@ public final class MrCommand {
                         s.getMapDone() + "/" + s.getInputFiles().size(), s.getReduceDone() + "/" + s.getNReduce(),
                         s.getUpdatedAt());
                 }
+                long dead = deadLetteredCommands();
+                if (dead > 0) {
+                    out.printf("%d unreadable job command%s dead-lettered to %s; no job ran for %s (its job, when "
+                        + "the key names one, is FAILED with the reason).%n", dead, dead == 1 ? "" : "s",
+                        Topics.MR_COMMANDS_DLQ.name(), dead == 1 ? "it" : "them");
+                }
                 out.flush();
                 return Cli.EXIT_OK;
             }
@@ -280,6 +287,28 @@ public final class MrCommand {
         }
 
         /** Per worker: map tasks done, reduce tasks done, failed attempts (committed task statuses). */
+        /** How many commands the coordinator dead-lettered (committed records of mr.jobs.commands.dlq). */
+        private long deadLetteredCommands() {
+            Map<String, Object> props = KafkaClients.consumer(cluster.bootstrapServers, null, "mr-status-dlq",
+                KafkaClients.SESSION_TIMEOUT_MS_DEFAULT);
+            props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
+            long count = 0;
+            try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(props)) {
+                if (c.partitionsFor(Topics.MR_COMMANDS_DLQ.name()).isEmpty()) {
+                    return 0;
+                }
+                TopicPartition tp = new TopicPartition(Topics.MR_COMMANDS_DLQ.name(), 0);
+                c.assign(List.of(tp));
+                c.seekToBeginning(List.of(tp));
+                long end = c.endOffsets(List.of(tp)).get(tp);
+                long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+                while (c.position(tp) < end && System.nanoTime() < deadline) {
+                    count += c.poll(Duration.ofMillis(200)).count();
+                }
+            }
+            return count;
+        }
+
         private Map<String, long[]> perWorker(AvroSerdes serdes, String jobId) {
             Map<String, long[]> result = new TreeMap<>();
             TopicPartition tp = new TopicPartition(Topics.MR_TASK_STATUS.name(), 0);

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 
 import io.distpipe.common.AbstractService;
@@ -93,7 +94,7 @@ public final class MrCoordinator extends AbstractService {
     /** The MapReduce topics every run needs (the intermediate ones are made per job). */
     public static List<TopicSpec<?, ?>> topics() {
         return List.of(Topics.MR_COMMANDS, Topics.MR_JOBS, Topics.MR_MAP_TASKS, Topics.MR_REDUCE_TASKS,
-            Topics.MR_TASK_STATUS, Topics.MR_TASK_STATUS_DLQ);
+            Topics.MR_TASK_STATUS, Topics.MR_TASK_STATUS_DLQ, Topics.MR_COMMANDS_DLQ);
     }
 
     private final Config config;
@@ -106,24 +107,35 @@ public final class MrCoordinator extends AbstractService {
     private Consumer<byte[], byte[]> taskReader;
     private final Serializer<String> keys;
     private final Deserializer<MrJobCommand> commandReader;
+    private final Deserializer<String> commandKeys;
     private final Deserializer<MrTaskStatus> taskStatusReader;
     private final Serializer<MrJobStatus> statusWriter;
     private final Serializer<MapTask> mapTaskWriter;
     private final Serializer<ReduceTask> reduceTaskWriter;
     private final ReadPolicy readPolicy;
     private volatile Predicate<MrJobStatus> haltAfter = s -> false;
+    private final AtomicLong deadLetteredCommands = new AtomicLong();
 
     public MrCoordinator(Config config, AvroSerdes serdes) {
+        this(config, serdes, ReadPolicy.of(config.id()), null, null);
+    }
+
+    /** With a read policy, and (unit tests, no broker) the command reader and producer {@link #start} would make. */
+    MrCoordinator(Config config, AvroSerdes serdes, ReadPolicy readPolicy, Consumer<byte[], byte[]> commands,
+                  Producer<byte[], byte[]> producer) {
         super(config.id(), config.id());
+        this.commands = commands;
+        this.producer = producer;
         this.config = config.validate();
         this.serdes = serdes;
         this.keys = serdes.keySerde(Topics.MR_JOBS).serializer();
         this.commandReader = serdes.valueSerde(Topics.MR_COMMANDS).deserializer();
+        this.commandKeys = serdes.keySerde(Topics.MR_COMMANDS).deserializer();
         this.taskStatusReader = serdes.valueSerde(Topics.MR_TASK_STATUS).deserializer();
         this.statusWriter = serdes.valueSerde(Topics.MR_JOBS).serializer();
         this.mapTaskWriter = serdes.valueSerde(Topics.MR_MAP_TASKS).serializer();
         this.reduceTaskWriter = serdes.valueSerde(Topics.MR_REDUCE_TASKS).serializer();
-        this.readPolicy = ReadPolicy.of(config.id());
+        this.readPolicy = readPolicy;
     }
 
     /**
@@ -169,6 +181,11 @@ public final class MrCoordinator extends AbstractService {
         }, e -> e instanceof Halt, this::closeClients);
     }
 
+    /** Commands of mr.jobs.commands no schema reads, sent to mr.jobs.commands.dlq by this coordinator. */
+    public long deadLetteredCommands() {
+        return deadLetteredCommands.get();
+    }
+
     /** The running job, or else the first queued one. */
     private Optional<MrJobStatus> current() {
         Optional<MrJobStatus> running = jobs.values().stream()
@@ -180,16 +197,20 @@ public final class MrCoordinator extends AbstractService {
             .min(Comparator.comparingLong(MrJobStatus::getSubmitSequence));
     }
 
-    private void readCommands() {
+    /**
+     * Reads the submitted commands under the one {@link ReadPolicy}: one that cannot be read for now (registry or
+     * broker down) is retried, bounded, then stops the coordinator with its offset not committed; one that can never
+     * be read is dead-lettered ({@link #deadLetterCommand}).
+     */
+    void readCommands() {
         for (ConsumerRecord<byte[], byte[]> r : commands.poll(POLL)) {
             Map<TopicPartition, OffsetAndMetadata> offsets = Map.of(new TopicPartition(r.topic(), r.partition()),
                 new OffsetAndMetadata(r.offset() + 1));
             MrJobCommand command;
             try {
-                command = commandReader.deserialize(r.topic(), r.headers(), r.value());
-            } catch (RuntimeException e) {
-                LOG.warn("{}: unreadable command at offset {} skipped: {}", id(), r.offset(), e.getMessage());
-                persist(null, List.of(), offsets);
+                command = readPolicy.read(r, this::decodeCommand);
+            } catch (PoisonRecordException e) {
+                deadLetterCommand(e, offsets);
                 continue;
             }
             if (jobs.containsKey(command.getJobId())) {
@@ -218,6 +239,56 @@ public final class MrCoordinator extends AbstractService {
                 command.getSubmittedBy(), command.getApp(), command.getInputFiles().size(), command.getNReduce(),
                 invalid == null ? "" : "; refused: " + invalid);
             persistAll(writes, List.of(), offsets);
+        }
+    }
+
+    private MrJobCommand decodeCommand(ConsumerRecord<byte[], byte[]> r) {
+        MrJobCommand command = commandReader.deserialize(r.topic(), r.headers(), r.value());
+        if (command == null) {
+            throw new IllegalArgumentException("the record has no value");
+        }
+        return command;
+    }
+
+    /**
+     * A command no schema reads goes to mr.jobs.commands.dlq with the reason, in the transaction that commits its
+     * offset (a restarted coordinator does not send it twice), and is counted. When its key names a job not submitted
+     * before, that job is ended FAILED with the reason, so {@code mr submit} stops waiting and {@code mr status}
+     * says why; no job runs for it.
+     */
+    private void deadLetterCommand(PoisonRecordException poison, Map<TopicPartition, OffsetAndMetadata> offsets) {
+        ConsumerRecord<byte[], byte[]> r = poison.record();
+        String reason = "the submit command " + ReadPolicy.where(r) + " cannot be read (" + poison.reason()
+            + "); it was sent to " + Topics.MR_COMMANDS_DLQ.name();
+        String jobId = jobIdOf(r);
+        List<MrJobStatus> writes = new ArrayList<>();
+        if (jobId != null && !jobs.containsKey(jobId)) {
+            Instant now = Instant.now();
+            MrJobStatus queued = MrJobStatus.newBuilder().setJobId(jobId).setApp("").setState(MrJobState.IDLE)
+                .setPreviousState(null).setOutcome(MrJobOutcome.PENDING).setReason(null).setSubmitSequence(r.offset())
+                .setInputFiles(List.of()).setNReduce(0).setOutputDir("").setIntermediateTopic("").setMapDone(0)
+                .setReduceDone(0).setTaskFailures(0).setTransitions(0).setSubmittedAt(Instant.ofEpochMilli(
+                    Math.max(0, r.timestamp()))).setUpdatedAt(now).build();
+            MrJobStatus error = JobStateMachine.transition(queued, MrJobState.ERROR, reason);
+            writes.add(queued);
+            writes.add(error);
+            writes.add(JobStateMachine.transition(error, MrJobState.IDLE, reason));
+        }
+        LOG.warn("{}: {}{}.", id(), reason, writes.isEmpty() ? "" : "; job " + jobId + " failed");
+        persistAll(writes, List.of(readPolicy.deadLetter(Topics.MR_COMMANDS_DLQ.name(), poison)), offsets);
+        deadLetteredCommands.incrementAndGet();
+    }
+
+    /** The job id a command record is keyed by, or null when the key is missing or unreadable too. */
+    private String jobIdOf(ConsumerRecord<byte[], byte[]> r) {
+        if (r.key() == null) {
+            return null;
+        }
+        try {
+            String jobId = commandKeys.deserialize(r.topic(), r.headers(), r.key());
+            return jobId == null || jobId.isBlank() ? null : jobId;
+        } catch (RuntimeException e) {
+            return null;
         }
     }
 

@@ -2,20 +2,28 @@ package io.distpipe.mapreduce.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 
 import io.distpipe.cluster.EmbeddedKafka;
+import io.distpipe.common.KafkaClients;
+import io.distpipe.common.Poll;
+import io.distpipe.common.Service;
 import io.distpipe.common.command.Cli;
 import io.distpipe.mapreduce.engine.Indexer;
 import io.distpipe.mapreduce.engine.MrCoordinator;
 import io.distpipe.mapreduce.engine.MrWorker;
 import io.distpipe.mapreduce.engine.Sequential;
 import io.distpipe.testkit.ConsoleCapture;
+import io.distpipe.topics.Topics;
 import io.distpipe.topics.serde.AvroSerdes;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -115,6 +123,27 @@ class MrCommandIT {
                 assertThat(Cli.run("mr", "status", "no-such-job", "-b", kafka.bootstrapServers(), "-r", registry))
                     .isEqualTo(Cli.EXIT_FAILURE);
                 assertThat(console.err()).contains("no job no-such-job");
+
+                // A command no schema reads: dead-lettered with its reason, its job FAILED, and mr status says so.
+                try (KafkaProducer<byte[], byte[]> raw = new KafkaProducer<>(KafkaClients.producer(
+                    kafka.bootstrapServers(), "mr-command-it-raw"))) {
+                    raw.send(new ProducerRecord<>(Topics.MR_COMMANDS.name(), serdes.keySerde(Topics.MR_COMMANDS)
+                        .serializer().serialize(Topics.MR_COMMANDS.name(), "garbled-1"),
+                        "not a command".getBytes(StandardCharsets.UTF_8))).get();
+                }
+                Poll.until("mr status to show the unreadable command dead-lettered", Duration.ofSeconds(30), () -> {
+                    console.resetOut();
+                    Cli.run("mr", "status", "-b", kafka.bootstrapServers(), "-r", registry);
+                    return console.out().contains("1 unreadable job command dead-lettered to mr.jobs.commands.dlq");
+                });
+                assertThat(console.out()).containsPattern("garbled-1 +IDLE +FAILED");
+                console.resetOut();
+                assertThat(Cli.run("mr", "status", "garbled-1", "-b", kafka.bootstrapServers(), "-r", registry))
+                    .isEqualTo(Cli.EXIT_OK);
+                assertThat(console.out()).contains("outcome    FAILED",
+                    "reason     the submit command mr.jobs.commands-0@", "it was sent to mr.jobs.commands.dlq");
+                assertThat(coordinator.deadLetteredCommands()).isEqualTo(1);
+                assertThat(coordinator.state()).isEqualTo(Service.State.RUNNING);
             } finally {
                 worker.close();
                 coordinator.close();

@@ -15,6 +15,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
 import io.distpipe.common.AbstractService;
+import io.distpipe.common.BrokerAborts;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.PollLoop;
 import io.distpipe.common.ReadPolicy;
@@ -40,10 +41,8 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.InterruptException;
-import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TimeoutException;
-import org.apache.kafka.common.errors.TransactionAbortedException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serializer;
@@ -73,8 +72,7 @@ public final class PrimeWorker extends AbstractService {
     private static final Duration POLL_TIMEOUT = Duration.ofMillis(200);
     private static final int COMMIT_ATTEMPTS = 5;
     /** Transactions the broker aborted (its timeout, on a stalled process) are written again, this often in a row. */
-    private static final Supervisor.RestartPolicy BROKER_ABORT_RETRIES = new Supervisor.RestartPolicy(5,
-        Duration.ofMinutes(1), Duration.ofMillis(100), Duration.ofSeconds(2));
+    private static final Supervisor.RestartPolicy BROKER_ABORT_RETRIES = BrokerAborts.POLICY_DEFAULT;
     private static final int MAX_PARTITION_FETCH_BYTES = 128 * 1024;
 
     /** Settings of one worker; {@link #validate()} names the bad key. */
@@ -434,12 +432,7 @@ public final class PrimeWorker extends AbstractService {
 
     /** Whether a failure is the broker's answer to a transaction it aborted, or a newer instance's fencing. */
     static boolean abortedByBroker(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof InvalidProducerEpochException || t instanceof TransactionAbortedException) {
-                return true;
-            }
-        }
-        return false;
+        return BrokerAborts.oldEpoch(e);
     }
 
     private void pause(Duration backoff) {

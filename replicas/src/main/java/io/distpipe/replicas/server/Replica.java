@@ -12,6 +12,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
+import io.distpipe.common.BrokerAborts;
 import io.distpipe.common.Errors;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.LifeCycle;
@@ -35,6 +36,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serializer;
@@ -111,6 +113,7 @@ public final class Replica implements Service {
     private final Serializer<RoleAssignment> roleSer;
 
     private final ReadPolicy readPolicy;
+    private final BrokerAborts brokerAborts;
     /** Unreadable requests read but not yet handled by the core (a recovering replica buffers them). */
     private final Map<Long, ReadPolicy.PoisonRecordException> unreadable = new HashMap<>();
     private final AtomicLong deadLettered = new AtomicLong();
@@ -141,6 +144,7 @@ public final class Replica implements Service {
         this.checkpointSer = serdes.valueSerde(Topics.REPLICAS_CHECKPOINTS).serializer();
         this.roleSer = serdes.valueSerde(Topics.REPLICAS_ROLES).serializer();
         this.readPolicy = ReadPolicy.of(cfg.id());
+        this.brokerAborts = new BrokerAborts(cfg.id());
     }
 
     @Override
@@ -193,12 +197,12 @@ public final class Replica implements Service {
                 } catch (WakeupException | ReadPolicy.GaveUpException e) {
                     throw e;
                 } catch (KafkaException e) {
-                    if (KafkaClients.fenced(e)) {
+                    if (txProducer == null && !KafkaClients.fenced(e)) {
+                        throw e;
+                    }
+                    if (afterTransactionFailure(txProducer, brokerAborts, e) == AfterFailure.FENCED) {
                         perform(core.onFenced(e.toString()));
                         continue;
-                    }
-                    if (txProducer == null) {
-                        throw e;
                     }
                     // The transaction is lost, its replies and checkpoint with it: start again from the checkpoint.
                     LOG.warn("{}: transaction failed ({}); reloading the last checkpoint and replaying.", cfg.id(),
@@ -223,6 +227,29 @@ public final class Replica implements Service {
         } finally {
             closeClients();
         }
+    }
+
+    /** What a primary does after its transaction failed: step down as fenced, or replay from its checkpoint. */
+    enum AfterFailure { FENCED, REPLAY }
+
+    /**
+     * Decides after the primary's transaction failed with {@code e}. The broker's old-epoch answer comes both after it
+     * aborted the transaction for its timeout (a stalled primary) and after a newer primary fenced this one: the
+     * transaction is aborted to tell which ({@link BrokerAborts}). A replay after a broker abort is bounded; past the
+     * bound a {@link KafkaException} stops the replica loudly. A refused abort, or a fencing, means step down: taking
+     * over again would initialize the transactional id and fence the newer primary in turn.
+     */
+    static AfterFailure afterTransactionFailure(Producer<?, ?> txProducer, BrokerAborts brokerAborts,
+                                                KafkaException e) {
+        if (KafkaClients.fenced(e)) {
+            return AfterFailure.FENCED;
+        }
+        try {
+            brokerAborts.abortedByBroker(txProducer, e);
+        } catch (ProducerFencedException fenced) {
+            return AfterFailure.FENCED;
+        }
+        return AfterFailure.REPLAY;
     }
 
     private void handle(ConsumerRecords<byte[], byte[]> records) {
@@ -321,6 +348,7 @@ public final class Replica implements Service {
             } else if (d instanceof ReplicaCore.Commit) {
                 txProducer.commitTransaction();
                 inTransaction = false;
+                brokerAborts.committed();
                 perform(core.onCommitted(System.nanoTime()));
             } else if (d instanceof ReplicaCore.TakeOver) {
                 takeOver();

@@ -1,0 +1,145 @@
+package io.distpipe.common;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.function.Supplier;
+
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.InterruptException;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.TransactionAbortedException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one decision of every transactional writer after its transaction failed with the broker's "old epoch" answer.
+ * The broker gives that answer both when it aborted the transaction for its timeout (a stalled process: it bumped the
+ * epoch) and when a newer instance with the same transactional id fenced this one; only in the first case does
+ * {@code abortTransaction()} then succeed (measured on Kafka 4.3.1). So the transaction is aborted: if the abort
+ * succeeds it is retried, bounded and with backoff; if the abort fails with {@link ProducerFencedException}, that
+ * exception is thrown and the writer stops as fenced. A real {@link ProducerFencedException} is never retried.
+ */
+public final class BrokerAborts {
+
+    /** Transactions the broker aborted in a row that are written again before the writer stops loudly. */
+    public static final Supervisor.RestartPolicy POLICY_DEFAULT = new Supervisor.RestartPolicy(5,
+        Duration.ofMinutes(1), Duration.ofMillis(100), Duration.ofSeconds(2));
+
+    private static final Logger LOG = LoggerFactory.getLogger(BrokerAborts.class);
+
+    private final String component;
+    private final Supervisor.RestartPolicy policy;
+    private final Retry.Pause pause;
+    private int inARow;
+
+    /** @param component the member id named in log lines and errors */
+    public BrokerAborts(String component) {
+        this(component, POLICY_DEFAULT, Retry.SLEEP);
+    }
+
+    public BrokerAborts(String component, Supervisor.RestartPolicy policy) {
+        this(component, policy, Retry.SLEEP);
+    }
+
+    BrokerAborts(String component, Supervisor.RestartPolicy policy, Retry.Pause pause) {
+        this.component = Objects.requireNonNull(component, "component");
+        this.policy = Objects.requireNonNull(policy, "policy");
+        this.pause = Objects.requireNonNull(pause, "pause");
+    }
+
+    /**
+     * Whether a failure, or any of its causes, is the broker's old-epoch answer (it aborted the transaction, or a newer
+     * instance fenced this one: {@link #abortedByBroker} tells which) and not fencing itself.
+     */
+    public static boolean oldEpoch(Throwable e) {
+        if (KafkaClients.fenced(e)) {
+            return false;
+        }
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof InvalidProducerEpochException || t instanceof TransactionAbortedException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Runs {@code transaction} (which begins, writes and commits one transaction, and may run again: it must write the
+     * same thing each time) until it commits. A transaction the broker aborted is aborted and run again, at most
+     * {@link Supervisor.RestartPolicy#maxRestarts()} times in a row with the policy's backoff; any other failure is
+     * thrown as it came.
+     *
+     * @throws ProducerFencedException if a newer instance fenced this one (the abort said so)
+     * @throws KafkaException          if the broker aborted more transactions in a row than the policy allows
+     */
+    public <T> T run(Producer<?, ?> producer, Supplier<T> transaction) {
+        while (true) {
+            try {
+                T result = transaction.get();
+                committed();
+                return result;
+            } catch (KafkaException e) {
+                if (!abortedByBroker(producer, e)) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /**
+     * After {@code failure} ended a transaction: whether the broker had aborted it, in which case the transaction has
+     * been aborted here too, the backoff waited, and the caller writes it again. False for any failure that is not an
+     * old epoch (the caller handles it as before).
+     *
+     * @throws ProducerFencedException if the abort says a newer instance fenced this one
+     * @throws KafkaException          if the broker aborted more transactions in a row than the policy allows
+     */
+    public boolean abortedByBroker(Producer<?, ?> producer, KafkaException failure) {
+        if (!oldEpoch(failure)) {
+            return false;
+        }
+        try {
+            producer.abortTransaction();
+        } catch (KafkaException abortFailed) {
+            ProducerFencedException fenced = fencing(abortFailed);
+            if (fenced != null) {
+                LOG.warn("{}: fenced by a newer instance with the same transactional id (the abort after '{}' was "
+                    + "refused).", component, Errors.reason(failure));
+                throw fenced;
+            }
+            abortFailed.addSuppressed(failure);
+            throw abortFailed;
+        }
+        inARow++;
+        if (inARow > policy.maxRestarts()) {
+            throw new KafkaException(component + ": the broker aborted " + inARow + " transactions in a row ("
+                + Errors.reason(failure) + "); stopping instead of retrying them forever", failure);
+        }
+        Duration backoff = policy.backoff(inARow - 1);
+        LOG.warn("{}: the broker aborted the transaction ({}); aborted it too, writing it again in {} ms ({} of {}).",
+            component, Errors.reason(failure), backoff.toMillis(), inARow, policy.maxRestarts());
+        try {
+            pause.pause(backoff.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptException(e);
+        }
+        return true;
+    }
+
+    /** A transaction committed: the count of broker aborts in a row starts again. */
+    public void committed() {
+        inARow = 0;
+    }
+
+    private static ProducerFencedException fencing(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof ProducerFencedException fenced) {
+                return fenced;
+            }
+        }
+        return null;
+    }
+}

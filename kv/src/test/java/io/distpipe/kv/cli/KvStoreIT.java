@@ -158,8 +158,53 @@ class KvStoreIT {
         }
     }
 
+    /**
+     * A worker frozen (SIGSTOP) past the vote timeout, with SETs running: the coordinator removes it and commits on
+     * without it; resumed (SIGCONT), it finds its open transaction aborted by the broker (it retries it rather than
+     * taking that for fencing), catches up and rejoins. Every worker has the same database, and the client's history
+     * checks against it.
+     */
     @Test
     @Order(3)
+    void shouldRemoveAPausedWorkerAndLetItCatchUpWhenItIsResumed() throws Exception {
+        Path historyFile = run.resolve("worker-pause.jsonl");
+        try (KvClient client = client(); KvClient observer = client(); History history = History.open(historyFile)) {
+            KvShell shell = new KvShell(client, history, null);
+            CompletableFuture<KvShell.Result> rapid = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return shell.execute("rapidset " + RAPIDSET + " rapid-3");
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Poll.until("the rapidset has committed its first SETs", BOUND,
+                () -> found(observer, "rapid-3"));
+            ChildJvm frozen = PROCESSES.get("W2");
+
+            frozen.pause();
+            try {
+                Poll.until("W2 is removed from the pool", BOUND, () -> members(observer).equals(List.of("W1", "W3")));
+                KvShell.Result result = rapid.get(5, TimeUnit.MINUTES);
+                assertThat(result.ok()).as(result.line()).isTrue();
+            } finally {
+                frozen.resume();
+            }
+
+            Poll.until("W2 rejoins the pool", BOUND, () -> members(observer).contains("W2"));
+            assertThat(frozen.isAlive()).as("the resumed worker").isTrue();
+            KvReply after = verify(observer);
+            assertThat(after.getOk()).as(after.getMessage()).isTrue();
+            assertThat(after.getHashes()).containsOnlyKeys("W1", "W2", "W3");
+            history.flush();
+            KvReply db = observer.db().get(60, TimeUnit.SECONDS);
+            HistoryChecker.Result check = HistoryChecker.check(History.read(historyFile), db.getEntries());
+            assertThat(check.valid()).as(check.summary()).isTrue();
+            assertThat(check.acknowledged()).isGreaterThan(0);
+        }
+    }
+
+    @Test
+    @Order(4)
     void shouldNeverShowAPartialMultisetWhenTheActiveCoordinatorIsKilled() throws Exception {
         Path historyFile = run.resolve("coordinator-kill.jsonl");
         AtomicBoolean stop = new AtomicBoolean();

@@ -429,6 +429,29 @@ public final class ChatDemo implements AutoCloseable {
         long startNanos = System.nanoTime();
         stopped.forEach(this::launch);
         stopped.forEach(id -> awaitStarted(id, startNanos));
+        awaitServerWritable(startNanos);
+    }
+
+    /**
+     * After a refused write the chat server re-initializes its transactional id in the background; right after a
+     * quorum returns that waits for the coordinator to abort the refused write's transaction (seconds). Recovery is
+     * complete once the server can write again.
+     */
+    private void awaitServerWritable(long startNanos) {
+        if (!server.producerInitializing()) {
+            return;
+        }
+        try {
+            if (server.awaitWritable(START_TIMEOUT)) {
+                out.printf("chat server ready to write after %.1f s (its transactional id initialized again once the "
+                    + "coordinator had aborted the refused write's transaction)%n", elapsed(startNanos) / 1000.0);
+            } else {
+                out.printf("chat server still cannot write after %.1f s: its transactional id is not initialized "
+                    + "again%n", elapsed(startNanos) / 1000.0);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private void start(int id) {

@@ -603,6 +603,35 @@ public final class ChatServer extends AbstractService {
         }
     }
 
+    /**
+     * Waits until the next write needs no wait for its producer: the one initializing in the background since a
+     * refused write (the coordinator first aborts the transaction that write left open, which takes seconds after
+     * a quorum returns) is ready. True at once when none is initializing; false if it is not ready in time, or gave
+     * up (the next write then initializes one itself).
+     */
+    public boolean awaitWritable(Duration timeout) throws InterruptedException {
+        CompletableFuture<Producer<String, ChatEvent>> next;
+        synchronized (writeLock) {
+            next = nextProducer;
+        }
+        if (next == null) {
+            return true;
+        }
+        try {
+            next.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            return true;
+        } catch (TimeoutException | ExecutionException e) {
+            return false;
+        }
+    }
+
+    /** Whether a producer is initializing in the background (after a refused write). */
+    public boolean producerInitializing() {
+        synchronized (writeLock) {
+            return nextProducer != null && !nextProducer.isDone();
+        }
+    }
+
     /** The serializers a producer of this server must use. */
     Serializer<String> keySerializer() {
         return keySerializer;

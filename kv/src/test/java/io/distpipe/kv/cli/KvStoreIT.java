@@ -93,6 +93,32 @@ class KvStoreIT {
         return KvClient.open(kafka.bootstrapServers(), serdes, Duration.ofSeconds(30));
     }
 
+    /** A rapidset started in the background, once its first SETs are visible. */
+    private static CompletableFuture<KvShell.Result> rapidsetUnderway(KvShell shell, KvClient observer, String tag) {
+        CompletableFuture<KvShell.Result> rapid = CompletableFuture.supplyAsync(() -> {
+            try {
+                return shell.execute("rapidset " + RAPIDSET + " " + tag);
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        Poll.until("the rapidset has committed its first SETs", BOUND, () -> found(observer, tag));
+        return rapid;
+    }
+
+    /** All three workers verify equal, and the client's history checks against the store's database. */
+    private static void assertAllThreeEqualAndTheHistoryValid(KvClient observer, History history, Path historyFile)
+        throws Exception {
+        KvReply after = verify(observer);
+        assertThat(after.getOk()).as(after.getMessage()).isTrue();
+        assertThat(after.getHashes()).containsOnlyKeys("W1", "W2", "W3");
+        history.flush();
+        KvReply db = observer.db().get(60, TimeUnit.SECONDS);
+        HistoryChecker.Result check = HistoryChecker.check(History.read(historyFile), db.getEntries());
+        assertThat(check.valid()).as(check.summary()).isTrue();
+        assertThat(check.acknowledged()).isGreaterThan(0);
+    }
+
     private static KvReply verify(KvClient client) throws Exception {
         return client.verify().get(60, TimeUnit.SECONDS);
     }
@@ -123,15 +149,7 @@ class KvStoreIT {
         Path historyFile = run.resolve("worker-kill.jsonl");
         try (KvClient client = client(); KvClient observer = client(); History history = History.open(historyFile)) {
             KvShell shell = new KvShell(client, history, null);
-            CompletableFuture<KvShell.Result> rapid = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return shell.execute("rapidset " + RAPIDSET + " rapid-2");
-                } catch (InterruptedException e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            Poll.until("the rapidset has committed its first SETs", BOUND,
-                () -> found(observer, "rapid-2"));
+            CompletableFuture<KvShell.Result> rapid = rapidsetUnderway(shell, observer, "rapid-2");
 
             PROCESSES.get("W3").kill();
 
@@ -147,14 +165,7 @@ class KvStoreIT {
             PROCESSES.put("W3", again);
 
             Poll.until("W3 rejoins the pool", BOUND, () -> members(observer).contains("W3"));
-            KvReply after = verify(observer);
-            assertThat(after.getOk()).as(after.getMessage()).isTrue();
-            assertThat(after.getHashes()).containsOnlyKeys("W1", "W2", "W3");
-            history.flush();
-            KvReply db = observer.db().get(60, TimeUnit.SECONDS);
-            HistoryChecker.Result check = HistoryChecker.check(History.read(historyFile), db.getEntries());
-            assertThat(check.valid()).as(check.summary()).isTrue();
-            assertThat(check.acknowledged()).isGreaterThan(0);
+            assertAllThreeEqualAndTheHistoryValid(observer, history, historyFile);
         }
     }
 
@@ -170,15 +181,7 @@ class KvStoreIT {
         Path historyFile = run.resolve("worker-pause.jsonl");
         try (KvClient client = client(); KvClient observer = client(); History history = History.open(historyFile)) {
             KvShell shell = new KvShell(client, history, null);
-            CompletableFuture<KvShell.Result> rapid = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return shell.execute("rapidset " + RAPIDSET + " rapid-3");
-                } catch (InterruptedException e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            Poll.until("the rapidset has committed its first SETs", BOUND,
-                () -> found(observer, "rapid-3"));
+            CompletableFuture<KvShell.Result> rapid = rapidsetUnderway(shell, observer, "rapid-3");
             ChildJvm frozen = PROCESSES.get("W2");
 
             frozen.pause();
@@ -192,14 +195,7 @@ class KvStoreIT {
 
             Poll.until("W2 rejoins the pool", BOUND, () -> members(observer).contains("W2"));
             assertThat(frozen.isAlive()).as("the resumed worker").isTrue();
-            KvReply after = verify(observer);
-            assertThat(after.getOk()).as(after.getMessage()).isTrue();
-            assertThat(after.getHashes()).containsOnlyKeys("W1", "W2", "W3");
-            history.flush();
-            KvReply db = observer.db().get(60, TimeUnit.SECONDS);
-            HistoryChecker.Result check = HistoryChecker.check(History.read(historyFile), db.getEntries());
-            assertThat(check.valid()).as(check.summary()).isTrue();
-            assertThat(check.acknowledged()).isGreaterThan(0);
+            assertAllThreeEqualAndTheHistoryValid(observer, history, historyFile);
         }
     }
 

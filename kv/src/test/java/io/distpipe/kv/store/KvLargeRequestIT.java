@@ -13,19 +13,15 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 
-import io.distpipe.cluster.EmbeddedKafka;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.Poll;
 import io.distpipe.kv.KvReply;
 import io.distpipe.topics.Topics;
-import io.distpipe.topics.serde.AvroSerdes;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -33,26 +29,7 @@ import org.junit.jupiter.api.Test;
  * exceed the producer's 1 MiB travel in parts, and a request above the documented limit is refused at the edge while
  * the store serves on; an answer the broker refuses as too large is answered with an error, and no worker stops.
  */
-class KvLargeRequestIT {
-
-    private static EmbeddedKafka kafka;
-    private static KvLocal kv;
-
-    @BeforeAll
-    static void start() throws Exception {
-        kafka = EmbeddedKafka.startTemporary();
-        kv = KvLocal.start(kafka.bootstrapServers(), AvroSerdes.connect("mem://kv-large-it"), 3, true);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (kv != null) {
-            kv.close();
-        }
-        if (kafka != null) {
-            kafka.close();
-        }
-    }
+class KvLargeRequestIT extends KvLocalFixture {
 
     @Test
     void shouldServeSixtyThousandKeysAndRefuseAnOversizedMultisetWithoutStopping() throws Exception {

@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-import io.distpipe.cluster.EmbeddedKafka;
 import io.distpipe.kv.Ack;
 import io.distpipe.kv.Decision;
 import io.distpipe.kv.KvLogEntry;
@@ -16,32 +15,10 @@ import io.distpipe.kv.KvReply;
 import io.distpipe.kv.Vote;
 import io.distpipe.kv.VoteRequest;
 import io.distpipe.kv.WorkerMessage;
-import io.distpipe.topics.serde.AvroSerdes;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class KvLocalIT {
-
-    private static EmbeddedKafka kafka;
-    private static KvLocal kv;
-
-    @BeforeAll
-    static void start() throws Exception {
-        kafka = EmbeddedKafka.startTemporary();
-        kv = KvLocal.start(kafka.bootstrapServers(), AvroSerdes.connect("mem://kv-local-it"), 3, true);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (kv != null) {
-            kv.close();
-        }
-        if (kafka != null) {
-            kafka.close();
-        }
-    }
+class KvLocalIT extends KvLocalFixture {
 
     /** Where the time of a sequential transaction goes, from the timestamps the records carry (one JVM, one clock). */
     private static void printStageTimes() {

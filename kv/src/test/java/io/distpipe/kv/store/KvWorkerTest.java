@@ -69,17 +69,7 @@ class KvWorkerTest {
 
     @Test
     void shouldStopAtAnUnreadableLogEntryDeadLetterItAndAnswerNothingPastIt() throws Exception {
-        KvWorker worker = new KvWorker(KvWorker.Config.of("W1", "unused:9092"), serdes, new KvWorker.Clients() {
-            @Override
-            public Consumer<byte[], byte[]> consumer(Map<String, Object> props) {
-                return consumer;
-            }
-
-            @Override
-            public Producer<byte[], byte[]> producer(Map<String, Object> props) {
-                return producer;
-            }
-        }, new ReadPolicy("W1", Duration.ZERO));
+        KvWorker worker = worker(producer);
         consumer.updateBeginningOffsets(Map.of(LOG, 0L));
         consumer.updateEndOffsets(Map.of(LOG, 3L));
         worker.start();
@@ -87,14 +77,7 @@ class KvWorkerTest {
         consumer.addRecord(new ConsumerRecord<>(LOG.topic(), 0, 1, null, GARBAGE));
         consumer.addRecord(entry(2, "t2"));
         AtomicReference<Throwable> failure = new AtomicReference<>();
-        Thread loop = new Thread(() -> {
-            try {
-                worker.run();
-            } catch (RuntimeException e) {
-                failure.set(e);
-            }
-        }, "kv-W1");
-        loop.start();
+        Thread loop = loop(worker, failure);
 
         Poll.until("the worker to stop, or to answer an entry past the unreadable one", Duration.ofSeconds(10),
             () -> !loop.isAlive() || votes().size() > 1);

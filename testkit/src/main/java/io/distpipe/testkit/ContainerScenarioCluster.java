@@ -123,6 +123,11 @@ public final class ContainerScenarioCluster implements ScenarioCluster {
     }
 
     @Override
+    public long registryConnectionsRefused() {
+        return -1;
+    }
+
+    @Override
     public void close() {
         registry.stop();
         brokers.forEach(GenericContainer::stop);

@@ -30,6 +30,12 @@ public interface ScenarioCluster extends AutoCloseable {
     /** Brings the registry stopped by {@link #stopRegistry} back at the same URL. */
     public void startRegistry();
 
+    /**
+     * Connections to the registry refused since the last {@link #stopRegistry}: who needed it while it was down. -1
+     * where they cannot be counted.
+     */
+    public long registryConnectionsRefused();
+
     @Override
     public void close();
 }

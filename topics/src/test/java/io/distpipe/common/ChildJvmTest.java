@@ -11,6 +11,9 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -88,10 +91,10 @@ class ChildJvmTest {
             stdin.setDaemon(true);
             stdin.start();
             ChildJvm.announceReady("ticking");
-            for (long tick = 1; ; tick++) {
-                System.out.println("tick " + tick);
-                Thread.sleep(20);
-            }
+            AtomicLong tick = new AtomicLong();
+            Executors.newSingleThreadScheduledExecutor().scheduleAtFixedRate(
+                () -> System.out.println("tick " + tick.incrementAndGet()), 0, 20, TimeUnit.MILLISECONDS);
+            stdin.join();
         }
     }
 

@@ -24,6 +24,7 @@ import io.distpipe.chat.LoggedIn;
 import io.distpipe.chat.MessageSent;
 import io.distpipe.common.AbstractService;
 import io.distpipe.common.KafkaClients;
+import io.distpipe.common.Retry;
 import io.distpipe.common.ReadPolicy;
 import io.distpipe.topics.Topics;
 import io.distpipe.topics.serde.AvroSerdes;
@@ -567,40 +568,29 @@ public final class ChatServer extends AbstractService {
     }
 
     /**
-     * Makes a producer and initializes its transactional id, retrying initTransactions() (which a timeout leaves
-     * resumable) for up to {@link #INIT_RETRY_BOUND}. After a refused write the coordinator must first abort the
+     * Makes a producer and initializes its transactional id, retrying initTransactions() on transient failures (a
+     * timeout leaves it resumable) for up to {@link #INIT_RETRY_BOUND}, with {@link Retry}'s backoff. After a refused write the coordinator must first abort the
      * transaction that write left open, which needs a quorum again and then the abort markers written: seconds
      * after the cluster is back, often more than one write timeout. Done ahead of the next write, that wait overlaps
      * the outage instead of failing the first write after it.
      */
     private Producer<String, ChatEvent> initializedProducer() {
         Producer<String, ChatEvent> created = producers.apply(this);
-        long deadline = System.nanoTime() + INIT_RETRY_BOUND.toNanos();
-        long backoffMs = 100;
-        while (true) {
-            try {
-                created.initTransactions();
-                LOG.debug("{}: producer ready for the next write.", id);
-                return created;
-            } catch (org.apache.kafka.common.errors.TimeoutException e) {
-                if (!serving() || System.nanoTime() > deadline) {
-                    created.close(Duration.ZERO);
-                    throw e;
-                }
-                LOG.debug("{}: InitProducerId not answered yet ({}); trying again.", id, e.getMessage());
-                try {
-                    TimeUnit.MILLISECONDS.sleep(backoffMs);
-                } catch (InterruptedException interrupted) {
-                    Thread.currentThread().interrupt();
-                    created.close(Duration.ZERO);
-                    throw e;
-                }
-                backoffMs = Math.min(2 * backoffMs, 2000);
-            } catch (RuntimeException e) {
-                created.close(Duration.ZERO);
-                throw e;
-            }
+        try {
+            Retry.transientFailures("initialize the transactional id of " + id + "'s next producer", INIT_RETRY_BOUND,
+                () -> {
+                    if (!serving()) {
+                        throw new IllegalStateException(id + " is closing");
+                    }
+                    created.initTransactions();
+                    return null;
+                });
+        } catch (RuntimeException e) {
+            created.close(Duration.ZERO);
+            throw e;
         }
+        LOG.debug("{}: producer ready for the next write.", id);
+        return created;
     }
 
     /**

@@ -168,27 +168,9 @@ public final class PrimesOutput {
      */
     public static long committedRecords(Consumer<byte[], byte[]> consumer, Map<TopicPartition, Long> start,
                                         Map<TopicPartition, Long> end, Duration timeout) {
-        Map<TopicPartition, Long> remaining = new HashMap<>(end);
-        remaining.entrySet().removeIf(e -> e.getValue() <= start.getOrDefault(e.getKey(), 0L));
-        consumer.assign(remaining.keySet());
-        remaining.keySet().forEach(p -> consumer.seek(p, start.getOrDefault(p, 0L)));
-        long count = 0;
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!remaining.isEmpty()) {
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("Could not read " + remaining.keySet() + " to its end within "
-                    + timeout.toSeconds() + " s");
-            }
-            for (ConsumerRecord<byte[], byte[]> record : consumer.poll(POLL)) {
-                Long stop = remaining.get(new TopicPartition(record.topic(), record.partition()));
-                if (stop != null && record.offset() < stop) {
-                    count++;
-                }
-            }
-            remaining.entrySet().removeIf(e -> consumer.position(e.getKey()) >= e.getValue());
-            consumer.assign(remaining.keySet());
-        }
-        return count;
+        long[] count = {0};
+        readRange(consumer, start, end, timeout, record -> count[0]++);
+        return count[0];
     }
 
     /** Reads primes.unique from {@code start} to {@code end} (read_committed) and keeps the primes of one job. */
@@ -196,7 +178,24 @@ public final class PrimesOutput {
                                  Map<TopicPartition, Long> start, Map<TopicPartition, Long> end, Duration timeout) {
         Deserializer<PrimeFound> deserializer = serdes.valueSerde(Topics.PRIMES_UNIQUE).deserializer();
         TreeSet<BigInteger> primes = new TreeSet<>();
-        long probable = 0;
+        long[] probable = {0};
+        readRange(consumer, start, end, timeout, record -> {
+            PrimeFound prime = deserializer.deserialize(record.topic(), record.headers(), record.value());
+            if (prime.getJobId().equals(jobId) && primes.add(Numbers.fromBytes(prime.getNumber()))
+                && prime.getProbable()) {
+                probable[0]++;
+            }
+        });
+        return new Result(primes, probable[0]);
+    }
+
+    /**
+     * Hands {@code each} every record {@code consumer} sees from {@code start} (0 where absent) up to {@code end}, per
+     * partition; fails if the ends are not reached within {@code timeout}.
+     */
+    private static void readRange(Consumer<byte[], byte[]> consumer, Map<TopicPartition, Long> start,
+                                  Map<TopicPartition, Long> end, Duration timeout,
+                                  java.util.function.Consumer<ConsumerRecord<byte[], byte[]>> each) {
         Map<TopicPartition, Long> remaining = new HashMap<>(end);
         remaining.entrySet().removeIf(e -> e.getValue() <= start.getOrDefault(e.getKey(), 0L));
         consumer.assign(remaining.keySet());
@@ -204,25 +203,18 @@ public final class PrimesOutput {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!remaining.isEmpty()) {
             if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("Could not read " + Topics.PRIMES_UNIQUE.name() + " to its end within "
+                throw new IllegalStateException("Could not read " + remaining.keySet() + " to its end within "
                     + timeout.toSeconds() + " s (still open: " + remaining + ")");
             }
             for (ConsumerRecord<byte[], byte[]> record : consumer.poll(POLL)) {
-                TopicPartition partition = new TopicPartition(record.topic(), record.partition());
-                Long stop = remaining.get(partition);
-                if (stop == null || record.offset() >= stop) {
-                    continue;
-                }
-                PrimeFound prime = deserializer.deserialize(record.topic(), record.headers(), record.value());
-                if (prime.getJobId().equals(jobId) && primes.add(Numbers.fromBytes(prime.getNumber()))
-                    && prime.getProbable()) {
-                    probable++;
+                Long stop = remaining.get(new TopicPartition(record.topic(), record.partition()));
+                if (stop != null && record.offset() < stop) {
+                    each.accept(record);
                 }
             }
             remaining.entrySet().removeIf(e -> consumer.position(e.getKey()) >= e.getValue());
             consumer.assign(remaining.keySet());
         }
-        return new Result(primes, probable);
     }
 
     /** Writes one number per line, ascending, through a temporary file renamed into place. */

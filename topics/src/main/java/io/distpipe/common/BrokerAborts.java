@@ -103,7 +103,7 @@ public final class BrokerAborts {
         try {
             producer.abortTransaction();
         } catch (KafkaException abortFailed) {
-            ProducerFencedException fenced = fencing(abortFailed);
+            ProducerFencedException fenced = KafkaClients.fencing(abortFailed);
             if (fenced != null) {
                 LOG.warn("{}: fenced by a newer instance with the same transactional id (the abort after '{}' was "
                     + "refused).", component, Errors.reason(failure));
@@ -132,14 +132,5 @@ public final class BrokerAborts {
     /** A transaction committed: the count of broker aborts in a row starts again. */
     public void committed() {
         inARow = 0;
-    }
-
-    private static ProducerFencedException fencing(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof ProducerFencedException fenced) {
-                return fenced;
-            }
-        }
-        return null;
     }
 }

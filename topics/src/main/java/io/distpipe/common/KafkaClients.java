@@ -129,11 +129,16 @@ public final class KafkaClients {
      * timeout; {@link BrokerAborts} tells the two apart.
      */
     public static boolean fenced(Throwable e) {
+        return fencing(e) != null;
+    }
+
+    /** The {@link ProducerFencedException} among {@code e} and its causes, or null: see {@link #fenced}. */
+    public static ProducerFencedException fencing(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof ProducerFencedException) {
-                return true;
+            if (t instanceof ProducerFencedException fenced) {
+                return fenced;
             }
         }
-        return false;
+        return null;
     }
 }

@@ -30,7 +30,7 @@ class PrimesAuditTest {
             Map.of("worker-1", 3));
 
         assertThat(audit.violations(PRIMES)).containsExactly(
-            "1 task(s) with more than one committed completion: job/a#0 ×2",
+            "1 task(s) completed more than once: job/a#0 ×2",
             "1 published task(s) never completed: job/a#1",
             "1 completion(s) of tasks never published: job/b#0",
             "1 prime(s) on primes.unique more than once: 2 ×2",

@@ -20,7 +20,7 @@ import java.util.stream.Collectors;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.Poll;
 import io.distpipe.common.ReadPolicy;
-import io.distpipe.common.TopicReads;
+import io.distpipe.common.TopicRange;
 import io.distpipe.mapreduce.MrJobOutcome;
 import io.distpipe.mapreduce.MrJobState;
 import io.distpipe.mapreduce.MrJobStatus;
@@ -283,7 +283,7 @@ class MapReduceIT {
         long offset = POISON_OFFSET.get();
         assertThat(offset).as("the app wrote its poison record").isNotNegative();
         assertThat(end.getDeadLettered()).as("the job's result counts the dead-lettered status").containsExactly(offset);
-        List<ConsumerRecord<byte[], byte[]>> dead = TopicReads.readAll(system.kafka.bootstrapServers(),
+        List<ConsumerRecord<byte[], byte[]>> dead = TopicRange.readAll(system.kafka.bootstrapServers(),
             Topics.MR_TASK_STATUS_DLQ);
         assertThat(dead).hasSize(1);
         assertThat(dead.get(0).value()).isEqualTo(POISON);

@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.distpipe.common.KafkaClients;
-import io.distpipe.common.TopicReads;
+import io.distpipe.common.TopicRange;
 import io.distpipe.common.command.Cli;
 import io.distpipe.common.command.ClusterOptions;
 import io.distpipe.common.command.Daemon;
@@ -95,7 +95,7 @@ final class StatusCommand implements Callable<Integer> {
 
     private List<Map<String, Object>> members(AvroSerdes serdes) {
         MembershipEvent latest = null;
-        for (ConsumerRecord<byte[], byte[]> r : TopicReads.readAll(cluster.bootstrapServers,
+        for (ConsumerRecord<byte[], byte[]> r : TopicRange.readAll(cluster.bootstrapServers,
             Topics.MEMBERSHIP_EVENTS)) {
             if (r.value() != null) {
                 MembershipEvent e = serdes.valueSerde(Topics.MEMBERSHIP_EVENTS).deserializer()
@@ -107,7 +107,7 @@ final class StatusCommand implements Callable<Integer> {
         }
         Map<String, Long> lastBeat = new HashMap<>();
         long readAt = System.currentTimeMillis();
-        for (ConsumerRecord<byte[], byte[]> r : TopicReads.readSince(cluster.bootstrapServers,
+        for (ConsumerRecord<byte[], byte[]> r : TopicRange.readSince(cluster.bootstrapServers,
             Topics.MEMBERSHIP_HEARTBEATS, Instant.ofEpochMilli(readAt).minus(HEARTBEAT_WINDOW))) {
             Heartbeat h = serdes.valueSerde(Topics.MEMBERSHIP_HEARTBEATS).deserializer()
                 .deserialize(r.topic(), r.value());

@@ -12,7 +12,7 @@ import java.util.Optional;
 
 import io.distpipe.common.AbstractService;
 import io.distpipe.common.KafkaClients;
-import io.distpipe.common.TopicReads;
+import io.distpipe.common.TopicRange;
 import io.distpipe.membership.MemberState;
 import io.distpipe.membership.MembershipEvent;
 import io.distpipe.primes.JobStatus;
@@ -242,7 +242,7 @@ public final class SystemCoordinator extends AbstractService {
         Deserializer<JobStatus> values = serdes.valueSerde(Topics.PRIMES_JOBS).deserializer();
         Deserializer<String> keys = serdes.keySerde(Topics.PRIMES_JOBS).deserializer();
         JobStatus last = null;
-        for (ConsumerRecord<byte[], byte[]> r : TopicReads.readAll(bootstrap, Topics.PRIMES_JOBS)) {
+        for (ConsumerRecord<byte[], byte[]> r : TopicRange.readAll(bootstrap, Topics.PRIMES_JOBS)) {
             if (r.value() != null && jobId.equals(keys.deserialize(r.topic(), r.key()))) {
                 last = values.deserialize(r.topic(), r.value());
             }

@@ -19,6 +19,7 @@ import java.util.stream.Collectors;
 
 import io.distpipe.common.AtomicFile;
 import io.distpipe.common.Retry;
+import io.distpipe.common.TopicRange;
 import io.distpipe.primes.PrimeFound;
 import io.distpipe.primes.dedup.DedupTopology;
 import io.distpipe.topics.Numbers;
@@ -42,7 +43,6 @@ import org.apache.kafka.common.serialization.Deserializer;
  */
 public final class PrimesOutput {
 
-    private static final Duration POLL = Duration.ofMillis(50);
     private static final Duration PROBE_POLL = Duration.ofMillis(20);
     private static final Duration PROBE_TIME = Duration.ofMillis(500);
     /** Between two looks at the dedup group's committed offsets. */
@@ -169,7 +169,7 @@ public final class PrimesOutput {
     public static long committedRecords(Consumer<byte[], byte[]> consumer, Map<TopicPartition, Long> start,
                                         Map<TopicPartition, Long> end, Duration timeout) {
         long[] count = {0};
-        readRange(consumer, start, end, timeout, record -> count[0]++);
+        TopicRange.read(consumer, start, end, timeout, record -> count[0]++);
         return count[0];
     }
 
@@ -179,7 +179,7 @@ public final class PrimesOutput {
         Deserializer<PrimeFound> deserializer = serdes.valueSerde(Topics.PRIMES_UNIQUE).deserializer();
         TreeSet<BigInteger> primes = new TreeSet<>();
         long[] probable = {0};
-        readRange(consumer, start, end, timeout, record -> {
+        TopicRange.read(consumer, start, end, timeout, record -> {
             PrimeFound prime = deserializer.deserialize(record.topic(), record.headers(), record.value());
             if (prime.getJobId().equals(jobId) && primes.add(Numbers.fromBytes(prime.getNumber()))
                 && prime.getProbable()) {
@@ -187,34 +187,6 @@ public final class PrimesOutput {
             }
         });
         return new Result(primes, probable[0]);
-    }
-
-    /**
-     * Hands {@code each} every record {@code consumer} sees from {@code start} (0 where absent) up to {@code end}, per
-     * partition; fails if the ends are not reached within {@code timeout}.
-     */
-    private static void readRange(Consumer<byte[], byte[]> consumer, Map<TopicPartition, Long> start,
-                                  Map<TopicPartition, Long> end, Duration timeout,
-                                  java.util.function.Consumer<ConsumerRecord<byte[], byte[]>> each) {
-        Map<TopicPartition, Long> remaining = new HashMap<>(end);
-        remaining.entrySet().removeIf(e -> e.getValue() <= start.getOrDefault(e.getKey(), 0L));
-        consumer.assign(remaining.keySet());
-        remaining.keySet().forEach(p -> consumer.seek(p, start.getOrDefault(p, 0L)));
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!remaining.isEmpty()) {
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("Could not read " + remaining.keySet() + " to its end within "
-                    + timeout.toSeconds() + " s (still open: " + remaining + ")");
-            }
-            for (ConsumerRecord<byte[], byte[]> record : consumer.poll(POLL)) {
-                Long stop = remaining.get(new TopicPartition(record.topic(), record.partition()));
-                if (stop != null && record.offset() < stop) {
-                    each.accept(record);
-                }
-            }
-            remaining.entrySet().removeIf(e -> consumer.position(e.getKey()) >= e.getValue());
-            consumer.assign(remaining.keySet());
-        }
     }
 
     /** Writes one number per line, ascending, through a temporary file renamed into place. */

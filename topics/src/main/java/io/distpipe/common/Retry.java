@@ -22,7 +22,7 @@ public final class Retry {
     static final long MAX_BACKOFF_MS = 2_000;
 
     /** What a retry waits; {@link #SLEEP} in production, a fake in tests. */
-    interface Pause {
+    public interface Pause {
         void pause(long millis) throws InterruptedException;
     }
 

@@ -48,7 +48,7 @@ import org.slf4j.LoggerFactory;
  * log position after them, commit in one Kafka transaction, so a restarted worker neither repeats nor loses an
  * answer: entries below its committed position were answered, the ones after it were not.
  */
-public final class KvWorker extends AbstractService implements Runnable {
+public final class KvWorker extends AbstractService implements Runnable, BrokerAborts.Writer {
 
     /** Worker settings. */
     public record Config(String id, String bootstrapServers, int transactionTimeoutMs, boolean transactional) {
@@ -107,6 +107,7 @@ public final class KvWorker extends AbstractService implements Runnable {
     private final ReadPolicy readPolicy;
     private Consumer<byte[], byte[]> consumer;
     private Producer<byte[], byte[]> producer;
+    private Map<String, Object> producerProps;
     private long answeredBelow;
     private long lastJoinNs;
     private long sent;
@@ -119,12 +120,16 @@ public final class KvWorker extends AbstractService implements Runnable {
     }
 
     KvWorker(Config config, KvSerdes serdes, Clients clients, ReadPolicy readPolicy) {
+        this(config, serdes, clients, readPolicy, new BrokerAborts(config.id()));
+    }
+
+    KvWorker(Config config, KvSerdes serdes, Clients clients, ReadPolicy readPolicy, BrokerAborts brokerAborts) {
         super(config.id(), "kv worker " + config.id());
         this.config = config;
         this.serdes = serdes;
         this.clients = clients;
         this.readPolicy = readPolicy;
-        this.brokerAborts = new BrokerAborts(config.id());
+        this.brokerAborts = brokerAborts;
         this.votesPartition = KvSerdes.votesPartition(config.id());
     }
 
@@ -137,7 +142,7 @@ public final class KvWorker extends AbstractService implements Runnable {
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000);
         props.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, KvSerdes.COMMITTED_FETCH_WAIT_MS);
         consumer = clients.consumer(props);
-        Map<String, Object> producerProps = config.transactional()
+        producerProps = config.transactional()
             ? KvSerdes.transactionalProducer(config.bootstrapServers(), "kv-worker-" + config.id(),
                 config.transactionTimeoutMs())
             : KafkaClients.producer(config.bootstrapServers(), "kv-worker-" + config.id());
@@ -212,7 +217,7 @@ public final class KvWorker extends AbstractService implements Runnable {
         }
         ProducerRecord<byte[], byte[]> dead = readPolicy.deadLetter(Topics.KV_DECISIONS_DLQ.name(), poison);
         if (config.transactional()) {
-            brokerAborts.run(producer, () -> {
+            brokerAborts.run(this, () -> {
                 producer.beginTransaction();
                 producer.send(dead);
                 producer.commitTransaction();
@@ -280,14 +285,15 @@ public final class KvWorker extends AbstractService implements Runnable {
      * retriable: it would fail again after every restart, on the same log entry) is replaced, all its parts, by one
      * error answer ({@link Chunks#tooLarge}) and the batch sent again. (Without transactions the answers that did go
      * out are sent twice then; the coordinator ignores a repeated answer.) A transaction the broker aborted for its
-     * timeout is aborted and sent again ({@link BrokerAborts}); the worker stops only if a newer one fenced it.
+     * timeout is aborted and sent again ({@link BrokerAborts}), on a new producer when the worker stalled past the
+     * transaction timeout (SIGSTOP, a long GC pause); the worker stops only if a newer one fenced it.
      */
     private void send(List<WorkerMessage> out, long next) {
         List<Outgoing> messages = bounded(out, Chunks.MAX_RECORD_BYTES);
         for (int attempts = 1; ; attempts++) {
             List<Outgoing> sending = messages;
             List<Integer> refused = config.transactional()
-                ? brokerAborts.run(producer, () -> attempt(sending, next)) : attempt(sending, next);
+                ? brokerAborts.run(this, () -> attempt(sending, next)) : attempt(sending, next);
             if (refused.isEmpty()) {
                 break;
             }
@@ -304,6 +310,28 @@ public final class KvWorker extends AbstractService implements Runnable {
             messages = withErrors(messages, offsets);
         }
         sent += messages.size();
+    }
+
+    @Override
+    public Producer<?, ?> producer() {
+        return producer;
+    }
+
+    @Override
+    public Duration transactionTimeout() {
+        return Duration.ofMillis(config.transactionTimeoutMs());
+    }
+
+    /** After a stall past the transaction timeout: the broker's abort left the producer refusing every call. */
+    @Override
+    public void renewProducer() {
+        try {
+            producer.close(Duration.ZERO);
+        } catch (RuntimeException e) {
+            LOG.debug("{}: closing the refused producer: {}", config.id(), e.toString());
+        }
+        producer = clients.producer(producerProps);
+        producer.initTransactions();
     }
 
     /** The messages with each answer to one of {@code offsets} (all its parts) replaced by one error answer. */

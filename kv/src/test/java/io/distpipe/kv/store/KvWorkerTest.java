@@ -13,11 +13,14 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
+import io.distpipe.common.BrokerAborts;
 import io.distpipe.common.Poll;
 import io.distpipe.common.ReadPolicy;
 import io.distpipe.common.Service;
+import io.distpipe.common.Supervisor;
 import io.distpipe.kv.Ack;
 import io.distpipe.kv.JoinRequest;
 import io.distpipe.kv.KvLogEntry;
@@ -39,7 +42,9 @@ import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.apache.kafka.common.errors.InvalidTxnStateException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
@@ -104,7 +109,7 @@ class KvWorkerTest {
     }
 
     /** A producer whose next commits and aborts fail as queued: the broker's answers after its abort or a fencing. */
-    private static final class FailingProducer extends MockProducer<byte[], byte[]> {
+    private static class FailingProducer extends MockProducer<byte[], byte[]> {
         final Deque<RuntimeException> commitFailures = new ConcurrentLinkedDeque<>();
         final Deque<RuntimeException> abortFailures = new ConcurrentLinkedDeque<>();
         final AtomicInteger aborts = new AtomicInteger();
@@ -190,6 +195,64 @@ class KvWorkerTest {
         assertThat(votes(producer, serdes)).as("answered once, by the transaction sent again").singleElement()
             .satisfies(v -> assertThat(v.getTxId()).isEqualTo("t0"));
         assertThat(producer.consumerGroupOffsetsHistory()).last().satisfies(m -> assertThat(m.values().iterator()
+            .next()).containsEntry(LOG, new OffsetAndMetadata(1)));
+    }
+
+    /**
+     * Frozen (SIGSTOP) past the transaction timeout just before its commit: the broker aborted the transaction, the
+     * commit is refused as "invalid state" and the producer refuses even the abort (as measured in BrokerAbortsIT). The
+     * worker writes the answers again on a new producer and runs on; it stopped before (KvStoreIT's paused worker).
+     */
+    @Test
+    void shouldSendAgainOnANewProducerATransactionThatOutlivedItsTimeoutWhileTheWorkerWasFrozen() throws Exception {
+        AtomicLong clock = new AtomicLong();
+        FailingProducer frozen = new FailingProducer() {
+            @Override
+            public void commitTransaction() {
+                clock.addAndGet(Duration.ofMillis(KvWorker.Config.TRANSACTION_TIMEOUT_MS_DEFAULT + 1_000).toNanos());
+                super.commitTransaction();
+            }
+        };
+        frozen.commitFailures.add(new InvalidTxnStateException("The producer attempted a transactional operation in "
+            + "an invalid state."));
+        frozen.abortFailures.add(new KafkaException("Cannot execute transactional method because we are in an error "
+            + "state", new InvalidTxnStateException("invalid state")));
+        FailingProducer renewed = new FailingProducer();
+        List<Producer<byte[], byte[]>> made = new ArrayList<>(List.of(frozen, renewed));
+        KvWorker worker = new KvWorker(KvWorker.Config.of("W1", "unused:9092"), serdes, new KvWorker.Clients() {
+            @Override
+            public Consumer<byte[], byte[]> consumer(Map<String, Object> props) {
+                return consumer;
+            }
+
+            @Override
+            public Producer<byte[], byte[]> producer(Map<String, Object> props) {
+                return made.remove(0);
+            }
+        }, new ReadPolicy("W1", Duration.ZERO), new BrokerAborts("W1", new Supervisor.RestartPolicy(3,
+            Duration.ofMinutes(1), Duration.ZERO, Duration.ZERO), millis -> { }, clock::get));
+        consumer.updateBeginningOffsets(Map.of(LOG, 0L));
+        consumer.updateEndOffsets(Map.of(LOG, 1L));
+        worker.start();
+        consumer.addRecord(entry(0, "t0"));
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread loop = loop(worker, failure);
+
+        Poll.until("the worker to answer entry 0 on the new producer, or to stop", Duration.ofSeconds(10),
+            () -> !loop.isAlive() || !votes(renewed, serdes).isEmpty());
+        Service.State running = worker.state();
+        worker.close();
+        loop.join(10_000);
+
+        assertThat(failure.get()).as("a transaction the broker aborted while the worker was frozen").isNull();
+        assertThat(running).isEqualTo(Service.State.RUNNING);
+        assertThat(made).as("a second producer was made").isEmpty();
+        assertThat(renewed.transactionInitialized()).isTrue();
+        assertThat(frozen.closed()).as("the refused producer is closed").isTrue();
+        assertThat(votes(frozen, serdes)).isEmpty();
+        assertThat(votes(renewed, serdes)).as("answered once, on the new producer").singleElement()
+            .satisfies(v -> assertThat(v.getTxId()).isEqualTo("t0"));
+        assertThat(renewed.consumerGroupOffsetsHistory()).last().satisfies(m -> assertThat(m.values().iterator()
             .next()).containsEntry(LOG, new OffsetAndMetadata(1)));
     }
 

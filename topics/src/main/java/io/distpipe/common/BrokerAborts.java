@@ -135,31 +135,50 @@ public final class BrokerAborts {
      */
     public <T> T run(Writer writer, Supplier<T> transaction) {
         while (true) {
-            long began = nanoClock.getAsLong();
+            long began = now();
             try {
                 T result = transaction.get();
                 committed();
                 return result;
             } catch (KafkaException e) {
-                long openMs = Duration.ofNanos(nanoClock.getAsLong() - began).toMillis();
-                long timeoutMs = writer.transactionTimeout().toMillis();
-                if (openMs >= timeoutMs && stallAnswer(e)) {
-                    count(e);
-                    LOG.warn("{}: the transaction was open for {} ms, past its {} ms timeout (the process stalled), "
-                        + "so the broker has aborted it and this producer refuses it ({}); writing it again on a new "
-                        + "producer ({} of {}).", component, openMs, timeoutMs, Errors.reason(e), inARow,
-                        policy.maxRestarts());
-                    writer.renewProducer();
-                    backoff();
-                } else if (!abortedByBroker(writer.producer(), e)) {
+                if (!recover(writer, e, began)) {
                     throw e;
                 }
             }
         }
     }
 
+    /**
+     * After {@code failure} ended a transaction that began at {@code beganNanos} ({@link #now()}): whether the broker
+     * had aborted it, in which case the producer has been renewed (the transaction outlived its timeout) or the
+     * transaction aborted here too, the backoff waited, and the caller writes it again. False for any other failure,
+     * a {@link ProducerFencedException} within the timeout included (the caller stops as fenced).
+     *
+     * @throws ProducerFencedException if an abort says a newer instance fenced this one
+     * @throws KafkaException          if the broker aborted more transactions in a row than the policy allows
+     */
+    public boolean recover(Writer writer, KafkaException failure, long beganNanos) {
+        long openMs = Duration.ofNanos(now() - beganNanos).toMillis();
+        long timeoutMs = writer.transactionTimeout().toMillis();
+        if (openMs < timeoutMs || !stallAnswer(failure)) {
+            return abortedByBroker(writer.producer(), failure);
+        }
+        count(failure);
+        LOG.warn("{}: the transaction was open for {} ms, past its {} ms timeout (the process stalled), so the broker "
+            + "has aborted it and this producer refuses it ({}); writing it again on a new producer ({} of {}).",
+            component, openMs, timeoutMs, Errors.reason(failure), inARow, policy.maxRestarts());
+        writer.renewProducer();
+        backoff();
+        return true;
+    }
+
+    /** The monotonic clock the age of a transaction is measured on, in nanoseconds. */
+    public long now() {
+        return nanoClock.getAsLong();
+    }
+
     /** Whether a failure is one of the producer's answers to a transaction the broker aborted (or to fencing). */
-    static boolean stallAnswer(Throwable e) {
+    public static boolean stallAnswer(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
             if (t instanceof InvalidProducerEpochException || t instanceof TransactionAbortedException
                 || t instanceof ProducerFencedException || t instanceof InvalidTxnStateException) {

@@ -2,15 +2,15 @@ package io.distpipe.common;
 
 import java.util.function.Predicate;
 
-import org.apache.kafka.common.errors.InvalidProducerEpochException;
-import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 
 /**
  * The loop every transactional poller runs: passes while its {@link LifeCycle} is RUNNING; a wakeup ends it quietly,
- * being fenced by a newer instance starts closing without committing, any other failure while RUNNING moves to
- * FAILED and is rethrown; the clients are closed in every case.
+ * being fenced by a newer instance ({@link KafkaClients#fenced}) starts closing without committing, any other failure
+ * while RUNNING moves to FAILED and is rethrown; the clients are closed in every case. An old epoch is not fencing:
+ * the broker also answers it for a transaction it aborted, which the pass handles ({@link BrokerAborts}); one that
+ * escapes fails the loop loudly rather than ending it as if a newer instance had taken over.
  */
 public final class PollLoop {
 
@@ -35,11 +35,11 @@ public final class PollLoop {
                     break;
                 }
             }
-        } catch (ProducerFencedException | InvalidProducerEpochException e) {
-            log.warn("{}: fenced by {}; stopping without committing.", id, fencedBy);
-            life.beginClose();
         } catch (RuntimeException e) {
-            if (e instanceof WakeupException || quietStop.test(e)) {
+            if (KafkaClients.fenced(e)) {
+                log.warn("{}: fenced by {}; stopping without committing.", id, fencedBy);
+                life.beginClose();
+            } else if (e instanceof WakeupException || quietStop.test(e)) {
                 log.debug("{}: stopping: {}", id, e.toString());
             } else if (life.state() == Service.State.RUNNING) {
                 log.error("{}: failed: {}", id, e.toString(), e);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.concurrent.atomic.AtomicInteger;
 
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.junit.jupiter.api.Test;
@@ -56,6 +57,26 @@ class PollLoopTest {
 
         assertThat(life.state()).isEqualTo(Service.State.CLOSING);
         assertThat(closed).hasValue(1);
+    }
+
+    /** The broker's answer to a transaction it aborted is not fencing: escaping the pass, it fails the loop. */
+    @Test
+    void shouldFailRatherThanCloseQuietlyOnAnOldEpoch() {
+        assertThatThrownBy(() -> PollLoop.run("test", life, LOG, "a newer instance", () -> {
+            throw new InvalidProducerEpochException("old epoch");
+        }, closed::incrementAndGet)).isInstanceOf(InvalidProducerEpochException.class);
+
+        assertThat(life.state()).isEqualTo(Service.State.FAILED);
+        assertThat(closed).hasValue(1);
+    }
+
+    @Test
+    void shouldStartClosingWhenAFencingIsTheCauseOfTheFailure() {
+        PollLoop.run("test", life, LOG, "a newer instance", () -> {
+            throw new org.apache.kafka.common.KafkaException("error state", new ProducerFencedException("fenced"));
+        }, closed::incrementAndGet);
+
+        assertThat(life.state()).isEqualTo(Service.State.CLOSING);
     }
 
     @Test

@@ -16,6 +16,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 
 import io.distpipe.common.AbstractService;
+import io.distpipe.common.BrokerAborts;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.PollLoop;
 import io.distpipe.common.ReadPolicy;
@@ -47,8 +48,6 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.InvalidProducerEpochException;
-import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serializer;
@@ -62,7 +61,7 @@ import org.slf4j.LoggerFactory;
  * reads the topic and resumes the job where the last committed status left it. Its transactional id is fixed: a new
  * coordinator fences an old one.
  */
-public final class MrCoordinator extends AbstractService {
+public final class MrCoordinator extends AbstractService implements BrokerAborts.Writer {
 
     public static final String GROUP_ID = "mr-coordinator";
     public static final String TRANSACTIONAL_ID = "mr-coordinator";
@@ -115,6 +114,8 @@ public final class MrCoordinator extends AbstractService {
     private final ReadPolicy readPolicy;
     private volatile Predicate<MrJobStatus> haltAfter = s -> false;
     private final AtomicLong deadLetteredCommands = new AtomicLong();
+    /** A write the broker aborted (a stalled coordinator) is written again, not taken for fencing. */
+    private final BrokerAborts brokerAborts;
 
     public MrCoordinator(Config config, AvroSerdes serdes) {
         this(config, serdes, ReadPolicy.of(config.id()), null, null);
@@ -136,6 +137,7 @@ public final class MrCoordinator extends AbstractService {
         this.mapTaskWriter = serdes.valueSerde(Topics.MR_MAP_TASKS).serializer();
         this.reduceTaskWriter = serdes.valueSerde(Topics.MR_REDUCE_TASKS).serializer();
         this.readPolicy = readPolicy;
+        this.brokerAborts = new BrokerAborts(config.id());
     }
 
     /**
@@ -151,9 +153,7 @@ public final class MrCoordinator extends AbstractService {
         life.transition(State.STARTING);
         admin = KafkaClients.reachableAdmin(config.bootstrapServers(), id() + "-admin");
         ensureTopics(topics());
-        producer = new KafkaProducer<>(KafkaClients.transactionalProducer(config.bootstrapServers(),
-            TRANSACTIONAL_ID, KafkaClients.TRANSACTION_TIMEOUT_MS_DEFAULT));
-        producer.initTransactions();
+        renewProducer();
         try (JobWatcher watcher = new JobWatcher(config.bootstrapServers(), id() + "-loader", serdes)) {
             watcher.catchUp(Duration.ofSeconds(ADMIN_TIMEOUT_S));
             jobs.putAll(watcher.all());
@@ -604,24 +604,27 @@ public final class MrCoordinator extends AbstractService {
     /** Writes the statuses, the tasks and the command offsets in one transaction, then remembers the statuses. */
     private void persistAll(List<MrJobStatus> statuses, List<ProducerRecord<byte[], byte[]>> extra,
                             Map<TopicPartition, OffsetAndMetadata> offsets) {
-        producer.beginTransaction();
-        try {
-            extra.forEach(producer::send);
-            String topic = Topics.MR_JOBS.name();
-            for (MrJobStatus s : statuses) {
-                producer.send(new ProducerRecord<>(topic, 0, keys.serialize(topic, s.getJobId()),
-                    statusWriter.serialize(topic, s)));
+        brokerAborts.run(this, () -> {
+            producer.beginTransaction();
+            try {
+                extra.forEach(producer::send);
+                String topic = Topics.MR_JOBS.name();
+                for (MrJobStatus s : statuses) {
+                    producer.send(new ProducerRecord<>(topic, 0, keys.serialize(topic, s.getJobId()),
+                        statusWriter.serialize(topic, s)));
+                }
+                if (offsets != null) {
+                    producer.sendOffsetsToTransaction(offsets, commands.groupMetadata());
+                }
+                producer.commitTransaction();
+            } catch (KafkaException e) {
+                if (!BrokerAborts.stallAnswer(e)) {
+                    producer.abortTransaction();
+                }
+                throw e;
             }
-            if (offsets != null) {
-                producer.sendOffsetsToTransaction(offsets, commands.groupMetadata());
-            }
-            producer.commitTransaction();
-        } catch (ProducerFencedException | InvalidProducerEpochException e) {
-            throw e;
-        } catch (KafkaException e) {
-            producer.abortTransaction();
-            throw e;
-        }
+            return null;
+        });
         for (MrJobStatus s : statuses) {
             jobs.put(s.getJobId(), s);
             if (JobStateMachine.finished(s)) {
@@ -635,6 +638,31 @@ public final class MrCoordinator extends AbstractService {
                 throw new Halt();
             }
         }
+    }
+
+    @Override
+    public Producer<?, ?> producer() {
+        return producer;
+    }
+
+    @Override
+    public Duration transactionTimeout() {
+        return Duration.ofMillis(KafkaClients.TRANSACTION_TIMEOUT_MS_DEFAULT);
+    }
+
+    /** The transactional producer, made again after the broker aborted a transaction of a stalled coordinator. */
+    @Override
+    public void renewProducer() {
+        if (producer != null) {
+            try {
+                producer.close(Duration.ZERO);
+            } catch (RuntimeException e) {
+                LOG.debug("{}: closing the refused producer: {}", id(), e.toString());
+            }
+        }
+        producer = new KafkaProducer<>(KafkaClients.transactionalProducer(config.bootstrapServers(),
+            TRANSACTIONAL_ID, KafkaClients.TRANSACTION_TIMEOUT_MS_DEFAULT));
+        producer.initTransactions();
     }
 
     /** Ends the loop at once, as a crash would, without writing anything more. */

@@ -19,8 +19,10 @@ import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 import io.distpipe.common.AbstractService;
+import io.distpipe.common.BrokerAborts;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.PollLoop;
 import io.distpipe.mapreduce.IntermediateValue;
@@ -45,8 +47,6 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.InvalidProducerEpochException;
-import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serializer;
@@ -65,7 +65,7 @@ import org.slf4j.LoggerFactory;
  * is renamed atomically to {@code mr-out-r}, so readers never see half a file and a redone task rewrites the same
  * bytes.
  */
-public final class MrWorker extends AbstractService {
+public final class MrWorker extends AbstractService implements BrokerAborts.Writer {
 
     public static final String GROUP_ID = "mr-workers";
     public static final String TRANSACTIONAL_ID_PREFIX = "mr-worker-";
@@ -103,7 +103,10 @@ public final class MrWorker extends AbstractService {
     private final Config config;
     private final Consumer<byte[], byte[]> tasks;
     private final Consumer<byte[], byte[]> reader;
-    private final Producer<byte[], byte[]> producer;
+    private final Supplier<Producer<byte[], byte[]>> producers;
+    private Producer<byte[], byte[]> producer;
+    /** A task the broker aborted (it outlived the transaction timeout) is redone, not taken for fencing. */
+    private final BrokerAborts brokerAborts;
     private final Serializer<String> keys;
     private final Deserializer<String> keyReader;
     private final Deserializer<MapTask> mapTasks;
@@ -117,13 +120,16 @@ public final class MrWorker extends AbstractService {
     private final AtomicLong reducesDone = new AtomicLong();
     private final AtomicLong attemptsFailed = new AtomicLong();
 
+    /** {@code producers} makes the transactional producer, again after a stall past the transaction timeout. */
     public MrWorker(Config config, Consumer<byte[], byte[]> tasks, Consumer<byte[], byte[]> reader,
-                    Producer<byte[], byte[]> producer, AvroSerdes serdes) {
+                    Supplier<Producer<byte[], byte[]>> producers, AvroSerdes serdes) {
         super(config.workerId(), config.workerId());
         this.config = config.validate();
         this.tasks = tasks;
         this.reader = reader;
-        this.producer = producer;
+        this.producers = producers;
+        this.producer = producers.get();
+        this.brokerAborts = new BrokerAborts(config.workerId());
         this.keys = serdes.keySerde(Topics.MR_TASK_STATUS).serializer();
         this.keyReader = serdes.keySerde(Topics.MR_INTERMEDIATE).deserializer();
         this.mapTasks = serdes.valueSerde(Topics.MR_MAP_TASKS).deserializer();
@@ -153,7 +159,29 @@ public final class MrWorker extends AbstractService {
         producerProps.put(ProducerConfig.LINGER_MS_CONFIG, 20);
         producerProps.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
         return new MrWorker(config, new KafkaConsumer<>(taskProps), new KafkaConsumer<>(readerProps),
-            new KafkaProducer<>(producerProps), serdes);
+            () -> new KafkaProducer<>(producerProps), serdes);
+    }
+
+    @Override
+    public Producer<?, ?> producer() {
+        return producer;
+    }
+
+    @Override
+    public Duration transactionTimeout() {
+        return Duration.ofMillis(config.transactionTimeoutMs());
+    }
+
+    /** After the broker aborted an attempt that outlived the transaction timeout: the producer may refuse all. */
+    @Override
+    public void renewProducer() {
+        try {
+            producer.close(Duration.ZERO);
+        } catch (RuntimeException e) {
+            LOG.debug("{}: closing the refused producer: {}", id(), e.toString());
+        }
+        producer = producers.get();
+        producer.initTransactions();
     }
 
     public long mapsDone() {
@@ -226,6 +254,7 @@ public final class MrWorker extends AbstractService {
             throw new KafkaException(id() + ": cannot read the task at " + record.topic() + "-" + record.partition()
                 + "@" + record.offset() + ": " + e.getMessage(), e);
         }
+        long began = brokerAborts.now();
         producer.beginTransaction();
         MrTaskStatus.Builder status = MrTaskStatus.newBuilder().setAttempt(attempt).setWorkerId(id())
             .setStartedAt(started).setReason(null).setOutput(null);
@@ -257,6 +286,7 @@ public final class MrWorker extends AbstractService {
             producer.sendOffsetsToTransaction(Map.of(new TopicPartition(record.topic(), record.partition()),
                 new OffsetAndMetadata(record.offset() + 1)), tasks.groupMetadata());
             producer.commitTransaction();
+            brokerAborts.committed();
             if (done.getState() == MrTaskState.DONE) {
                 (map ? mapsDone : reducesDone).incrementAndGet();
             }
@@ -264,14 +294,26 @@ public final class MrWorker extends AbstractService {
                 Long.toHexString(attempt), done.getFinishedAt().toEpochMilli() - started.toEpochMilli(),
                 done.getRecordsIn(), done.getRecordsOut());
             return true;
-        } catch (ProducerFencedException | InvalidProducerEpochException | WakeupException e) {
+        } catch (WakeupException e) {
             throw e;
         } catch (KafkaException e) {
+            TopicPartition tp = new TopicPartition(record.topic(), record.partition());
+            if (brokerAborts.recover(this, e, began)) {
+                // The broker aborted the attempt (a task longer than the transaction timeout, or a stalled worker):
+                // nothing of it counts; it is redone, bounded by BrokerAborts, instead of ending the worker as fenced.
+                LOG.warn("{}: attempt of {} aborted by the broker; it will be redone.", id(), status.getTaskId());
+                if (tasks.assignment().contains(tp)) {
+                    tasks.seek(tp, record.offset());
+                }
+                return false;
+            }
+            if (KafkaClients.fenced(e)) {
+                throw e;
+            }
             // Typically the group moved the task's partition elsewhere (the commit is refused): abort, and read the
             // task again if the partition is still ours.
             LOG.warn("{}: attempt of {} aborted ({}); it will be redone.", id(), status.getTaskId(), e.getMessage());
             producer.abortTransaction();
-            TopicPartition tp = new TopicPartition(record.topic(), record.partition());
             if (tasks.assignment().contains(tp)) {
                 tasks.seek(tp, record.offset());
             }

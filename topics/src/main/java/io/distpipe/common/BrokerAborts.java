@@ -172,6 +172,23 @@ public final class BrokerAborts {
         return true;
     }
 
+    /**
+     * What a {@link Writer#renewProducer()} does: closes {@code refused} at once (a failure to close is only logged)
+     * and returns a new producer from {@code make}, its transactions initialized (which fences the old epoch).
+     */
+    public static <P extends Producer<?, ?>> P renewed(String component, Producer<?, ?> refused, Supplier<P> make) {
+        if (refused != null) {
+            try {
+                refused.close(Duration.ZERO);
+            } catch (RuntimeException e) {
+                LOG.debug("{}: closing the refused producer: {}", component, e.toString());
+            }
+        }
+        P producer = make.get();
+        producer.initTransactions();
+        return producer;
+    }
+
     /** The monotonic clock the age of a transaction is measured on, in nanoseconds. */
     public long now() {
         return nanoClock.getAsLong();

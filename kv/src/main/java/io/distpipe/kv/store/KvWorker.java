@@ -325,13 +325,7 @@ public final class KvWorker extends AbstractService implements Runnable, BrokerA
     /** After a stall past the transaction timeout: the broker's abort left the producer refusing every call. */
     @Override
     public void renewProducer() {
-        try {
-            producer.close(Duration.ZERO);
-        } catch (RuntimeException e) {
-            LOG.debug("{}: closing the refused producer: {}", config.id(), e.toString());
-        }
-        producer = clients.producer(producerProps);
-        producer.initTransactions();
+        producer = BrokerAborts.renewed(config.id(), producer, () -> clients.producer(producerProps));
     }
 
     /** The messages with each answer to one of {@code offsets} (all its parts) replaced by one error answer. */

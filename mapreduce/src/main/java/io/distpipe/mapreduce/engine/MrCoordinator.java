@@ -653,16 +653,9 @@ public final class MrCoordinator extends AbstractService implements BrokerAborts
     /** The transactional producer, made again after the broker aborted a transaction of a stalled coordinator. */
     @Override
     public void renewProducer() {
-        if (producer != null) {
-            try {
-                producer.close(Duration.ZERO);
-            } catch (RuntimeException e) {
-                LOG.debug("{}: closing the refused producer: {}", id(), e.toString());
-            }
-        }
-        producer = new KafkaProducer<>(KafkaClients.transactionalProducer(config.bootstrapServers(),
-            TRANSACTIONAL_ID, KafkaClients.TRANSACTION_TIMEOUT_MS_DEFAULT));
-        producer.initTransactions();
+        producer = BrokerAborts.renewed(id(), producer, () -> new KafkaProducer<byte[], byte[]>(
+            KafkaClients.transactionalProducer(config.bootstrapServers(), TRANSACTIONAL_ID,
+                KafkaClients.TRANSACTION_TIMEOUT_MS_DEFAULT)));
     }
 
     /** Ends the loop at once, as a crash would, without writing anything more. */

@@ -175,13 +175,7 @@ public final class MrWorker extends AbstractService implements BrokerAborts.Writ
     /** After the broker aborted an attempt that outlived the transaction timeout: the producer may refuse all. */
     @Override
     public void renewProducer() {
-        try {
-            producer.close(Duration.ZERO);
-        } catch (RuntimeException e) {
-            LOG.debug("{}: closing the refused producer: {}", id(), e.toString());
-        }
-        producer = producers.get();
-        producer.initTransactions();
+        producer = BrokerAborts.renewed(id(), producer, producers);
     }
 
     public long mapsDone() {

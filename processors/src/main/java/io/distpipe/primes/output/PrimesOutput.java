@@ -18,6 +18,7 @@ import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 
 import io.distpipe.common.AtomicFile;
+import io.distpipe.common.ReadPolicy;
 import io.distpipe.common.Retry;
 import io.distpipe.common.TopicRange;
 import io.distpipe.primes.PrimeFound;
@@ -179,8 +180,12 @@ public final class PrimesOutput {
         Deserializer<PrimeFound> deserializer = serdes.valueSerde(Topics.PRIMES_UNIQUE).deserializer();
         TreeSet<BigInteger> primes = new TreeSet<>();
         long[] probable = {0};
+        // The registry not answering (restarting, a moment of overload) is retried within ReadPolicy's bound, then
+        // stops the read loudly: the output is never written from part of the topic, nor does one hiccup fail it.
+        ReadPolicy policy = ReadPolicy.of("primes-output");
         TopicRange.read(consumer, start, end, timeout, record -> {
-            PrimeFound prime = deserializer.deserialize(record.topic(), record.headers(), record.value());
+            PrimeFound prime = policy.read(record,
+                r -> deserializer.deserialize(r.topic(), r.headers(), r.value()));
             if (prime.getJobId().equals(jobId) && primes.add(Numbers.fromBytes(prime.getNumber()))
                 && prime.getProbable()) {
                 probable[0]++;

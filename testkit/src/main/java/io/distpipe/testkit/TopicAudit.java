@@ -16,6 +16,7 @@ import io.distpipe.common.TopicRange;
 import io.distpipe.topics.TopicSpec;
 import io.distpipe.topics.serde.AvroSerdes;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.Deserializer;
 
 /**
@@ -83,8 +84,8 @@ public final class TopicAudit {
     }
 
     private <K, V> List<Entry<K, V>> read(TopicSpec<K, V> topic, boolean committed) {
-        Deserializer<K> keys = serdes.keySerde(topic).deserializer();
-        Deserializer<V> values = serdes.valueSerde(topic).deserializer();
+        Deserializer<K> keys = deserializer(topic.keyType(), true);
+        Deserializer<V> values = deserializer(topic.valueType(), false);
         List<Entry<K, V>> entries = new ArrayList<>();
         for (ConsumerRecord<byte[], byte[]> r : TopicRange.readToEnd(bootstrap, topic.name(), committed, null,
             READ_TIMEOUT)) {
@@ -100,6 +101,12 @@ public final class TopicAudit {
             entries.add(new Entry<>(r.partition(), r.offset(), r.timestamp(), key, value, unreadable, headers(r)));
         }
         return entries;
+    }
+
+    /** Through the registry, but raw bytes as they are (a dead-letter topic's key and value are not Avro). */
+    @SuppressWarnings("unchecked")
+    private <T> Deserializer<T> deserializer(Class<T> type, boolean isKey) {
+        return type == byte[].class ? (Deserializer<T>) new ByteArrayDeserializer() : serdes.deserializer(type, isKey);
     }
 
     private static Map<String, String> headers(ConsumerRecord<byte[], byte[]> r) {

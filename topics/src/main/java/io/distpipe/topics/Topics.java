@@ -237,11 +237,13 @@ public final class Topics {
         "kv coordinator", "Replies, keyed by client id.", false);
 
     /**
-     * Dead-letter topics of the state machine replicas and the MapReduce coordinator: records of their input log that
-     * no schema reads, the original key and value bytes with source, reason and component in headers
+     * Dead-letter topics of the state machine replicas, the kv coordinator and the MapReduce coordinator: records of
+     * their input that no schema reads, the original key and value bytes with source, reason and component in headers
      * ({@link io.distpipe.common.ReadPolicy}).
      */
     public static final TopicSpec<byte[], byte[]> KV_DECISIONS_DLQ = deadLetters(KV_DECISIONS, "kv worker");
+    public static final TopicSpec<byte[], byte[]> KV_REQUESTS_DLQ = deadLetters(KV_REQUESTS, "kv coordinator");
+    public static final TopicSpec<byte[], byte[]> KV_VOTES_DLQ = deadLetters(KV_VOTES, "kv coordinator");
     public static final TopicSpec<byte[], byte[]> REPLICAS_REQUESTS_DLQ = deadLetters(REPLICAS_REQUESTS, "replica");
     public static final TopicSpec<byte[], byte[]> CHAT_EVENTS_DLQ = deadLetters(CHAT_EVENTS, "chat server");
     public static final TopicSpec<byte[], byte[]> MR_TASK_STATUS_DLQ = deadLetters(MR_TASK_STATUS, "mr coordinator");
@@ -254,7 +256,8 @@ public final class Topics {
         REGISTRY_EVENTS, MR_COMMANDS, MR_JOBS, MR_MAP_TASKS, MR_REDUCE_TASKS, MR_TASK_STATUS,
         MR_INTERMEDIATE, CHAT_EVENTS, REPLICAS_REQUESTS,
         REPLICAS_REPLIES, REPLICAS_ROLES, REPLICAS_ROLES_CHANGELOG, KV_REQUESTS, KV_DECISIONS, KV_VOTES,
-        KV_REPLIES, KV_DECISIONS_DLQ, REPLICAS_REQUESTS_DLQ, CHAT_EVENTS_DLQ, MR_TASK_STATUS_DLQ, MR_COMMANDS_DLQ);
+        KV_REPLIES, KV_DECISIONS_DLQ, KV_REQUESTS_DLQ, KV_VOTES_DLQ, REPLICAS_REQUESTS_DLQ, CHAT_EVENTS_DLQ,
+        MR_TASK_STATUS_DLQ, MR_COMMANDS_DLQ);
 
     private static final Map<String, TopicSpec<?, ?>> BY_NAME = ALL.stream()
         .collect(Collectors.toUnmodifiableMap(TopicSpec::name, Function.identity()));

@@ -16,6 +16,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import io.distpipe.common.AbstractService;
 import io.distpipe.common.BrokerAborts;
 import io.distpipe.common.KafkaClients;
+import io.distpipe.common.ReadPolicy;
+import io.distpipe.common.ReadPolicy.PoisonRecordException;
 import io.distpipe.kv.KvLogEntry;
 import io.distpipe.kv.KvReply;
 import io.distpipe.kv.KvRequest;
@@ -36,8 +38,8 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.header.Headers;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -98,7 +100,9 @@ public final class KvCoordinator extends AbstractService implements Runnable {
     private record Revoked() implements Event {
     }
 
-    private record FromWorkers(List<WorkerMessage> messages) implements Event {
+    /** Worker messages, and the dead letters of the ones no schema reads. */
+    private record FromWorkers(List<WorkerMessage> messages, List<ProducerRecord<byte[], byte[]>> deadLetters)
+        implements Event {
     }
 
     private final Config config;
@@ -107,6 +111,8 @@ public final class KvCoordinator extends AbstractService implements Runnable {
     private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
     private final CountDownLatch stopped = new CountDownLatch(3);
     private final AtomicLong kafkaTransactions = new AtomicLong();
+    private final AtomicLong deadLettered = new AtomicLong();
+    private final ReadPolicy readPolicy;
     private final BrokerAborts brokerAborts;
     /** Set by the serving thread after being fenced: the request reader leaves the group and joins it again. */
     private volatile boolean rejoin;
@@ -122,6 +128,7 @@ public final class KvCoordinator extends AbstractService implements Runnable {
         this.serdes = serdes;
         this.core = new KvCoordinatorCore(config.id(), config.voteTimeoutMs(), config.ackTimeoutMs());
         this.brokerAborts = new BrokerAborts(config.id());
+        this.readPolicy = ReadPolicy.of(config.id());
     }
 
     /** Whether this coordinator owns kv.requests and serves. */
@@ -237,7 +244,7 @@ public final class KvCoordinator extends AbstractService implements Runnable {
                 LOG.error("{}: request reader woken unexpectedly.", config.id(), e);
             }
         } catch (RuntimeException e) {
-            LOG.error("{}: request reader failed: {}", config.id(), e.getMessage(), e);
+            fail("the request reader failed", e);
         } finally {
             requestConsumer.close(Duration.ofSeconds(5));
             stopped.countDown();
@@ -252,23 +259,26 @@ public final class KvCoordinator extends AbstractService implements Runnable {
                     continue;
                 }
                 List<WorkerMessage> messages = new ArrayList<>(records.count());
+                List<ProducerRecord<byte[], byte[]>> deadLetters = new ArrayList<>(0);
                 for (ConsumerRecord<byte[], byte[]> record : records) {
+                    // A transient failure past the bound ends the reader, and with it the coordinator (below).
                     try {
-                        messages.add(serdes.workerReader.deserialize(record.topic(), record.headers(),
-                            record.value()));
-                    } catch (SerializationException e) {
-                        LOG.error("{}: skipping unreadable worker message at {}-{}@{}: {}", config.id(),
-                            record.topic(), record.partition(), record.offset(), e.getMessage());
+                        messages.add(readPolicy.read(record, r -> decode(r, serdes.workerReader::deserialize)));
+                    } catch (PoisonRecordException e) {
+                        // Written by the active coordinator with its next cycle; a missing vote or ack is one
+                        // that never came (the transaction aborts at its vote timeout, an ack is waited for again).
+                        LOG.error("{}: {}; it goes to {}.", config.id(), e.getMessage(), Topics.KV_VOTES_DLQ.name());
+                        deadLetters.add(readPolicy.deadLetter(Topics.KV_VOTES_DLQ.name(), e));
                     }
                 }
-                events.add(new FromWorkers(messages));
+                events.add(new FromWorkers(messages, deadLetters));
             }
         } catch (WakeupException e) {
             if (serving()) {
                 LOG.error("{}: vote reader woken unexpectedly.", config.id(), e);
             }
         } catch (RuntimeException e) {
-            LOG.error("{}: vote reader failed: {}", config.id(), e.getMessage(), e);
+            fail("the vote reader failed", e);
         } finally {
             voteConsumer.close(Duration.ofSeconds(5));
             stopped.countDown();
@@ -298,12 +308,9 @@ public final class KvCoordinator extends AbstractService implements Runnable {
                         rejoin = true;
                         requestConsumer.wakeup();
                     } else if (serving()) {
-                        // The cluster failed us: stop, so that a standby (or this process restarted) serves from the
-                        // log, rather than serve with a state we cannot trust.
-                        LOG.error("{}: stopping: {}", config.id(), e.toString(), e);
-                        failure = e;
-                        life.compareAndTransition(State.RUNNING, State.FAILED);
-                        wakeReaders();
+                        // The cluster failed us, or a record cannot be read for now: stop, so that a standby (or
+                        // this process restarted) serves from the log, rather than serve with a state we cannot trust.
+                        fail("stopping", e);
                     }
                 }
             }
@@ -315,6 +322,22 @@ public final class KvCoordinator extends AbstractService implements Runnable {
         }
     }
 
+    /**
+     * Ends the coordinator loudly (FAILED, {@link #failure()} set, every thread woken): a reader that cannot go on,
+     * or a cycle the cluster failed. Another coordinator, or this process restarted, serves from the log.
+     */
+    private void fail(String what, RuntimeException e) {
+        if (!serving()) {
+            return;
+        }
+        KafkaException failed = e instanceof KafkaException k ? k : new KafkaException(what + ": " + e, e);
+        LOG.error("{}: {}: {}", config.id(), what, e.getMessage(), e);
+        failure = failed;
+        life.compareAndTransition(State.RUNNING, State.FAILED);
+        life.compareAndTransition(State.STARTING, State.FAILED);
+        wakeReaders();
+    }
+
     private long waitMs() {
         long now = System.nanoTime();
         long next = core.nextDeadlineNs(now + IDLE_WAIT_NS);
@@ -323,6 +346,7 @@ public final class KvCoordinator extends AbstractService implements Runnable {
 
     private void cycle(List<Event> batch) {
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        List<ProducerRecord<byte[], byte[]>> deadLetters = new ArrayList<>(0);
         for (Event event : batch) {
             if (event instanceof Assigned) {
                 activate();
@@ -332,18 +356,17 @@ public final class KvCoordinator extends AbstractService implements Runnable {
                     deactivate();
                 }
                 offsets.clear();
+                deadLetters.clear();
             } else if (!core.active()) {
                 continue;
             } else if (event instanceof Requests requests) {
                 for (ConsumerRecord<byte[], byte[]> record : requests.records()) {
-                    KvRequest request = request(record);
-                    if (request != null) {
-                        core.request(request, System.nanoTime());
-                    }
+                    request(record, deadLetters);
                 }
                 offsets.putAll(requests.next());
             } else if (event instanceof FromWorkers fromWorkers) {
                 fromWorkers.messages().forEach(core::fromWorker);
+                deadLetters.addAll(fromWorkers.deadLetters());
             }
         }
         if (!core.active()) {
@@ -351,7 +374,7 @@ public final class KvCoordinator extends AbstractService implements Runnable {
         }
         KvCoordinatorCore.Cycle cycle = core.endCycle(System.nanoTime());
         cycle.replies().forEach(this::sendReply);
-        commit(cycle.log(), offsets);
+        commit(cycle.log(), offsets, deadLetters);
         core.committed(System.nanoTime()).forEach(this::sendReply);
     }
 
@@ -388,10 +411,13 @@ public final class KvCoordinator extends AbstractService implements Runnable {
                 for (ConsumerRecord<byte[], byte[]> record : reader.poll(Duration.ofMillis(500))) {
                     KvLogEntry entry;
                     try {
-                        entry = serdes.logReader.deserialize(record.topic(), record.headers(), record.value());
-                    } catch (SerializationException e) {
-                        LOG.error("{}: skipping unreadable log entry at offset {}.", config.id(), record.offset());
-                        continue;
+                        entry = readPolicy.read(record, r -> decode(r, serdes.logReader::deserialize));
+                    } catch (PoisonRecordException e) {
+                        // The workers stop at this entry too (and dead-letter it): the store's state past it is
+                        // unknown, so no coordinator may serve from it.
+                        throw new KafkaException("the log entry at offset " + record.offset() + " of "
+                            + Topics.KV_DECISIONS.name() + " cannot be read (" + e.reason() + "); no coordinator "
+                            + "can recover the store past it", e);
                     }
                     replay.apply(entry);
                 }
@@ -408,14 +434,36 @@ public final class KvCoordinator extends AbstractService implements Runnable {
         }
     }
 
-    private KvRequest request(ConsumerRecord<byte[], byte[]> record) {
+    /**
+     * Hands the request of {@code record} to the core. A poison one goes to {@code deadLetters}: it is written in this
+     * cycle's transaction, with the offsets that pass it, so it is neither served nor lost; its client gets no answer
+     * and times out. A transient failure past ReadPolicy's bound is thrown: the coordinator stops.
+     */
+    private void request(ConsumerRecord<byte[], byte[]> record, List<ProducerRecord<byte[], byte[]>> deadLetters) {
+        KvRequest request;
         try {
-            return serdes.requestReader.deserialize(record.topic(), record.headers(), record.value());
-        } catch (SerializationException e) {
-            LOG.error("{}: skipping unreadable request at offset {}: {}", config.id(), record.offset(),
-                e.getMessage());
-            return null;
+            request = readPolicy.read(record, r -> decode(r, serdes.requestReader::deserialize));
+        } catch (PoisonRecordException e) {
+            LOG.error("{}: {}; it goes to {}.", config.id(), e.getMessage(), Topics.KV_REQUESTS_DLQ.name());
+            deadLetters.add(readPolicy.deadLetter(Topics.KV_REQUESTS_DLQ.name(), e));
+            return;
         }
+        core.request(request, System.nanoTime());
+    }
+
+    /** What a record of a kv topic decodes to; a record without a value is as unreadable as garbage. */
+    private static <T> T decode(ConsumerRecord<byte[], byte[]> record, Decoder<T> decoder) {
+        T value = decoder.decode(record.topic(), record.headers(), record.value());
+        if (value == null) {
+            throw new IllegalArgumentException("the record has no value");
+        }
+        return value;
+    }
+
+    /** A deserializer's {@code deserialize(topic, headers, bytes)}. */
+    @FunctionalInterface
+    private interface Decoder<T> {
+        T decode(String topic, Headers headers, byte[] value);
     }
 
     private void sendReply(KvReply reply) {
@@ -428,18 +476,26 @@ public final class KvCoordinator extends AbstractService implements Runnable {
     }
 
     /** One Kafka transaction for everything this cycle wrote; only after its commit is anyone told. */
-    private void commit(List<KvCoordinatorCore.Append> log, Map<TopicPartition, OffsetAndMetadata> offsets) {
-        if (log.isEmpty() && offsets.isEmpty()) {
+    private void commit(List<KvCoordinatorCore.Append> log, Map<TopicPartition, OffsetAndMetadata> offsets,
+                        List<ProducerRecord<byte[], byte[]>> deadLetters) {
+        if (log.isEmpty() && offsets.isEmpty() && deadLetters.isEmpty()) {
             return;
         }
         String topic = Topics.KV_DECISIONS.name();
-        List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>(log.size());
+        List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>(log.size() + deadLetters.size());
         for (KvCoordinatorCore.Append append : log) {
             records.add(new ProducerRecord<>(topic, 0, serdes.keys.serialize(topic, append.key()),
                 serdes.log.serialize(topic, new KvLogEntry(append.payload(), Instant.now()))));
         }
+        records.addAll(deadLetters);
         write(producer, brokerAborts, records, offsets);
         kafkaTransactions.incrementAndGet();
+        deadLettered.addAndGet(deadLetters.size());
+    }
+
+    /** Requests and worker messages no schema reads, sent to kv.requests.dlq and kv.votes.dlq so far. */
+    public long deadLettered() {
+        return deadLettered.get();
     }
 
     /**

@@ -65,7 +65,8 @@ public final class KvSerdes {
         try (Admin admin = KafkaClients.reachableAdmin(bootstrapServers, "kv-admin")) {
             // Every kv process also sends membership heartbeats.
             TopicAdmin.ensureTopics(admin, List.of(Topics.KV_REQUESTS, Topics.KV_DECISIONS, Topics.KV_VOTES,
-                Topics.KV_REPLIES, Topics.KV_DECISIONS_DLQ, Topics.MEMBERSHIP_HEARTBEATS), maxReplication);
+                Topics.KV_REPLIES, Topics.KV_DECISIONS_DLQ, Topics.KV_REQUESTS_DLQ, Topics.KV_VOTES_DLQ,
+                Topics.MEMBERSHIP_HEARTBEATS), maxReplication);
         }
     }
 

@@ -68,14 +68,25 @@ cleanup_on_failure() {
   "$ROOT/bin/stop_system.sh" >&2 || true
 }
 
-# start NAME HEAP ARGS...: starts one process and waits until it prints READY (the line of ChildJvm.READY, which
-# the JVM-side launcher waits for too).
-start() {
+# launch NAME HEAP ARGS...: starts one process in the background, its pid in run/NAME.pid.
+launch() {
   local name="$1" heap="$2"
   shift 2
   DISTPIPE_JAVA_OPTS="-Xmx$heap" nohup "$DISTPIPE" "$@" > "run/$name.out" 2>&1 &
   echo $! > "run/$name.pid"
   STARTED+=("$name")
+}
+
+# start NAME HEAP ARGS...: launches one process and waits until it is ready.
+start() {
+  launch "$@"
+  await_ready "$1"
+}
+
+# await_ready NAME: waits until NAME prints READY (the line of ChildJvm.READY, which the JVM-side launcher waits for
+# too); stops everything started if it exits first or is not ready within DISTPIPE_READY_TIMEOUT seconds.
+await_ready() {
+  local name="$1"
   local waited=0
   until grep -q '^READY' "run/$name.out" 2>/dev/null; do
     if ! kill -0 "$(cat "run/$name.pid")" 2>/dev/null; then
@@ -130,8 +141,11 @@ DISTPIPE_REGISTRY=builtin for distpipe's in-memory registry)"; }
     mv "$APICURIO_HOME.tmp" "$APICURIO_HOME"
   fi
   REGISTRY="http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7"
-  # Storage: the registry.* topics of the catalog (created above), so schemas and ids survive a restart.
-  nohup "$java" -Xmx384m -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" \
+  # Storage: the registry.* topics of the catalog (created above), so schemas and ids survive a restart. Its start-up
+  # reads the journal and the snapshots topic each until a poll comes back empty; the poll timeout (5 s by default)
+  # made that 15 s of waiting on an empty topic. A local broker answers well within 1 s.
+  # shellcheck disable=SC2086
+  nohup "$java" ${DISTPIPE_EXTRA_JAVA_OPTS:-} -Xmx384m -Dapicurio.kafkasql.consumer.poll.timeout=1000 -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" \
     -Dquarkus.management.host=127.0.0.1 -Dquarkus.management.port="$REGISTRY_MANAGEMENT_PORT" \
     -Dapicurio.storage.kind=kafkasql -Dapicurio.kafkasql.bootstrap.servers="$BOOTSTRAP" \
     -Dapicurio.kafkasql.topic=registry.journal -Dapicurio.kafkasql.snapshots.topic=registry.snapshots \
@@ -216,13 +230,17 @@ if [ -f run/restore ]; then
   cat run/restore.out
 fi
 
-start membership 384m membership "${COMMON[@]}" --replication "$REPLICATION" --state-dir run/membership-state
-start dedup 512m dedup "${COMMON[@]}" --replication "$REPLICATION" --state-dir run/dedup-state
-start coordinator 512m coordinator "${COMMON[@]}" --input data/input --output primes.txt \
+# The parts need nothing of each other to start (each waits for what it reads), so they start together: a JVM's
+# start-up is mostly waiting, and one after another they took 7 s each.
+launch membership 384m membership "${COMMON[@]}" --replication "$REPLICATION" --state-dir run/membership-state
+launch dedup 512m dedup "${COMMON[@]}" --replication "$REPLICATION" --state-dir run/dedup-state
+launch coordinator 512m coordinator "${COMMON[@]}" --input data/input --output primes.txt \
   --snapshots snapshots --snapshot-interval "${DISTPIPE_SNAPSHOT_INTERVAL:-30s}"
 for ((i = 1; i <= WORKERS; i++)); do
-  start "worker-$i" 256m worker --id "worker-$i" "${COMMON[@]}"
+  launch "worker-$i" 256m worker --id "worker-$i" "${COMMON[@]}"
 done
+for name in membership dedup coordinator; do await_ready "$name"; done
+for ((i = 1; i <= WORKERS; i++)); do await_ready "worker-$i"; done
 
 echo "distpipe system started ($MODE, $WORKERS workers)."
 printf '%-14s %-8s %s\n' PROCESS PID LOG

@@ -14,6 +14,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -43,6 +44,12 @@ public final class ChildJvm implements Supervisor.Instance, AutoCloseable {
     public static final String READY = "READY";
     /** Avro 1.12 deserializes only generated classes of the packages this names; every child needs ours. */
     public static final String AVRO_PACKAGES_OPTION = "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.distpipe";
+    /**
+     * The environment variable whose JVM options (split at white space) every JVM the project starts gets before its
+     * own: {@code bin/distpipe} and the registry of {@code start_system.sh} read it too. The test JVMs set it so that
+     * every JVM of the suite runs C1-only with the serial collector (see docs/tests.md, "Run time").
+     */
+    public static final String EXTRA_OPTIONS_ENV = "DISTPIPE_EXTRA_JAVA_OPTS";
     public static final Duration READY_TIMEOUT_DEFAULT = Duration.ofSeconds(120);
     public static final Duration STOP_TIMEOUT_DEFAULT = Duration.ofSeconds(15);
     /** How long a SIGKILLed child may take to be gone. */
@@ -141,10 +148,18 @@ public final class ChildJvm implements Supervisor.Instance, AutoCloseable {
                 readyTimeout, true);
         }
 
-        /** The command line: java, JVM options, the Avro packages, class path, main class and arguments. */
+        /**
+         * The command line: java, the options of {@value #EXTRA_OPTIONS_ENV}, the spec's JVM options (which win over
+         * them), the Avro packages, class path, main class and arguments.
+         */
         public List<String> command() {
+            return command(System.getenv());
+        }
+
+        List<String> command(Map<String, String> environment) {
             List<String> command = new ArrayList<>();
             command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+            command.addAll(extraOptions(environment));
             command.addAll(jvmOptions);
             command.add(AVRO_PACKAGES_OPTION);
             command.add("-cp");
@@ -237,6 +252,12 @@ public final class ChildJvm implements Supervisor.Instance, AutoCloseable {
      * A spec for {@code mainClass} on this JVM's class path with output to {@code output} (replaced at each launch),
      * no pid file and the default ready timeout.
      */
+    /** The JVM options {@value #EXTRA_OPTIONS_ENV} holds in {@code environment}, none when it is unset or blank. */
+    static List<String> extraOptions(Map<String, String> environment) {
+        String value = environment.getOrDefault(EXTRA_OPTIONS_ENV, "").strip();
+        return value.isEmpty() ? List.of() : List.of(value.split("\\s+"));
+    }
+
     public static Spec spec(String id, String mainClass, Path output) {
         return new Spec(id, mainClass, List.of(), List.of(), System.getProperty("java.class.path"), output, false,
             null, null, READY_TIMEOUT_DEFAULT, false);

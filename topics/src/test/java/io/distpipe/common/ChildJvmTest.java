@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
@@ -110,10 +111,20 @@ class ChildJvmTest {
         ChildJvm.Spec spec = ChildJvm.spec("c", "a.Main", dir.resolve("c.out")).withJvmOptions("-Xmx64m")
             .withClassPath("x.jar:y.jar").withArgs("--id", "c").withArgs(List.of("--verbose"));
 
-        assertThat(spec.command()).containsExactly(
+        assertThat(spec.command(Map.of())).containsExactly(
             Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx64m",
             "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.distpipe", "-cp", "x.jar:y.jar", "a.Main", "--id", "c",
             "--verbose");
+    }
+
+    @Test
+    void shouldPutTheOptionsOfTheEnvironmentBeforeTheSpecsOwnSoThatItsOwnWin() {
+        ChildJvm.Spec spec = ChildJvm.spec("c", "a.Main", dir.resolve("c.out")).withJvmOptions("-Xmx64m")
+            .withClassPath("x.jar");
+
+        assertThat(spec.command(Map.of(ChildJvm.EXTRA_OPTIONS_ENV, " -XX:TieredStopAtLevel=1 \t -Xmx1g ")))
+            .containsSequence("-XX:TieredStopAtLevel=1", "-Xmx1g", "-Xmx64m");
+        assertThat(spec.command(Map.of(ChildJvm.EXTRA_OPTIONS_ENV, "  "))).hasSize(spec.command(Map.of()).size());
     }
 
     @Test

@@ -112,7 +112,7 @@ final class ChatCommand implements Runnable {
         subcommands = {CreateAccount.class, Login.class, Send.class, Read.class, ListUsers.class})
     static final class Client implements Runnable {
 
-        @Option(names = {"-b", "--bootstrap-servers"}, required = true, paramLabel = "HOST:PORT[,...]",
+        @Option(names = {"-b", "--bootstrap-servers", "--bootstrap-server"}, required = true, paramLabel = "HOST:PORT[,...]",
             description = "The chat cluster's nodes.")
         String bootstrapServers;
 

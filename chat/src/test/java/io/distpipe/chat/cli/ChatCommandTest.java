@@ -47,4 +47,11 @@ class ChatCommandTest {
         assertThat(Cli.run("chat", "client", "list-users")).isEqualTo(Cli.EXIT_USAGE);
         assertThat(console.err()).contains("--bootstrap-servers", "--registry-url");
     }
+
+    @Test
+    void shouldTakeKafkaToolsSpellingOfTheBootstrapOption() {
+        assertThat(Cli.run("chat", "client", "--bootstrap-server", "127.0.0.1:1", "list-users"))
+            .isEqualTo(Cli.EXIT_USAGE);
+        assertThat(console.err()).contains("--registry-url").doesNotContain("'--bootstrap-servers");
+    }
 }

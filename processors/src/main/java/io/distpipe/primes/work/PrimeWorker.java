@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 import io.distpipe.common.AbstractService;
 import io.distpipe.common.BrokerAborts;
@@ -40,9 +41,8 @@ import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.InterruptException;
-import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.errors.TransactionAbortedException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serializer;
@@ -71,8 +71,13 @@ public final class PrimeWorker extends AbstractService {
     private static final Logger LOG = LoggerFactory.getLogger(PrimeWorker.class);
     private static final Duration POLL_TIMEOUT = Duration.ofMillis(200);
     private static final int COMMIT_ATTEMPTS = 5;
-    /** Transactions the broker aborted (its timeout, on a stalled process) are written again, this often in a row. */
-    private static final Supervisor.RestartPolicy BROKER_ABORT_RETRIES = BrokerAborts.POLICY_DEFAULT;
+    /**
+     * Transactions the broker aborted (its timeout, on a stalled process) are written again, 4 times in a row: 5
+     * attempts in all, then the worker stops loudly.
+     */
+    private static final Supervisor.RestartPolicy BROKER_ABORT_RETRIES = new Supervisor.RestartPolicy(4,
+        BrokerAborts.POLICY_DEFAULT.window(), BrokerAborts.POLICY_DEFAULT.initialBackoff(),
+        BrokerAborts.POLICY_DEFAULT.maxBackoff());
     private static final int MAX_PARTITION_FETCH_BYTES = 128 * 1024;
 
     /** Settings of one worker; {@link #validate()} names the bad key. */
@@ -144,7 +149,26 @@ public final class PrimeWorker extends AbstractService {
 
     private final Config config;
     private final Consumer<byte[], byte[]> consumer;
-    private final Producer<byte[], byte[]> producer;
+    /** Makes the transactional producer, again after the broker aborted a stalled transaction and it refuses it. */
+    private final Supplier<? extends Producer<byte[], byte[]>> producers;
+    private volatile Producer<byte[], byte[]> producer;
+    private final BrokerAborts brokerAborts;
+    private final BrokerAborts.Writer writer = new BrokerAborts.Writer() {
+        @Override
+        public Producer<?, ?> producer() {
+            return producer;
+        }
+
+        @Override
+        public Duration transactionTimeout() {
+            return Duration.ofMillis(config.transactionTimeoutMs());
+        }
+
+        @Override
+        public void renewProducer() {
+            producer = BrokerAborts.renewed(id(), producer, producers);
+        }
+    };
     private final Deserializer<String> keyDeserializer;
     private final Deserializer<TaskMessage> taskDeserializer;
     private final Serializer<String> keySerializer;
@@ -152,7 +176,6 @@ public final class PrimeWorker extends AbstractService {
     private final Serializer<TaskCompleted> completedSerializer;
     private final PrimeTester tester;
     private final LongSupplier nanoClock;
-    private final Supervisor.Sleeper sleeper;
     private volatile MarkerListener markerListener;
 
     private final AtomicLong tasksCompleted = new AtomicLong();
@@ -167,15 +190,27 @@ public final class PrimeWorker extends AbstractService {
         this(config, consumer, producer, serdes, Hooks.NONE);
     }
 
+    /** A worker with one producer, which it cannot make again (tests of everything but a renewal). */
     public PrimeWorker(Config config, Consumer<byte[], byte[]> consumer, Producer<byte[], byte[]> producer,
                        AvroSerdes serdes, Hooks hooks) {
+        this(config, consumer, only(producer), serdes, hooks);
+    }
+
+    /**
+     * A worker whose transactional producers {@code producers} makes (uninitialized): the first at once, another
+     * each time the broker aborted a stalled transaction and the producer refuses it ({@link BrokerAborts}).
+     */
+    public PrimeWorker(Config config, Consumer<byte[], byte[]> consumer,
+                       Supplier<? extends Producer<byte[], byte[]>> producers, AvroSerdes serdes, Hooks hooks) {
         super(config.workerId(), config.workerId());
         this.tester = hooks.tester();
         this.nanoClock = hooks.nanoClock();
-        this.sleeper = hooks.sleeper();
         this.config = config.validate();
         this.consumer = consumer;
-        this.producer = producer;
+        this.producers = producers;
+        this.producer = producers.get();
+        this.brokerAborts = new BrokerAborts(config.workerId(), BROKER_ABORT_RETRIES,
+            millis -> hooks.sleeper().sleep(Duration.ofMillis(millis)), nanoClock);
         this.keyDeserializer = serdes.keySerde(Topics.PRIMES_TASKS).deserializer();
         this.taskDeserializer = serdes.valueSerde(Topics.PRIMES_TASKS).deserializer();
         this.keySerializer = serdes.keySerde(Topics.PRIMES_FOUND).serializer();
@@ -183,6 +218,17 @@ public final class PrimeWorker extends AbstractService {
         this.completedSerializer = serdes.valueSerde(Topics.PRIMES_COMPLETED).serializer();
         this.markerListener = new SnapshotRecorder(serdes);
         this.reads = new ReadPolicy(config.workerId(), hooks.readRetryBound());
+    }
+
+    private static <P> Supplier<P> only(P producer) {
+        boolean[] given = {false};
+        return () -> {
+            if (given[0]) {
+                throw new IllegalStateException("this worker was given one producer and cannot make another");
+            }
+            given[0] = true;
+            return producer;
+        };
     }
 
     /** A worker with real Kafka clients. */
@@ -201,8 +247,8 @@ public final class PrimeWorker extends AbstractService {
         consumerProps.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, MAX_PARTITION_FETCH_BYTES);
         Map<String, Object> producerProps = KafkaClients.transactionalProducer(config.bootstrapServers(),
             TRANSACTIONAL_ID_PREFIX + config.workerId(), config.transactionTimeoutMs());
-        return new PrimeWorker(config, new KafkaConsumer<>(consumerProps), new KafkaProducer<>(producerProps), serdes,
-            hooks);
+        return new PrimeWorker(config, new KafkaConsumer<>(consumerProps), () -> new KafkaProducer<>(producerProps),
+            serdes, hooks);
     }
 
     public void setMarkerListener(MarkerListener listener) {
@@ -280,25 +326,16 @@ public final class PrimeWorker extends AbstractService {
      */
     private int processSegment(List<ConsumerRecord<byte[], byte[]>> batch, int from) {
         Segment segment = compute(batch, from);
-        for (int attempt = 1; ; attempt++) {
-            Written written = write(segment, batch, from);
-            if (written == Written.REWOUND) {
-                return -1;
-            }
-            if (written == Written.COMMITTED) {
-                // Counted only once the transaction holds: a retried batch must not count twice.
-                tasksCompleted.addAndGet(segment.tasks());
-                numbersTested.addAndGet(segment.numbers());
-                primesFound.addAndGet(segment.primes());
-                poisonRecords.addAndGet(segment.poison());
-                return segment.next();
-            }
-            if (attempt >= BROKER_ABORT_RETRIES.maxRestarts()) {
-                throw new KafkaException(id() + ": the broker aborted " + attempt + " transactions in a row (timeout "
-                    + config.transactionTimeoutMs() + " ms); stopping instead of retrying them forever");
-            }
-            pause(BROKER_ABORT_RETRIES.backoff(attempt - 1));
+        // A transaction the broker aborted is written again (on a new producer if this one refuses it), bounded.
+        if (brokerAborts.run(writer, () -> write(segment, batch, from)) == Written.REWOUND) {
+            return -1;
         }
+        // Counted only once the transaction holds: a retried batch must not count twice.
+        tasksCompleted.addAndGet(segment.tasks());
+        numbersTested.addAndGet(segment.numbers());
+        primesFound.addAndGet(segment.primes());
+        poisonRecords.addAndGet(segment.poison());
+        return segment.next();
     }
 
     /** What one transaction writes, computed before it opens, and what it counts once it commits. */
@@ -306,13 +343,11 @@ public final class PrimeWorker extends AbstractService {
                            int next, long tasks, long numbers, long primes, long poison) {
     }
 
-    /** How an attempt to write a segment ended. */
+    /** How an attempt to write a segment ended (the broker's aborts are thrown, for {@link BrokerAborts}). */
     private enum Written {
         COMMITTED,
         /** Aborted after a failure; the consumer was sent back to the segment's first records. */
-        REWOUND,
-        /** The broker had aborted the transaction (its timeout); ours is aborted too and the segment can be retried. */
-        ABORTED_BY_BROKER
+        REWOUND
     }
 
     /**
@@ -357,40 +392,46 @@ public final class PrimeWorker extends AbstractService {
         return new Segment(out, offsets, next, tasks, numbers, primes, poison);
     }
 
-    /** Writes a computed segment, its offsets and commits, all in one transaction. */
+    /**
+     * Writes a computed segment, its offsets and commits, all in one transaction. The producer's answers to a
+     * transaction the broker aborted (or to fencing) are thrown, for {@link BrokerAborts} to tell which and write the
+     * segment again; any other failure aborts and rewinds.
+     */
     private Written write(Segment segment, List<ConsumerRecord<byte[], byte[]>> batch, int from) {
         producer.beginTransaction();
         long opened = nanoClock.getAsLong();
         try {
             segment.records().forEach(producer::send);
-            if (tooOld(opened)) {
-                return abortAfterBrokerAbort("the transaction has been open for too long");
-            }
+            requireYoung(opened);
             producer.sendOffsetsToTransaction(segment.offsets(), consumer.groupMetadata());
-            if (tooOld(opened)) {
-                return abortAfterBrokerAbort("the transaction has been open for too long");
-            }
-        } catch (ProducerFencedException | WakeupException e) {
+            requireYoung(opened);
+        } catch (WakeupException e) {
             throw e;
         } catch (KafkaException e) {
-            return abortAfterFailure(batch, from, e);
+            return afterFailure(batch, from, e);
         }
         return commit(batch, from);
     }
 
     /**
-     * Whether the transaction opened at {@code opened} is close enough to its timeout that the broker may have aborted
-     * it (only a stalled process gets there). Such a transaction is aborted rather than carried on: after the broker's
-     * abort, an abort succeeds, where adding offsets or committing would leave the producer unusable.
+     * Throws {@link TransactionAbortedException} when the transaction opened at {@code opened} is close enough to its
+     * timeout that the broker may have aborted it (only a stalled process gets there). It is aborted and written again
+     * rather than carried on: after the broker's abort, an abort succeeds, where adding offsets or committing would
+     * leave the producer refusing everything ({@link BrokerAborts} renews it then).
      */
-    private boolean tooOld(long opened) {
+    private void requireYoung(long opened) {
         long timeout = TimeUnit.MILLISECONDS.toNanos(config.transactionTimeoutMs());
-        return nanoClock.getAsLong() - opened >= timeout - timeout / 4;
+        long open = nanoClock.getAsLong() - opened;
+        if (open >= timeout - timeout / 4) {
+            throw new TransactionAbortedException(id() + ": the transaction has been open for "
+                + TimeUnit.NANOSECONDS.toMillis(open) + " ms, close to its " + config.transactionTimeoutMs()
+                + " ms timeout");
+        }
     }
 
     /**
      * Commits the open transaction. A commit that timed out must be retried, not aborted (the producer refuses an
-     * abort then); any other failure aborts.
+     * abort then); any other failure goes to {@link #afterFailure}.
      */
     private Written commit(List<ConsumerRecord<byte[], byte[]>> batch, int from) {
         for (int attempt = 1; ; attempt++) {
@@ -402,46 +443,22 @@ public final class PrimeWorker extends AbstractService {
                     throw new KafkaException(id() + ": commit still timing out after " + attempt + " attempts", e);
                 }
                 LOG.warn("{}: commit timed out (attempt {} of {}); retrying it.", id(), attempt, COMMIT_ATTEMPTS);
-            } catch (ProducerFencedException e) {
-                throw e;
             } catch (KafkaException e) {
-                return abortAfterFailure(batch, from, e);
+                return afterFailure(batch, from, e);
             }
         }
     }
 
-    private Written abortAfterFailure(List<ConsumerRecord<byte[], byte[]>> batch, int from, KafkaException cause) {
-        if (abortedByBroker(cause)) {
-            return abortAfterBrokerAbort(cause.getMessage());
+    /**
+     * An answer the producer gives to a transaction the broker aborted, or to fencing, is thrown for
+     * {@link BrokerAborts}; any other failure aborts the transaction and rewinds the consumer.
+     */
+    private Written afterFailure(List<ConsumerRecord<byte[], byte[]>> batch, int from, KafkaException cause) {
+        if (BrokerAborts.stallAnswer(cause)) {
+            throw cause;
         }
         abortAndRewind(batch, from, cause);
         return Written.REWOUND;
-    }
-
-    /**
-     * The broker answers an old epoch both when it aborted the transaction for its timeout (and bumped the epoch) and
-     * when a newer instance with our transactional id fenced us; only in the first case does an abort succeed. A
-     * {@link ProducerFencedException} from the abort therefore means fenced, and ends the poll loop.
-     */
-    private Written abortAfterBrokerAbort(String reason) {
-        LOG.warn("{}: the broker may have aborted the transaction ({}); aborting it and writing the same results "
-            + "again.", id(), reason);
-        producer.abortTransaction();
-        return Written.ABORTED_BY_BROKER;
-    }
-
-    /** Whether a failure is the broker's answer to a transaction it aborted, or a newer instance's fencing. */
-    static boolean abortedByBroker(Throwable e) {
-        return BrokerAborts.oldEpoch(e);
-    }
-
-    private void pause(Duration backoff) {
-        try {
-            sleeper.sleep(backoff);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptException(e);
-        }
     }
 
     private void abortAndRewind(List<ConsumerRecord<byte[], byte[]>> batch, int from, KafkaException cause) {

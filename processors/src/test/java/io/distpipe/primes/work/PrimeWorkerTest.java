@@ -45,6 +45,7 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.apache.kafka.common.errors.InvalidTxnStateException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.header.Header;
@@ -69,6 +70,9 @@ class PrimeWorkerTest {
     private final AvroSerdes serdes = new AvroSerdes(new InMemorySchemaRegistry());
     private final MockConsumer<byte[], byte[]> consumer = new MockConsumer<>("earliest");
     private final RecordingProducer producer = new RecordingProducer();
+    /** The producer the worker makes after the first, when the broker aborted a stalled transaction. */
+    private final RecordingProducer renewed = new RecordingProducer();
+    private final List<RecordingProducer> made = new ArrayList<>();
     private final Deserializer<String> keys = serdes.keySerde(Topics.PRIMES_FOUND).deserializer();
     private final Deserializer<PrimeFound> primes = serdes.valueSerde(Topics.PRIMES_FOUND).deserializer();
     private final Deserializer<TaskCompleted> completions = serdes.valueSerde(Topics.PRIMES_COMPLETED).deserializer();
@@ -96,8 +100,13 @@ class PrimeWorkerTest {
         };
         // The worker's registry client answers unless a test makes it fail (registryFailures calls).
         AvroSerdes workerSerdes = new AvroSerdes(new FlakyRegistry(serdes.registry(), registryFailures));
-        worker = new PrimeWorker(PrimeWorker.Config.defaults(WORKER, "dummy:1234"), consumer, producer, workerSerdes,
-            new PrimeWorker.Hooks(delegate, nanos::get, pauses::add, READ_RETRY_BOUND));
+        worker = new PrimeWorker(PrimeWorker.Config.defaults(WORKER, "dummy:1234"), consumer, () -> {
+            if (made.size() == 2) {
+                throw new IllegalStateException("the test has no third producer");
+            }
+            made.add(made.isEmpty() ? producer : renewed);
+            return made.get(made.size() - 1);
+        }, workerSerdes, new PrimeWorker.Hooks(delegate, nanos::get, pauses::add, READ_RETRY_BOUND));
         worker.start();
         consumer.rebalance(List.of(TASKS_0));
         consumer.updateBeginningOffsets(Map.of(TASKS_0, 0L));
@@ -365,7 +374,7 @@ class PrimeWorkerTest {
         // A stall (GC, SIGSTOP) between opening and committing: the broker may have aborted it, and adding offsets or
         // committing then would leave the producer unusable, where an abort succeeds.
         producer.onFirstSend = () -> nanos.addAndGet(
-            TimeUnit.MILLISECONDS.toNanos(PrimeWorker.TRANSACTION_TIMEOUT_MS_DEFAULT));
+            TimeUnit.MILLISECONDS.toNanos(PrimeWorker.TRANSACTION_TIMEOUT_MS_DEFAULT * 7 / 8));
         consumer.schedulePollTask(() -> consumer.addRecord(taskRecord(0, task("job-1/a.txt#0",
             List.of(BigInteger.valueOf(13))))));
 
@@ -375,6 +384,71 @@ class PrimeWorkerTest {
         assertThat(producer.commitCount()).isEqualTo(1);
         assertThat(found()).extracting(Found::key).containsExactly("13");
         assertThat(completed()).hasSize(1);
+    }
+
+    @Test
+    void shouldWriteAgainOnANewProducerWhenAStallPastTheTimeoutEndsAtTheOffsets() {
+        // Measured on a real broker (BrokerAbortsIT): after the broker aborted the transaction for its timeout, adding
+        // the offsets is answered ProducerFencedException and the producer then refuses everything, an abort too. The
+        // stall comes after the worker's own check of the transaction's age, so only its clock can tell.
+        producer.onSendOffsets = () -> {
+            nanos.addAndGet(TimeUnit.MILLISECONDS.toNanos(PrimeWorker.TRANSACTION_TIMEOUT_MS_DEFAULT + 500));
+            producer.refuseEverything = true;
+            throw new ProducerFencedException("There is a newer producer with the same transactionalId");
+        };
+        consumer.schedulePollTask(() -> consumer.addRecord(taskRecord(0, task("job-1/a.txt#0",
+            List.of(BigInteger.valueOf(7), BigInteger.valueOf(8))))));
+
+        runUntilIdle();
+
+        assertThat(made).as("the refused producer, then a new one").containsExactly(producer, renewed);
+        assertThat(producer.closed()).isTrue();
+        assertThat(producer.history()).isEmpty();
+        assertThat(renewed.transactionInitialized()).isTrue();
+        assertThat(found()).extracting(Found::key).containsExactly("7");
+        assertThat(completed()).extracting(TaskCompleted::getTaskId).containsExactly("job-1/a.txt#0");
+        assertThat(renewed.consumerGroupOffsetsHistory())
+            .containsExactly(Map.of(consumer.groupMetadata().groupId(), Map.of(TASKS_0, new OffsetAndMetadata(1))));
+        assertThat(List.of(worker.tasksCompleted(), worker.numbersTested(), worker.primesFound()))
+            .containsExactly(1L, 2L, 1L);
+    }
+
+    @Test
+    void shouldWriteAgainOnANewProducerWhenAStallPastTheTimeoutEndsAtTheCommit() {
+        // The commit's answer after the broker's abort: InvalidTxnStateException, fatal on that producer.
+        producer.onCommit = () -> {
+            nanos.addAndGet(TimeUnit.MILLISECONDS.toNanos(PrimeWorker.TRANSACTION_TIMEOUT_MS_DEFAULT + 500));
+            producer.refuseEverything = true;
+            throw new InvalidTxnStateException("The producer attempted a transactional operation in an invalid state");
+        };
+        consumer.schedulePollTask(() -> consumer.addRecord(taskRecord(0, task("job-1/a.txt#0",
+            List.of(BigInteger.valueOf(11))))));
+        consumer.schedulePollTask(() -> consumer.addRecord(taskRecord(1, task("job-1/a.txt#1",
+            List.of(BigInteger.valueOf(13))))));
+
+        runUntilIdle();
+
+        assertThat(made).containsExactly(producer, renewed);
+        assertThat(found()).extracting(Found::key).containsExactly("11", "13");
+        assertThat(completed()).extracting(TaskCompleted::getTaskId)
+            .containsExactly("job-1/a.txt#0", "job-1/a.txt#1");
+        assertThat(worker.tasksCompleted()).isEqualTo(2);
+    }
+
+    @Test
+    void shouldStopAsFencedWhenTheOffsetsAreRefusedWithinTheTimeout() {
+        // Within the timeout the broker cannot have aborted the transaction: a newer instance took the id.
+        producer.onSendOffsets = () -> {
+            throw new ProducerFencedException("There is a newer producer with the same transactionalId");
+        };
+        consumer.schedulePollTask(() -> consumer.addRecord(taskRecord(0, task("job-1/a.txt#0",
+            List.of(BigInteger.valueOf(7))))));
+
+        assertThatCode(worker::run).doesNotThrowAnyException();
+
+        assertThat(made).containsExactly(producer);
+        assertThat(worker.state()).isNotEqualTo(Service.State.RUNNING);
+        assertThat(found()).isEmpty();
     }
 
     @Test
@@ -528,7 +602,7 @@ class PrimeWorkerTest {
     }
 
     private List<ProducerRecord<byte[], byte[]>> sentTo(String topic) {
-        return producer.history().stream().filter(r -> r.topic().equals(topic)).toList();
+        return made.stream().flatMap(p -> p.history().stream()).filter(r -> r.topic().equals(topic)).toList();
     }
 
     private List<Found> found() {
@@ -561,6 +635,12 @@ class PrimeWorkerTest {
         /** Failures the next commits throw, the first first. */
         final Deque<RuntimeException> commitFailures = new ArrayDeque<>();
         Runnable onFirstSend = () -> { };
+        /** Runs before the offsets are added (and may throw in their place), once. */
+        Runnable onSendOffsets;
+        /** Runs before a commit (and may throw in its place), once. */
+        Runnable onCommit;
+        /** What a producer does after the broker's abort met an offsets call or a commit: refuses every call. */
+        boolean refuseEverything;
         private boolean sentOnce;
         final List<Integer> offsetTransactions = new ArrayList<>();
         int aborts;
@@ -591,6 +671,11 @@ class PrimeWorkerTest {
         @Override
         public void sendOffsetsToTransaction(Map<TopicPartition, OffsetAndMetadata> offsets,
                                              ConsumerGroupMetadata groupMetadata) {
+            Runnable hook = onSendOffsets;
+            onSendOffsets = null;
+            if (hook != null) {
+                hook.run();
+            }
             RuntimeException failure = sendOffsetsToTransactionException;
             sendOffsetsToTransactionException = null;
             if (failure != null) {
@@ -602,6 +687,11 @@ class PrimeWorkerTest {
 
         @Override
         public void commitTransaction() {
+            Runnable hook = onCommit;
+            onCommit = null;
+            if (hook != null) {
+                hook.run();
+            }
             if (commitTimeouts > 0) {
                 commitTimeouts--;
                 commitMustBeRetried = true;
@@ -616,6 +706,10 @@ class PrimeWorkerTest {
 
         @Override
         public void abortTransaction() {
+            if (refuseEverything) {
+                throw new KafkaException("Cannot execute transactional method because we are in an error state",
+                    new ProducerFencedException("There is a newer producer with the same transactionalId"));
+            }
             if (commitMustBeRetried) {
                 throw new IllegalStateException("Cannot attempt operation `abortTransaction` because the previous "
                     + "call to `commitTransaction` timed out and must be retried");

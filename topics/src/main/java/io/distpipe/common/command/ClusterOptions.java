@@ -14,9 +14,9 @@ public final class ClusterOptions {
 
     public static final String REGISTRY_DEFAULT = "mem://distpipe";
 
-    @Option(names = {"-b", "--bootstrap-servers"}, paramLabel = "HOST:PORT[,...]",
-        description = "Kafka cluster to use. Without it, an embedded single-node broker is started (where the "
-            + "command supports it).")
+    @Option(names = {"-b", "--bootstrap-servers", "--bootstrap-server"}, paramLabel = "HOST:PORT[,...]",
+        description = "Kafka cluster to use (--bootstrap-server, Kafka tools' spelling, works too). Without it, an "
+            + "embedded single-node broker is started (where the command supports it).")
     public String bootstrapServers;
 
     @Option(names = {"-r", "--registry-url"}, paramLabel = "URL", defaultValue = REGISTRY_DEFAULT,

@@ -23,6 +23,7 @@ import java.util.function.Supplier;
 
 import io.distpipe.common.AbstractService;
 import io.distpipe.common.BrokerAborts;
+import io.distpipe.common.RenewableProducer;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.PollLoop;
 import io.distpipe.mapreduce.IntermediateValue;
@@ -65,7 +66,7 @@ import org.slf4j.LoggerFactory;
  * is renamed atomically to {@code mr-out-r}, so readers never see half a file and a redone task rewrites the same
  * bytes.
  */
-public final class MrWorker extends AbstractService implements BrokerAborts.Writer {
+public final class MrWorker extends AbstractService {
 
     public static final String GROUP_ID = "mr-workers";
     public static final String TRANSACTIONAL_ID_PREFIX = "mr-worker-";
@@ -103,8 +104,8 @@ public final class MrWorker extends AbstractService implements BrokerAborts.Writ
     private final Config config;
     private final Consumer<byte[], byte[]> tasks;
     private final Consumer<byte[], byte[]> reader;
-    private final Supplier<Producer<byte[], byte[]>> producers;
-    private Producer<byte[], byte[]> producer;
+    /** The transactional producer, made again after a stall past the transaction timeout. */
+    private final RenewableProducer<byte[], byte[]> txProducer;
     /** A task the broker aborted (it outlived the transaction timeout) is redone, not taken for fencing. */
     private final BrokerAborts brokerAborts;
     private final Serializer<String> keys;
@@ -127,8 +128,8 @@ public final class MrWorker extends AbstractService implements BrokerAborts.Writ
         this.config = config.validate();
         this.tasks = tasks;
         this.reader = reader;
-        this.producers = producers;
-        this.producer = producers.get();
+        this.txProducer = new RenewableProducer<>(config.workerId(), Duration.ofMillis(config.transactionTimeoutMs()),
+            producers);
         this.brokerAborts = new BrokerAborts(config.workerId());
         this.keys = serdes.keySerde(Topics.MR_TASK_STATUS).serializer();
         this.keyReader = serdes.keySerde(Topics.MR_INTERMEDIATE).deserializer();
@@ -162,22 +163,6 @@ public final class MrWorker extends AbstractService implements BrokerAborts.Writ
             () -> new KafkaProducer<>(producerProps), serdes);
     }
 
-    @Override
-    public Producer<?, ?> producer() {
-        return producer;
-    }
-
-    @Override
-    public Duration transactionTimeout() {
-        return Duration.ofMillis(config.transactionTimeoutMs());
-    }
-
-    /** After the broker aborted an attempt that outlived the transaction timeout: the producer may refuse all. */
-    @Override
-    public void renewProducer() {
-        producer = BrokerAborts.renewed(id(), producer, producers);
-    }
-
     public long mapsDone() {
         return mapsDone.get();
     }
@@ -194,7 +179,7 @@ public final class MrWorker extends AbstractService implements BrokerAborts.Writ
     @Override
     public void start() {
         life.transition(State.STARTING);
-        producer.initTransactions();
+        txProducer.producer().initTransactions();
         tasks.subscribe(List.of(Topics.MR_MAP_TASKS.name(), Topics.MR_REDUCE_TASKS.name()),
             new ConsumerRebalanceListener() {
                 @Override
@@ -249,7 +234,7 @@ public final class MrWorker extends AbstractService implements BrokerAborts.Writ
                 + "@" + record.offset() + ": " + e.getMessage(), e);
         }
         long began = brokerAborts.now();
-        producer.beginTransaction();
+        txProducer.producer().beginTransaction();
         MrTaskStatus.Builder status = MrTaskStatus.newBuilder().setAttempt(attempt).setWorkerId(id())
             .setStartedAt(started).setReason(null).setOutput(null);
         try {
@@ -268,18 +253,19 @@ public final class MrWorker extends AbstractService implements BrokerAborts.Writ
                 // The app or the input failed: nothing of this attempt may count, but the failure must reach the
                 // coordinator (which retries within the job's budget) and the task record is consumed.
                 LOG.warn("{}: task {} failed: {}", id(), status.getTaskId(), e.getMessage());
-                producer.abortTransaction();
-                producer.beginTransaction();
+                txProducer.producer().abortTransaction();
+                txProducer.producer().beginTransaction();
                 status.setState(MrTaskState.FAILED).setReason(e.getMessage()).setRecordsIn(0).setRecordsOut(0);
                 attemptsFailed.incrementAndGet();
             }
             MrTaskStatus done = status.setFinishedAt(Instant.now()).build();
             String topic = Topics.MR_TASK_STATUS.name();
-            producer.send(new ProducerRecord<>(topic, keys.serialize(topic, done.getTaskId()),
+            txProducer.producer().send(new ProducerRecord<>(topic, keys.serialize(topic, done.getTaskId()),
                 statusWriter.serialize(topic, done)));
-            producer.sendOffsetsToTransaction(Map.of(new TopicPartition(record.topic(), record.partition()),
-                new OffsetAndMetadata(record.offset() + 1)), tasks.groupMetadata());
-            producer.commitTransaction();
+            TopicPartition from = new TopicPartition(record.topic(), record.partition());
+            txProducer.producer().sendOffsetsToTransaction(Map.of(from, new OffsetAndMetadata(record.offset() + 1)),
+                tasks.groupMetadata());
+            txProducer.producer().commitTransaction();
             brokerAborts.committed();
             if (done.getState() == MrTaskState.DONE) {
                 (map ? mapsDone : reducesDone).incrementAndGet();
@@ -292,7 +278,7 @@ public final class MrWorker extends AbstractService implements BrokerAborts.Writ
             throw e;
         } catch (KafkaException e) {
             TopicPartition tp = new TopicPartition(record.topic(), record.partition());
-            if (brokerAborts.recover(this, e, began)) {
+            if (brokerAborts.recover(txProducer, e, began)) {
                 // The broker aborted the attempt (a task longer than the transaction timeout, or a stalled worker):
                 // nothing of it counts; it is redone, bounded by BrokerAborts, instead of ending the worker as fenced.
                 LOG.warn("{}: attempt of {} aborted by the broker; it will be redone.", id(), status.getTaskId());
@@ -307,7 +293,7 @@ public final class MrWorker extends AbstractService implements BrokerAborts.Writ
             // Typically the group moved the task's partition elsewhere (the commit is refused): abort, and read the
             // task again if the partition is still ours.
             LOG.warn("{}: attempt of {} aborted ({}); it will be redone.", id(), status.getTaskId(), e.getMessage());
-            producer.abortTransaction();
+            txProducer.producer().abortTransaction();
             if (tasks.assignment().contains(tp)) {
                 tasks.seek(tp, record.offset());
             }
@@ -328,6 +314,7 @@ public final class MrWorker extends AbstractService implements BrokerAborts.Writ
         int nReduce = task.getNReduce();
         int index = task.getIndex();
         long[] emitted = new long[1];
+        Producer<byte[], byte[]> producer = txProducer.producer();
         MapReduceApp.Emitter send = (key, value) -> {
             IntermediateValue v = new IntermediateValue(index, attempt, value);
             producer.send(new ProducerRecord<>(topic, Shuffle.partition(key, nReduce), keys.serialize(topic, key),
@@ -450,7 +437,7 @@ public final class MrWorker extends AbstractService implements BrokerAborts.Writ
 
     private void closeClients() {
         for (AutoCloseable c : List.<AutoCloseable>of(() -> tasks.close(Duration.ofSeconds(5)),
-            () -> reader.close(Duration.ofSeconds(5)), () -> producer.close(Duration.ofSeconds(5)))) {
+            () -> reader.close(Duration.ofSeconds(5)), () -> txProducer.producer().close(Duration.ofSeconds(5)))) {
             try {
                 c.close();
             } catch (Exception e) {

@@ -20,6 +20,7 @@ import io.distpipe.common.BrokerAborts;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.PollLoop;
 import io.distpipe.common.ReadPolicy;
+import io.distpipe.common.RenewableProducer;
 import io.distpipe.common.Supervisor;
 import io.distpipe.primes.PrimeFound;
 import io.distpipe.primes.SnapshotMarker;
@@ -149,26 +150,9 @@ public final class PrimeWorker extends AbstractService {
 
     private final Config config;
     private final Consumer<byte[], byte[]> consumer;
-    /** Makes the transactional producer, again after the broker aborted a stalled transaction and it refuses it. */
-    private final Supplier<? extends Producer<byte[], byte[]>> producers;
-    private volatile Producer<byte[], byte[]> producer;
+    /** The transactional producer, made again after the broker aborted a stalled transaction and it refuses it. */
+    private final RenewableProducer<byte[], byte[]> txProducer;
     private final BrokerAborts brokerAborts;
-    private final BrokerAborts.Writer writer = new BrokerAborts.Writer() {
-        @Override
-        public Producer<?, ?> producer() {
-            return producer;
-        }
-
-        @Override
-        public Duration transactionTimeout() {
-            return Duration.ofMillis(config.transactionTimeoutMs());
-        }
-
-        @Override
-        public void renewProducer() {
-            producer = BrokerAborts.renewed(id(), producer, producers);
-        }
-    };
     private final Deserializer<String> keyDeserializer;
     private final Deserializer<TaskMessage> taskDeserializer;
     private final Serializer<String> keySerializer;
@@ -207,8 +191,8 @@ public final class PrimeWorker extends AbstractService {
         this.nanoClock = hooks.nanoClock();
         this.config = config.validate();
         this.consumer = consumer;
-        this.producers = producers;
-        this.producer = producers.get();
+        this.txProducer = new RenewableProducer<>(config.workerId(), Duration.ofMillis(config.transactionTimeoutMs()),
+            producers);
         this.brokerAborts = new BrokerAborts(config.workerId(), BROKER_ABORT_RETRIES,
             millis -> hooks.sleeper().sleep(Duration.ofMillis(millis)), nanoClock);
         this.keyDeserializer = serdes.keySerde(Topics.PRIMES_TASKS).deserializer();
@@ -275,7 +259,7 @@ public final class PrimeWorker extends AbstractService {
     @Override
     public void start() {
         life.transition(State.STARTING);
-        producer.initTransactions();
+        txProducer.producer().initTransactions();
         consumer.subscribe(List.of(Topics.PRIMES_TASKS.name()), new ConsumerRebalanceListener() {
             @Override
             public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
@@ -327,7 +311,7 @@ public final class PrimeWorker extends AbstractService {
     private int processSegment(List<ConsumerRecord<byte[], byte[]>> batch, int from) {
         Segment segment = compute(batch, from);
         // A transaction the broker aborted is written again (on a new producer if this one refuses it), bounded.
-        if (brokerAborts.run(writer, () -> write(segment, batch, from)) == Written.REWOUND) {
+        if (brokerAborts.run(txProducer, () -> write(segment, batch, from)) == Written.REWOUND) {
             return -1;
         }
         // Counted only once the transaction holds: a retried batch must not count twice.
@@ -398,12 +382,12 @@ public final class PrimeWorker extends AbstractService {
      * segment again; any other failure aborts and rewinds.
      */
     private Written write(Segment segment, List<ConsumerRecord<byte[], byte[]>> batch, int from) {
-        producer.beginTransaction();
+        txProducer.producer().beginTransaction();
         long opened = nanoClock.getAsLong();
         try {
-            segment.records().forEach(producer::send);
+            segment.records().forEach(txProducer.producer()::send);
             requireYoung(opened);
-            producer.sendOffsetsToTransaction(segment.offsets(), consumer.groupMetadata());
+            txProducer.producer().sendOffsetsToTransaction(segment.offsets(), consumer.groupMetadata());
             requireYoung(opened);
         } catch (WakeupException e) {
             throw e;
@@ -436,7 +420,7 @@ public final class PrimeWorker extends AbstractService {
     private Written commit(List<ConsumerRecord<byte[], byte[]>> batch, int from) {
         for (int attempt = 1; ; attempt++) {
             try {
-                producer.commitTransaction();
+                txProducer.producer().commitTransaction();
                 return Written.COMMITTED;
             } catch (TimeoutException e) {
                 if (attempt >= COMMIT_ATTEMPTS) {
@@ -463,7 +447,7 @@ public final class PrimeWorker extends AbstractService {
 
     private void abortAndRewind(List<ConsumerRecord<byte[], byte[]>> batch, int from, KafkaException cause) {
         LOG.warn("{}: transaction failed ({}); aborting and retrying the batch.", id(), cause.getMessage());
-        producer.abortTransaction();
+        txProducer.producer().abortTransaction();
         rewind(batch, from);
     }
 
@@ -567,7 +551,7 @@ public final class PrimeWorker extends AbstractService {
             LOG.debug("{}: consumer close: {}", id(), e.toString());
         }
         try {
-            producer.close(Duration.ofSeconds(5));
+            txProducer.producer().close(Duration.ofSeconds(5));
         } catch (RuntimeException e) {
             LOG.debug("{}: producer close: {}", id(), e.toString());
         }

@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -217,6 +218,66 @@ abstract class PrimesScenarios {
                 } finally {
                     if (victim.get() != 0 && !cluster.runningBrokers().contains(victim.get())) {
                         cluster.startBroker(victim.get());
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Every broker stops mid-run (the controllers stay: their quorum is not what this tests) and all come back: the
+     * job's workers, coordinator and dedup processor lose the whole cluster, their open transactions included, for the
+     * seconds it takes. Exact and audited, and the outage really came while tasks were left.
+     */
+    @Test
+    void shouldStayExactWhenEveryBrokerStopsMidRunAndComesBack() throws Exception {
+        Path input = Files.createDirectories(dir.resolve("input"));
+        PrimesOracle oracle = new PrimesOracle(200_000);
+        oracle.writeRange(input.resolve("a.txt"), 0, 120_000);
+        oracle.writeRange(input.resolve("b.txt"), 100_000, 200_000);
+        ScenarioCluster cluster = cluster();
+        assertThat(cluster.runningBrokers()).hasSize(3);
+        List<Integer> ids = List.copyOf(new TreeSet<>(cluster.runningBrokers()));
+        AtomicBoolean stopped = new AtomicBoolean();
+        AtomicLong tasksWhenStopped = new AtomicLong();
+        CompletableFuture<Void> outage = new CompletableFuture<>();
+        try {
+            Path output = dir.resolve("primes.txt");
+            PrimesJob.Result result = run(input, output, 2, 2_000, new PrimesJob.Observer() {
+                @Override
+                public void progress(JobStatus s) {
+                    if (s.getTasksCompleted() >= 5 && stopped.compareAndSet(false, true)) {
+                        tasksWhenStopped.set(s.getTasksCompleted());
+                        CompletableFuture.runAsync(() -> {
+                            ids.forEach(cluster::stopBroker);
+                            ids.forEach(cluster::startBroker);
+                        }).whenComplete((v, e) -> {
+                            if (e != null) {
+                                outage.completeExceptionally(e);
+                            } else {
+                                outage.complete(null);
+                            }
+                        });
+                    }
+                }
+            });
+
+            assertThat(stopped).isTrue();
+            assertThat(tasksWhenStopped.get()).isLessThan(result.status().getTasksTotal());
+            outage.get(60, TimeUnit.SECONDS);
+            assertThat(cluster.runningBrokers()).hasSize(3);
+            assertThat(Files.readAllLines(output)).isEqualTo(oracle.expectedLines());
+            PrimesAudit.of(cluster.bootstrapServers(), cluster.registryUrl(), result.jobId())
+                .assertExactlyOnce(oracle.expected());
+        } finally {
+            if (stopped.get()) {
+                try {
+                    outage.get(60, TimeUnit.SECONDS);
+                } finally {
+                    for (int id : ids) {
+                        if (!cluster.runningBrokers().contains(id)) {
+                            cluster.startBroker(id);
+                        }
                     }
                 }
             }

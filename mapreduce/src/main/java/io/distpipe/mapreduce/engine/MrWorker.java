@@ -23,9 +23,9 @@ import java.util.function.Supplier;
 
 import io.distpipe.common.AbstractService;
 import io.distpipe.common.BrokerAborts;
-import io.distpipe.common.RenewableProducer;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.PollLoop;
+import io.distpipe.common.RenewableProducer;
 import io.distpipe.mapreduce.IntermediateValue;
 import io.distpipe.mapreduce.MapTask;
 import io.distpipe.mapreduce.MrTaskPhase;

@@ -205,7 +205,7 @@ public final class KvCoordinatorCore {
         return active;
     }
 
-    /** Transactions committed and acknowledged (or re-answered after a recovery). */
+    /** Transactions committed (answered at their durable decision, or re-answered after a recovery). */
     public long commits() {
         return commits.get();
     }
@@ -450,16 +450,22 @@ public final class KvCoordinatorCore {
     }
 
     /**
-     * The cycle's log entries are durable (at {@code nowNs}): commits wait for the acknowledgements, aborts and
-     * the other waiting replies go out, and reads may be answered. Returns the replies to send.
+     * The cycle's log entries are durable (at {@code nowNs}): commits and aborts decided in it are answered, the other
+     * waiting replies go out, and reads may be answered. Returns the replies to send.
      */
     public List<KvReply> committed(long nowNs) {
         List<KvReply> replies = new ArrayList<>();
         long ackDeadline = nowNs + ms(ackTimeoutMs);
         for (Tx tx : pending.decided) {
             if (tx.phase == Phase.DECIDED_COMMIT) {
+                // The decision is durable: the client hears now. The acknowledgements only keep the pool honest
+                // (a worker that does not apply a commit in time leaves it); a later read or write of the same
+                // keys is after this decision in the log, so every worker applies it first.
                 tx.phase = Phase.AWAITING_ACKS;
                 tx.deadlineNs = ackDeadline;
+                commits.incrementAndGet();
+                replies.add(reply(tx.requestId, tx.clientId, true, "committed").setTxId(tx.txId)
+                    .setMembers(List.copyOf(members)).build());
             } else {
                 txs.remove(tx.txId);
                 aborts.incrementAndGet();
@@ -554,9 +560,6 @@ public final class KvCoordinatorCore {
                 decide(tx, Outcome.COMMIT, null);
             } else if (tx.phase == Phase.AWAITING_ACKS && answeredByAllLive(tx.participants, tx.acked)) {
                 it.remove();
-                commits.incrementAndGet();
-                replies.add(reply(tx.requestId, tx.clientId, true, "committed").setTxId(tx.txId)
-                    .setMembers(List.copyOf(members)).build());
             }
         }
         for (Iterator<Read> it = reads.values().iterator(); it.hasNext(); ) {

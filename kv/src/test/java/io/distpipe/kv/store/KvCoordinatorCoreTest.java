@@ -187,7 +187,7 @@ class KvCoordinatorCoreTest {
     // --- two-phase commit ---------------------------------------------------------------------------------------
 
     @Test
-    void shouldCommitOnceEveryWorkerVotedYesAndReplyOnlyOnceEveryWorkerAcknowledged() {
+    void shouldCommitOnceEveryWorkerVotedYesAndReplyAsSoonAsTheDecisionIsDurable() {
         serve("W1", "W2", "W3");
         submit(set("r1", "a", "1"));
 
@@ -211,20 +211,49 @@ class KvCoordinatorCoreTest {
             assertThat(d.getOutcome()).isEqualTo(Outcome.COMMIT);
             assertThat(d.getReason()).isNull();
         });
-        assertThat(decision.replies()).as("nobody hears of a commit before the workers applied it").isEmpty();
-
-        deliver("W1", "W2");
-        assertThat(step().replies()).isEmpty();
-        deliver("W3");
-        Step done = step();
-        KvReply reply = replyTo(done.beforeCommit(), "r1");
+        assertThat(decision.beforeCommit()).as("nobody hears of a commit before its decision is durable").isEmpty();
+        KvReply reply = replyTo(decision.afterCommit(), "r1");
         assertThat(reply.getOk()).isTrue();
         assertThat(reply.getMessage()).isEqualTo("committed");
         assertThat(reply.getTxId()).isEqualTo(vr.getTxId());
         assertThat(reply.getMembers()).containsExactly("W1", "W2", "W3");
         assertThat(core.commits()).isEqualTo(1);
+        assertThat(core.transactionsInFlight()).as("waiting for the acknowledgements").isEqualTo(1);
+
+        deliver("W1", "W2");
+        assertThat(step().replies()).isEmpty();
+        deliver("W3");
+        Step done = step();
+        assertThat(done.log()).isEmpty();
+        assertThat(done.replies()).as("the acknowledgements answer nobody again").isEmpty();
+        assertThat(core.commits()).isEqualTo(1);
         assertThat(core.transactionsInFlight()).isZero();
         workers.values().forEach(w -> assertThat(w.db()).containsExactlyEntriesOf(Map.of("a", "1")));
+    }
+
+    @Test
+    void shouldAnswerAGetAfterACommitWithItsValueBeforeAnyWorkerAcknowledgedIt() {
+        serve("W1", "W2", "W3");
+        submit(set("r1", "a", "1"));
+        step();
+        deliverAll();
+        assertThat(replyTo(step().afterCommit(), "r1").getOk()).isTrue();
+        // The acknowledgements are slow; the client, answered, reads its write at once.
+        List<List<WorkerMessage>> acks = new ArrayList<>();
+        outbox.values().forEach(l -> {
+            acks.add(List.copyOf(l));
+            l.clear();
+        });
+        submit(read("r2", KvOp.GET, "a"));
+        assertThat(step().entries(ReadRequest.class)).hasSize(1);
+        deliverAll();
+        KvReply get = replyTo(step().replies(), "r2");
+        assertThat(get.getOk()).isTrue();
+        assertThat(get.getFound()).isTrue();
+        assertThat(get.getValue()).as("the read is after the decision in the log").isEqualTo("1");
+        acks.forEach(l -> l.forEach(core::fromWorker));
+        assertThat(settle()).isEmpty();
+        assertThat(core.transactionsInFlight()).isZero();
     }
 
     @Test
@@ -294,13 +323,17 @@ class KvCoordinatorCoreTest {
     }
 
     @Test
-    void shouldReplyCommittedWithoutTheWorkerThatDidNotAcknowledgeInTime() {
+    void shouldRemoveFromThePoolTheWorkerThatDidNotAcknowledgeACommitInTime() {
         serve("W1", "W2", "W3");
         submit(set("r1", "a", "1"));
         VoteRequest vr = step().entries(VoteRequest.class).get(0);
         deliverAll();
-        assertThat(step().entries(Decision.class)).singleElement()
+        Step decision = step();
+        assertThat(decision.entries(Decision.class)).singleElement()
             .satisfies(d -> assertThat(d.getOutcome()).isEqualTo(Outcome.COMMIT));
+        KvReply reply = replyTo(decision.afterCommit(), "r1");
+        assertThat(reply.getOk()).isTrue();
+        assertThat(reply.getMembers()).containsExactly("W1", "W2", "W3");
         drop("W3");
         deliver("W1", "W2");
         assertThat(step().replies()).isEmpty();
@@ -310,11 +343,11 @@ class KvCoordinatorCoreTest {
         assertThat(timeout.log()).singleElement().isInstanceOfSatisfying(PoolChange.class, p -> {
             assertThat(p.getWorker()).isEqualTo("W3");
             assertThat(p.getReason()).isEqualTo("did not acknowledge " + vr.getTxId() + " within 300 ms");
+            assertThat(p.getMembers()).containsExactly("W1", "W2");
         });
-        KvReply reply = replyTo(timeout.beforeCommit(), "r1");
-        assertThat(reply.getOk()).isTrue();
-        assertThat(reply.getMembers()).containsExactly("W1", "W2");
+        assertThat(timeout.replies()).isEmpty();
         assertThat(core.commits()).isEqualTo(1);
+        assertThat(core.transactionsInFlight()).isZero();
     }
 
     @Test
@@ -337,8 +370,10 @@ class KvCoordinatorCoreTest {
         assertThat(nothing.replies()).isEmpty();
 
         core.fromWorker(message("W3", new Vote(tx, true, null)));
-        assertThat(step().entries(Decision.class)).singleElement()
+        Step decision = step();
+        assertThat(decision.entries(Decision.class)).singleElement()
             .satisfies(d -> assertThat(d.getOutcome()).isEqualTo(Outcome.COMMIT));
+        assertThat(replyTo(decision.replies(), "r1").getOk()).isTrue();
 
         // A no vote after the decision is too late to abort; repeated acks count once.
         core.fromWorker(message("W3", new Vote(tx, false, "late")));
@@ -349,7 +384,8 @@ class KvCoordinatorCoreTest {
         assertThat(acks.log()).isEmpty();
         assertThat(acks.replies()).isEmpty();
         core.fromWorker(message("W3", new Ack(tx, Outcome.COMMIT)));
-        assertThat(replyTo(step().replies(), "r1").getOk()).isTrue();
+        assertThat(step().replies()).isEmpty();
+        assertThat(core.transactionsInFlight()).isZero();
 
         // Once finished, nothing about the transaction is answered again.
         core.fromWorker(message("W1", new Vote(tx, false, "very late")));
@@ -397,8 +433,10 @@ class KvCoordinatorCoreTest {
             assertThat(step().log()).isEmpty();
         }
         deliver("W1");
-        assertThat(step().entries(Decision.class)).hasSize(1);
-        List<KvReply> replies = settle();
+        Step decision = step();
+        assertThat(decision.entries(Decision.class)).hasSize(1);
+        List<KvReply> replies = new ArrayList<>(decision.replies());
+        replies.addAll(settle());
 
         assertThat(replyTo(replies, "multi").getOk()).isTrue();
         Map<String, String> all = Map.of("k1", "1", "k2", "2", "k3", "3", "k4", "4", "k5", "5");

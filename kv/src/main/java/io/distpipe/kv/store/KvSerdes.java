@@ -70,6 +70,11 @@ public final class KvSerdes {
         }
     }
 
+    /** {@code reply} as the bytes of a kv.replies record (for load generators that write replies nobody awaits). */
+    public byte[] replyBytes(KvReply reply) {
+        return replies.serialize(Topics.KV_REPLIES.name(), reply);
+    }
+
     /**
      * A transactional producer that retries quickly: right after a commit, the next transaction's first send may meet
      * CONCURRENT_TRANSACTIONS until the broker has written the previous markers, and the client's exponential

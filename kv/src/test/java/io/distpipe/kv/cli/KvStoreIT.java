@@ -14,6 +14,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 import io.distpipe.cluster.EmbeddedKafka;
 import io.distpipe.common.ChildJvm;
@@ -23,9 +24,11 @@ import io.distpipe.kv.KvWrite;
 import io.distpipe.kv.store.History;
 import io.distpipe.kv.store.HistoryChecker;
 import io.distpipe.kv.store.KvClient;
+import io.distpipe.kv.store.KvLoad;
 import io.distpipe.kv.store.KvLocal;
 import io.distpipe.kv.store.KvSerdes;
 import io.distpipe.kv.store.KvShell;
+import io.distpipe.kv.store.Linearizability;
 import io.distpipe.topics.serde.AvroSerdes;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -238,6 +241,72 @@ class KvStoreIT {
             assertThat(verify.getMessage()).isNotEmpty();
             String now = observer.set("probe", "2").get(60, TimeUnit.SECONDS).getTxId().split("-")[0];
             assertThat(now).isNotEqualTo(active);
+        }
+    }
+
+    /**
+     * Sixteen clients GET and SET four keys (half reads) while a worker is killed, the stopped coordinator of the
+     * scenario before is started again, and the active coordinator is killed: the recorded history must be
+     * linearizable key by key (reads ordered through the log see every write answered before they began, even though
+     * a write is answered at its decision, before the workers acknowledge it), no acknowledged write is lost, and
+     * the workers still agree.
+     */
+    @Test
+    @Order(5)
+    void shouldStayLinearizableOnFewKeysThroughAWorkerKillAndACoordinatorKill() throws Exception {
+        Path historyFile = run.resolve("linearizable.jsonl");
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicLong acknowledged = new AtomicLong();
+        try (KvClient observer = client(); KvClient loaded = client(); History history = History.open(historyFile)) {
+            for (String id : List.of("C1", "C2")) {
+                if (!PROCESSES.get(id).isAlive()) {
+                    ChildJvm again = launch(id, "coordinator");
+                    again.awaitReady();
+                    PROCESSES.put(id, again);
+                }
+            }
+            KvLoad.Options options = new KvLoad.Options(16, 4, 0.5, "lin-");
+            CompletableFuture<KvLoad.Result> load = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return KvLoad.run(loaded, options, history, 0, System.nanoTime() + TimeUnit.MINUTES.toNanos(5),
+                        stop::get, acknowledged, null);
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Poll.until("20 writes committed", BOUND, () -> acknowledged.get() >= 20);
+
+            PROCESSES.get("W1").kill();
+            Poll.until("W1 is removed from the pool", BOUND, () -> members(observer).equals(List.of("W2", "W3")));
+            long beforeCoordinatorKill = acknowledged.get();
+            Poll.until("20 more writes committed without W1", BOUND,
+                () -> acknowledged.get() >= beforeCoordinatorKill + 20);
+
+            String active = observer.set("probe", "3").get(60, TimeUnit.SECONDS).getTxId().split("-")[0];
+            PROCESSES.get(active).kill();
+            long afterKill = acknowledged.get();
+            Poll.until("20 more writes committed after the standby took over", BOUND,
+                () -> acknowledged.get() >= afterKill + 20);
+
+            ChildJvm w1 = launch("W1", "worker");
+            w1.awaitReady();
+            PROCESSES.put("W1", w1);
+            Poll.until("W1 rejoins the pool", BOUND, () -> members(observer).contains("W1"));
+            stop.set(true);
+            KvLoad.Result result = load.get(2, TimeUnit.MINUTES);
+            history.flush();
+
+            assertThat(result.reads()).as("reads answered").isGreaterThan(0);
+            List<History.Op> ops = History.read(historyFile);
+            Linearizability.Result linear = Linearizability.check(ops, Map.of(), Linearizability.DEFAULT_BUDGET);
+            assertThat(linear.linearizable()).as(linear.summary()).isTrue();
+            assertThat(linear.keys()).isEqualTo(4);
+            KvReply db = observer.db().get(60, TimeUnit.SECONDS);
+            HistoryChecker.Result check = HistoryChecker.check(ops, db.getEntries());
+            assertThat(check.valid()).as(check.summary()).isTrue();
+            KvReply verify = verify(observer);
+            assertThat(verify.getOk()).as(verify.getMessage()).isTrue();
+            assertThat(verify.getHashes()).containsOnlyKeys("W1", "W2", "W3");
         }
     }
 

@@ -18,6 +18,7 @@ import io.distpipe.common.command.HeartbeatOptions;
 import io.distpipe.kv.KvReply;
 import io.distpipe.kv.store.History;
 import io.distpipe.kv.store.KvClient;
+import io.distpipe.kv.store.KvHops;
 import io.distpipe.kv.store.KvLoad;
 import io.distpipe.kv.store.KvLocal;
 import io.distpipe.kv.store.KvSerdes;
@@ -118,6 +119,7 @@ final class KvBench implements Callable<Integer> {
             KvLoad.Options options = new KvLoad.Options(clients, keys, readRatio, "bench-");
             KvLoad.Result load;
             double baseline;
+            long measuredFromMs;
             try (History recorded = history == null ? null : History.open(history);
                  KvClient client = KvClient.open(cluster.bootstrapServers, serdes, Duration.ofSeconds(30))) {
                 // Warm up first (JIT, connections, the broker's caches), then the baseline, then the measured load:
@@ -130,11 +132,13 @@ final class KvBench implements Callable<Integer> {
                 System.err.printf("kv bench: baseline: one producer commits %.0f Kafka transactions/s; measuring "
                     + "for %d s...%n", baseline, duration.toSeconds());
                 long start = System.nanoTime();
+                measuredFromMs = System.currentTimeMillis();
                 load = KvLoad.run(client, options, recorded, start, start + duration.toNanos(), () -> false, null,
                     commits -> System.err.printf("kv bench: %d commits so far%n", commits));
             }
             Linearizability.Result checked = history == null ? null : Linearizability.check(History.read(history));
-            report(load, baseline, checked);
+            KvHops.Hops hops = KvHops.measure(cluster.bootstrapServers, serdes, measuredFromMs);
+            report(load, baseline, checked, hops);
             return checked == null || checked.linearizable() ? Cli.EXIT_OK : Cli.EXIT_FAILURE;
         } finally {
             if (local != null) {
@@ -146,7 +150,8 @@ final class KvBench implements Callable<Integer> {
         }
     }
 
-    private void report(KvLoad.Result load, double baseline, Linearizability.Result checked) throws IOException {
+    private void report(KvLoad.Result load, double baseline, Linearizability.Result checked, KvHops.Hops hops)
+        throws IOException {
         double seconds = duration.toMillis() / 1000.0;
         double rate = load.commits() / seconds;
         double p50 = KvLoad.Result.percentileMs(load.writeMicros(), 50);
@@ -187,6 +192,7 @@ final class KvBench implements Callable<Integer> {
             figures.put("goal", goal);
             figures.put("goal_met", goal == null ? null : met);
             figures.put("linearizable", checked == null ? null : checked.linearizable());
+            figures.put("hops", hops.asMap());
             System.out.println(JSON.writeValueAsString(figures));
         } else {
             System.out.printf("kv bench: %d workers, %d concurrent clients, %d s measured: %d commits (%.0f/s), "
@@ -200,6 +206,11 @@ final class KvBench implements Callable<Integer> {
             }
             System.out.printf("kv bench: baseline %.0f Kafka transactions/s (one producer, sequential); ratio %.1fx%s%n",
                 baseline, rate / baseline, goal == null ? "" : "; goal " + goal + ": " + (met ? "met" : "NOT met"));
+        }
+        if (!json) {
+            System.out.printf("kv bench: where a committed SET's time goes, means over %d transactions (record "
+                + "timestamps, ms):%n", hops.transactions());
+            hops.describe().forEach(System.out::println);
         }
         if (checked != null) {
             System.err.println("kv bench: history " + history + ": " + checked.summary());

@@ -17,6 +17,7 @@ import io.distpipe.common.BrokerAborts;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.ReadPolicy;
 import io.distpipe.common.ReadPolicy.PoisonRecordException;
+import io.distpipe.kv.Ack;
 import io.distpipe.kv.JoinRequest;
 import io.distpipe.kv.KvLogEntry;
 import io.distpipe.kv.PoolChange;
@@ -90,6 +91,13 @@ public final class KvWorker extends AbstractService implements Runnable, BrokerA
 
     private static final Logger LOG = LoggerFactory.getLogger(KvWorker.class);
     private static final long JOIN_RETRY_NS = Duration.ofSeconds(2).toNanos();
+    /**
+     * How long acknowledgements alone may wait to go out with the next answer. The client is answered at the
+     * durable decision, so an acknowledgement only keeps the pool (its timeout is seconds); sent in a Kafka
+     * transaction of its own at once, it occupied the worker (and the producer's next transaction, which waits for
+     * its markers) exactly when the client's next vote request arrived.
+     */
+    static final long ACK_DELAY_NS = Duration.ofMillis(50).toNanos();
     /** Sends of one batch: the answers, then error answers for those refused as too large, then give up. */
     private static final int MAX_SEND_ATTEMPTS = 3;
 
@@ -110,6 +118,10 @@ public final class KvWorker extends AbstractService implements Runnable, BrokerA
     private Map<String, Object> producerProps;
     private long answeredBelow;
     private long lastJoinNs;
+    /** Acknowledgements held back (with the position after them) until another answer or {@link #ACK_DELAY_NS}. */
+    private final List<WorkerMessage> heldAcks = new ArrayList<>();
+    private long heldSinceNs;
+    private long ackDelayNs = ACK_DELAY_NS;
     private long sent;
     private final AtomicLong deadLettered = new AtomicLong();
     /** A transaction the broker aborted (its timeout, on a stalled worker) is sent again, not taken for fencing. */
@@ -170,8 +182,9 @@ public final class KvWorker extends AbstractService implements Runnable, BrokerA
         try {
             long catchUpTarget = consumer.endOffsets(List.of(log)).get(log);
             while (running) {
-                ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(100));
-                List<WorkerMessage> out = new ArrayList<>();
+                ConsumerRecords<byte[], byte[]> records = consumer.poll(pollTimeout());
+                List<WorkerMessage> out = new ArrayList<>(heldAcks);
+                heldAcks.clear();
                 for (ConsumerRecord<byte[], byte[]> record : records) {
                     try {
                         handle(record, out);
@@ -187,8 +200,11 @@ public final class KvWorker extends AbstractService implements Runnable, BrokerA
                         config.id(), next, state.size(), state.commits(), state.aborts());
                 }
                 maybeJoin(next, out);
-                if (!out.isEmpty()) {
+                if (holdsOnlyAcks(out)) {
+                    heldAcks.addAll(out);
+                } else if (!out.isEmpty()) {
                     send(out, next);
+                    heldSinceNs = 0;
                 }
             }
         } catch (WakeupException e) {
@@ -259,6 +275,31 @@ public final class KvWorker extends AbstractService implements Runnable, BrokerA
                     .setPayload(part).setSentAt(Instant.now()).build());
             }
         }
+    }
+
+    /** Whether {@code out} is only acknowledgements, held for less than {@link #ACK_DELAY_NS} (then they wait). */
+    private boolean holdsOnlyAcks(List<WorkerMessage> out) {
+        if (out.isEmpty() || !out.stream().allMatch(m -> m.getPayload() instanceof Ack)) {
+            return false;
+        }
+        long now = System.nanoTime();
+        if (heldSinceNs == 0) {
+            heldSinceNs = now;
+        }
+        return now - heldSinceNs < ackDelayNs;
+    }
+
+    /** For tests: how long acknowledgements alone wait for another answer ({@link #ACK_DELAY_NS} by default). */
+    void holdAcksFor(Duration delay) {
+        ackDelayNs = delay.toNanos();
+    }
+
+    private Duration pollTimeout() {
+        if (heldAcks.isEmpty()) {
+            return Duration.ofMillis(100);
+        }
+        long left = ackDelayNs - (System.nanoTime() - heldSinceNs);
+        return Duration.ofNanos(Math.max(0, Math.min(left, Duration.ofMillis(100).toNanos())));
     }
 
     /** Outside the pool and caught up: ask to vote again (repeated until the pool change appears in the log). */

@@ -22,10 +22,13 @@ import io.distpipe.common.ReadPolicy;
 import io.distpipe.common.Service;
 import io.distpipe.common.Supervisor;
 import io.distpipe.kv.Ack;
+import io.distpipe.kv.Decision;
 import io.distpipe.kv.JoinRequest;
 import io.distpipe.kv.KvLogEntry;
 import io.distpipe.kv.KvWrite;
 import io.distpipe.kv.Outcome;
+import io.distpipe.kv.PoolChange;
+import io.distpipe.kv.PoolChangeType;
 import io.distpipe.kv.ReadResult;
 import io.distpipe.kv.Vote;
 import io.distpipe.kv.VoteRequest;
@@ -106,6 +109,84 @@ class KvWorkerTest {
         assertThat(producer.consumerGroupOffsetsHistory()).as("the position committed stays at the unreadable entry")
             .last().satisfies(m -> assertThat(m.values().iterator().next())
                 .containsEntry(LOG, new OffsetAndMetadata(1)));
+    }
+
+    private ConsumerRecord<byte[], byte[]> commit(long offset, String txId) {
+        KvLogEntry entry = new KvLogEntry(new Decision(txId, "r-" + txId, "c1", Outcome.COMMIT, null, "C1"),
+            Instant.EPOCH);
+        return new ConsumerRecord<>(LOG.topic(), 0, offset, null, serdes.log.serialize(LOG.topic(), entry));
+    }
+
+    private ConsumerRecord<byte[], byte[]> joined(long offset) {
+        KvLogEntry entry = new KvLogEntry(new PoolChange("W1", PoolChangeType.JOINED, List.of("W1"), "test", "C1"),
+            Instant.EPOCH);
+        return new ConsumerRecord<>(LOG.topic(), 0, offset, null, serdes.log.serialize(LOG.topic(), entry));
+    }
+
+    private List<Object> answers() {
+        return producer.history().stream().filter(r -> r.topic().equals(Topics.KV_VOTES.name()))
+            .map(r -> serdes.workerReader.deserialize(r.topic(), r.value())).map(WorkerMessage::getPayload).toList();
+    }
+
+    @Test
+    void shouldHoldAnAcknowledgementBackAndSendItWithTheNextVoteInOneTransaction() throws Exception {
+        KvWorker worker = worker(producer);
+        worker.holdAcksFor(Duration.ofMinutes(1));
+        consumer.updateBeginningOffsets(Map.of(LOG, 0L));
+        consumer.updateEndOffsets(Map.of(LOG, 2L));
+        worker.start();
+        consumer.addRecord(joined(0));
+        consumer.addRecord(entry(1, "t0"));
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread loop = loop(worker, failure);
+        try {
+            Poll.until("the vote on t0", Duration.ofSeconds(10), () -> votes().size() == 1);
+            assertThat(producer.commitCount()).isEqualTo(1);
+
+            consumer.addRecord(commit(2, "t0"));
+            Poll.until("the worker has applied the commit", Duration.ofSeconds(10), () -> worker.position() == 3);
+            assertThat(answers()).as("the acknowledgement waits").hasSize(1);
+            assertThat(producer.commitCount()).isEqualTo(1);
+
+            consumer.addRecord(entry(3, "t1"));
+            Poll.until("the vote on t1", Duration.ofSeconds(10), () -> votes().size() == 2);
+            assertThat(answers()).hasSize(3);
+            assertThat(answers().get(1)).isInstanceOfSatisfying(Ack.class,
+                a -> assertThat(a.getTxId()).isEqualTo("t0"));
+            assertThat(answers().get(2)).isInstanceOfSatisfying(Vote.class,
+                v -> assertThat(v.getTxId()).isEqualTo("t1"));
+            assertThat(producer.commitCount()).as("the acknowledgement went with the vote").isEqualTo(2);
+            assertThat(producer.consumerGroupOffsetsHistory()).last().satisfies(m -> assertThat(
+                m.values().iterator().next()).containsEntry(LOG, new OffsetAndMetadata(4)));
+        } finally {
+            worker.close();
+            loop.join(10_000);
+        }
+        assertThat(failure.get()).isNull();
+    }
+
+    @Test
+    void shouldSendAHeldAcknowledgementAloneOnceItsDelayIsOver() throws Exception {
+        KvWorker worker = worker(producer);
+        consumer.updateBeginningOffsets(Map.of(LOG, 0L));
+        consumer.updateEndOffsets(Map.of(LOG, 2L));
+        worker.start();
+        consumer.addRecord(joined(0));
+        consumer.addRecord(entry(1, "t0"));
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread loop = loop(worker, failure);
+        try {
+            Poll.until("the vote on t0", Duration.ofSeconds(10), () -> votes().size() == 1);
+            consumer.addRecord(commit(2, "t0"));
+            Poll.until("the acknowledgement of t0, alone", Duration.ofSeconds(10), () -> answers().size() == 2);
+            assertThat(answers().get(1)).isInstanceOf(Ack.class);
+            assertThat(producer.consumerGroupOffsetsHistory()).last().satisfies(m -> assertThat(
+                m.values().iterator().next()).containsEntry(LOG, new OffsetAndMetadata(3)));
+        } finally {
+            worker.close();
+            loop.join(10_000);
+        }
+        assertThat(failure.get()).isNull();
     }
 
     /** A producer whose next commits and aborts fail as queued: the broker's answers after its abort or a fencing. */

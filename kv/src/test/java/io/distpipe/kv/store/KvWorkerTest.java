@@ -128,19 +128,25 @@ class KvWorkerTest {
             .map(r -> serdes.workerReader.deserialize(r.topic(), r.value())).map(WorkerMessage::getPayload).toList();
     }
 
-    @Test
-    void shouldHoldAnAcknowledgementBackAndSendItWithTheNextVoteInOneTransaction() throws Exception {
-        KvWorker worker = worker(producer);
-        worker.holdAcksFor(Duration.ofMinutes(1));
+    /** Starts the worker on a log where it joined the pool and t0 asks for its vote; returns once it voted. */
+    private Thread votedOnT0(KvWorker worker, AtomicReference<Throwable> failure) {
         consumer.updateBeginningOffsets(Map.of(LOG, 0L));
         consumer.updateEndOffsets(Map.of(LOG, 2L));
         worker.start();
         consumer.addRecord(joined(0));
         consumer.addRecord(entry(1, "t0"));
-        AtomicReference<Throwable> failure = new AtomicReference<>();
         Thread loop = loop(worker, failure);
+        Poll.until("the vote on t0", Duration.ofSeconds(10), () -> votes().size() == 1);
+        return loop;
+    }
+
+    @Test
+    void shouldHoldAnAcknowledgementBackAndSendItWithTheNextVoteInOneTransaction() throws Exception {
+        KvWorker worker = worker(producer);
+        worker.holdAcksFor(Duration.ofMinutes(1));
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread loop = votedOnT0(worker, failure);
         try {
-            Poll.until("the vote on t0", Duration.ofSeconds(10), () -> votes().size() == 1);
             assertThat(producer.commitCount()).isEqualTo(1);
 
             consumer.addRecord(commit(2, "t0"));
@@ -168,15 +174,9 @@ class KvWorkerTest {
     @Test
     void shouldSendAHeldAcknowledgementAloneOnceItsDelayIsOver() throws Exception {
         KvWorker worker = worker(producer);
-        consumer.updateBeginningOffsets(Map.of(LOG, 0L));
-        consumer.updateEndOffsets(Map.of(LOG, 2L));
-        worker.start();
-        consumer.addRecord(joined(0));
-        consumer.addRecord(entry(1, "t0"));
         AtomicReference<Throwable> failure = new AtomicReference<>();
-        Thread loop = loop(worker, failure);
+        Thread loop = votedOnT0(worker, failure);
         try {
-            Poll.until("the vote on t0", Duration.ofSeconds(10), () -> votes().size() == 1);
             consumer.addRecord(commit(2, "t0"));
             Poll.until("the acknowledgement of t0, alone", Duration.ofSeconds(10), () -> answers().size() == 2);
             assertThat(answers().get(1)).isInstanceOf(Ack.class);

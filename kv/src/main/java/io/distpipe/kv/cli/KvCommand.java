@@ -327,6 +327,8 @@ final class KvCommand {
         "Run one coordinator until stopped: active when it owns kv.requests, else a standby that takes over (and "
             + "aborts the transactions in doubt) when the active one dies."})
     static final class CoordinatorCmd extends ServiceCommand {
+        static final int MIN_VOTE_TIMEOUT_MS = 200;
+
         @Option(names = "--id", required = true, paramLabel = "ID", description = "Coordinator id, e.g. C1.")
         String id;
 
@@ -338,6 +340,12 @@ final class KvCommand {
 
         @Override
         protected void requireCluster() throws Exception {
+            // It is also the acknowledgement timeout, and workers hold an acknowledgement up to 50 ms to send it
+            // with their next vote: a shorter one would remove healthy workers.
+            if (voteTimeoutMs < MIN_VOTE_TIMEOUT_MS) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--vote-timeout-ms must be at least "
+                    + MIN_VOTE_TIMEOUT_MS + " (workers hold acknowledgements up to 50 ms), got " + voteTimeoutMs);
+            }
             requireStore(cluster, spec);
         }
 

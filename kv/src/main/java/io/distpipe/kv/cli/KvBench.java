@@ -206,8 +206,6 @@ final class KvBench implements Callable<Integer> {
             }
             System.out.printf("kv bench: baseline %.0f Kafka transactions/s (one producer, sequential); ratio %.1fx%s%n",
                 baseline, rate / baseline, goal == null ? "" : "; goal " + goal + ": " + (met ? "met" : "NOT met"));
-        }
-        if (!json) {
             System.out.printf("kv bench: where a committed SET's time goes, means over %d transactions (record "
                 + "timestamps, ms):%n", hops.transactions());
             hops.describe().forEach(System.out::println);

@@ -3,6 +3,7 @@ package io.distpipe.kv.store;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -51,7 +52,7 @@ public final class KvHops {
         }
 
         public Map<String, Object> asMap() {
-            Map<String, Object> map = new java.util.LinkedHashMap<>();
+            Map<String, Object> map = new LinkedHashMap<>();
             map.put("transactions", transactions);
             map.put("request_to_prepare_ms", round(requestToPrepare));
             map.put("prepare_to_last_vote_ms", round(prepareToLastVote));
@@ -66,12 +67,11 @@ public final class KvHops {
         }
     }
 
+    /** What the log and the votes topic show of one transaction; the request and reply are found by request id. */
     private static final class Tx {
-        long request = -1;
         long prepare = -1;
         long lastVote = -1;
         long decision = -1;
-        long reply = -1;
         long lastAck = -1;
         String requestId;
     }

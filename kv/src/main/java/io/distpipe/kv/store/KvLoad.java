@@ -84,9 +84,7 @@ public final class KvLoad {
                     String value = process + "-" + sequence++;
                     Map<String, String> values = new LinkedHashMap<>();
                     values.put(key, read ? null : value);
-                    if (history != null) {
-                        history.record(process, "invoke", read ? "get" : "write", read ? null : values, null);
-                    }
+                    record(history, process, "invoke", read ? "get" : "write", read ? null : values, null);
                     CompletableFuture<KvReply> call = read ? client.get(key) : client.set(key, value);
                     call.whenComplete((reply, e) -> {
                         long micros = TimeUnit.NANOSECONDS.toMicros(System.nanoTime() - sent);

@@ -91,6 +91,8 @@ public final class KvWorker extends AbstractService implements Runnable, BrokerA
 
     private static final Logger LOG = LoggerFactory.getLogger(KvWorker.class);
     private static final long JOIN_RETRY_NS = Duration.ofSeconds(2).toNanos();
+    /** The longest a poll of the log waits when nothing is held back. */
+    private static final Duration POLL_TIMEOUT = Duration.ofMillis(100);
     /**
      * How long acknowledgements alone may wait to go out with the next answer. The client is answered at the
      * durable decision, so an acknowledgement only keeps the pool (its timeout is seconds); sent in a Kafka
@@ -296,10 +298,10 @@ public final class KvWorker extends AbstractService implements Runnable, BrokerA
 
     private Duration pollTimeout() {
         if (heldAcks.isEmpty()) {
-            return Duration.ofMillis(100);
+            return POLL_TIMEOUT;
         }
         long left = ackDelayNs - (System.nanoTime() - heldSinceNs);
-        return Duration.ofNanos(Math.max(0, Math.min(left, Duration.ofMillis(100).toNanos())));
+        return Duration.ofNanos(Math.max(0, Math.min(left, POLL_TIMEOUT.toNanos())));
     }
 
     /** Outside the pool and caught up: ask to vote again (repeated until the pool change appears in the log). */

@@ -70,9 +70,7 @@ class KvWorkerTest {
     }
 
     private List<Vote> votes() {
-        return producer.history().stream().filter(r -> r.topic().equals(Topics.KV_VOTES.name()))
-            .map(r -> serdes.workerReader.deserialize(r.topic(), r.value())).map(WorkerMessage::getPayload)
-            .filter(Vote.class::isInstance).map(Vote.class::cast).toList();
+        return votes(producer, serdes);
     }
 
     @Test
@@ -124,8 +122,7 @@ class KvWorkerTest {
     }
 
     private List<Object> answers() {
-        return producer.history().stream().filter(r -> r.topic().equals(Topics.KV_VOTES.name()))
-            .map(r -> serdes.workerReader.deserialize(r.topic(), r.value())).map(WorkerMessage::getPayload).toList();
+        return answers(producer, serdes);
     }
 
     /** Starts the worker on a log where it joined the pool and t0 asks for its vote; returns once it voted. */
@@ -245,10 +242,14 @@ class KvWorkerTest {
         return loop;
     }
 
-    private static List<Vote> votes(MockProducer<byte[], byte[]> producer, KvSerdes serdes) {
+    /** What the worker sent on kv.votes through {@code producer}, in order. */
+    private static List<Object> answers(MockProducer<byte[], byte[]> producer, KvSerdes serdes) {
         return producer.history().stream().filter(r -> r.topic().equals(Topics.KV_VOTES.name()))
-            .map(r -> serdes.workerReader.deserialize(r.topic(), r.value())).map(WorkerMessage::getPayload)
-            .filter(Vote.class::isInstance).map(Vote.class::cast).toList();
+            .map(r -> serdes.workerReader.deserialize(r.topic(), r.value())).map(WorkerMessage::getPayload).toList();
+    }
+
+    private static List<Vote> votes(MockProducer<byte[], byte[]> producer, KvSerdes serdes) {
+        return answers(producer, serdes).stream().filter(Vote.class::isInstance).map(Vote.class::cast).toList();
     }
 
     @Test

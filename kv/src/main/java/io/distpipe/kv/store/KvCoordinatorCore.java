@@ -79,8 +79,11 @@ public final class KvCoordinatorCore {
         private final Map<String, VoteRequest> inDoubt = new LinkedHashMap<>();
         private final Map<String, Decision> recentDecisions = new LinkedHashMap<>();
         private final Map<String, ReadRequest> recentReads = new LinkedHashMap<>();
+        /** The writes of each transaction without a decision yet, over all its parts. */
+        private final Map<String, Long> undecidedWrites = new HashMap<>();
         private List<String> members = List.of();
         private long entries;
+        private long committedWrites;
 
         public Replay(long recentSinceMs) {
             this.recentSinceMs = recentSinceMs;
@@ -93,8 +96,13 @@ public final class KvCoordinatorCore {
             Object payload = entry.getPayload();
             if (payload instanceof VoteRequest vr) {
                 inDoubt.put(vr.getTxId(), vr);
+                undecidedWrites.merge(vr.getTxId(), (long) vr.getWrites().size(), Long::sum);
             } else if (payload instanceof Decision d) {
                 inDoubt.remove(d.getTxId());
+                Long writes = undecidedWrites.remove(d.getTxId());
+                if (writes != null && d.getOutcome() == Outcome.COMMIT) {
+                    committedWrites += writes;
+                }
                 if (recent) {
                     recentDecisions.put(d.getTxId(), d);
                 }
@@ -120,15 +128,18 @@ public final class KvCoordinatorCore {
         final Set<String> participants;
         final Set<String> yes = new HashSet<>();
         final Set<String> acked = new HashSet<>();
+        final int writes;
         Phase phase = Phase.VOTING;
         long deadlineNs;
         String reason;
 
-        Tx(String txId, String requestId, String clientId, Collection<String> participants, long deadlineNs) {
+        Tx(String txId, String requestId, String clientId, Collection<String> participants, int writes,
+            long deadlineNs) {
             this.txId = txId;
             this.requestId = requestId;
             this.clientId = clientId;
             this.participants = new TreeSet<>(participants);
+            this.writes = writes;
             this.deadlineNs = deadlineNs;
         }
     }
@@ -137,14 +148,20 @@ public final class KvCoordinatorCore {
     private static final class Read {
         final ReadRequest request;
         final Map<String, ReadResult> results = new LinkedHashMap<>();
+        /** How long the targets have to answer, and until when. */
+        final long timeoutMs;
         final long deadlineNs;
+        /** The writes committed before this read was placed (its answers' sizes count none after it). */
+        final long committedWritesBefore;
         boolean written;
         /** Replies to send once this read (a SYNC) is answered: recovered commits. */
         final List<KvReply> gated = new ArrayList<>();
 
-        Read(ReadRequest request, long deadlineNs) {
+        Read(ReadRequest request, long timeoutMs, long deadlineNs, long committedWritesBefore) {
             this.request = request;
+            this.timeoutMs = timeoutMs;
             this.deadlineNs = deadlineNs;
+            this.committedWritesBefore = committedWritesBefore;
         }
     }
 
@@ -185,14 +202,30 @@ public final class KvCoordinatorCore {
     private final Chunks.Assembler<ReadResult> resultParts = new Chunks.Assembler<>();
     private final AtomicLong commits = new AtomicLong();
     private final AtomicLong aborts = new AtomicLong();
+    /** Writes committed since this core was created (the replayed log's included). */
+    private long committedWrites;
+    /**
+     * An upper bound of the keys a worker holds: the size the latest answer reported, plus every write committed
+     * after its read (the store only grows). A read over the whole database gets time in proportion.
+     */
+    private long keysBound;
     private Pending pending = new Pending();
     private volatile boolean active;
     private String txPrefix;
     private long sequence;
 
     /**
+     * The time a read over the whole database (DB, VERIFY) gets per key, on top of the vote timeout: its answer is
+     * as large as the store, so a fixed deadline that fits small stores removes every worker of a large one that is
+     * only slow, and empties the pool. About 7 times what a DB of 60 000 keys took per key (15 us: 0.7 to 1.0 s end
+     * to end) in one test JVM holding the broker, the coordinator and three workers; 60 000 keys get 6 s more.
+     */
+    static final long WHOLE_READ_NS_PER_KEY = 100_000;
+
+    /**
      * A core for coordinator {@code id}: a worker that has not voted (or answered a read) within
-     * {@code voteTimeoutMs}, or acknowledged a commit within {@code ackTimeoutMs}, leaves the pool.
+     * {@code voteTimeoutMs} (a read over the whole database: that and {@link #WHOLE_READ_NS_PER_KEY} per key), or
+     * acknowledged a commit within {@code ackTimeoutMs}, leaves the pool.
      */
     public KvCoordinatorCore(String id, int voteTimeoutMs, int ackTimeoutMs) {
         this.id = id;
@@ -245,6 +278,8 @@ public final class KvCoordinatorCore {
         active = true;
         members.clear();
         members.addAll(replay.members);
+        committedWrites = replay.committedWrites;
+        keysBound = replay.committedWrites;
         for (VoteRequest vr : replay.inDoubt.values()) {
             Decision abort = new Decision(vr.getTxId(), vr.getRequestId(), vr.getClientId(), Outcome.ABORT,
                 "in doubt when coordinator " + id + " took over (presumed abort)", id);
@@ -314,7 +349,8 @@ public final class KvCoordinatorCore {
             return;
         }
         String txId = txPrefix + (++sequence);
-        Tx tx = new Tx(txId, request.getRequestId(), request.getClientId(), members, nowNs + ms(voteTimeoutMs));
+        Tx tx = new Tx(txId, request.getRequestId(), request.getClientId(), members, request.getWrites().size(),
+            nowNs + ms(voteTimeoutMs));
         txs.put(txId, tx);
         // All parts go into this cycle's one Kafka transaction: workers see all of them or none.
         List<List<KvWrite>> parts = Chunks.splitWrites(request.getWrites(), Chunks.PART_BYTES);
@@ -381,7 +417,11 @@ public final class KvCoordinatorCore {
         }
         String readId = txPrefix + "r" + (++sequence);
         ReadRequest rr = new ReadRequest(readId, requestId, clientId, kind, key, List.copyOf(members));
-        Read read = new Read(rr, nowNs + ms(voteTimeoutMs));
+        long timeoutMs = voteTimeoutMs;
+        if (kind == ReadKind.DB || kind == ReadKind.VERIFY) {
+            timeoutMs += TimeUnit.NANOSECONDS.toMillis(keysBound * WHOLE_READ_NS_PER_KEY);
+        }
+        Read read = new Read(rr, timeoutMs, nowNs + ms(timeoutMs), committedWrites);
         reads.put(readId, read);
         pending.append(readId, rr);
         pending.reads.add(read);
@@ -419,7 +459,11 @@ public final class KvCoordinatorCore {
                 List<ReadResult> parts = resultParts.add(part.getReadId() + "/" + worker, part.getPart(),
                     part.getParts(), part).complete();
                 if (parts != null) {
-                    read.results.put(worker, Chunks.joinResults(parts));
+                    ReadResult result = Chunks.joinResults(parts);
+                    read.results.put(worker, result);
+                    if (result.getError() == null) {
+                        keysBound = result.getSize() + (committedWrites - read.committedWritesBefore);
+                    }
                 }
             }
         } else if (payload instanceof JoinRequest join) {
@@ -464,6 +508,8 @@ public final class KvCoordinatorCore {
                 tx.phase = Phase.AWAITING_ACKS;
                 tx.deadlineNs = ackDeadline;
                 commits.incrementAndGet();
+                committedWrites += tx.writes;
+                keysBound += tx.writes;
                 replies.add(reply(tx.requestId, tx.clientId, true, "committed").setTxId(tx.txId)
                     .setMembers(List.copyOf(members)).build());
             } else {
@@ -536,7 +582,7 @@ public final class KvCoordinatorCore {
                 Set<String> silent = new TreeSet<>(read.request.getTargets());
                 silent.removeAll(read.results.keySet());
                 silent.retainAll(members);
-                remove(silent, "did not answer read " + read.request.getReadId() + " within " + voteTimeoutMs
+                remove(silent, "did not answer read " + read.request.getReadId() + " within " + read.timeoutMs
                     + " ms");
             }
         }
@@ -599,7 +645,7 @@ public final class KvCoordinatorCore {
         KvReply.Builder reply = reply(rr.getRequestId(), rr.getClientId(), false, "").setMembers(
             List.copyOf(members));
         if (read.results.isEmpty()) {
-            replies.add(reply.setMessage("no worker answered within " + voteTimeoutMs + " ms").build());
+            replies.add(reply.setMessage("no worker answered within " + read.timeoutMs + " ms").build());
             return;
         }
         Map<String, ReadResult> results = new LinkedHashMap<>(read.results);
@@ -638,7 +684,7 @@ public final class KvCoordinatorCore {
             .setMessage(message);
     }
 
-    private static long ms(int millis) {
+    private static long ms(long millis) {
         return TimeUnit.MILLISECONDS.toNanos(millis);
     }
 }

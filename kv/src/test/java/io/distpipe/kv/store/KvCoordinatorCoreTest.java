@@ -165,6 +165,16 @@ class KvCoordinatorCoreTest {
             .setWrites(writes).setKey(null).setSentAt(Instant.EPOCH).build();
     }
 
+    /** A SET of keys k{@code from}.. ({@code count} of them), each of value "v". */
+    private static KvRequest keys(String requestId, int from, int count) {
+        String[] keysAndValues = new String[2 * count];
+        for (int i = 0; i < count; i++) {
+            keysAndValues[2 * i] = "k" + (from + i);
+            keysAndValues[2 * i + 1] = "v";
+        }
+        return set(requestId, keysAndValues);
+    }
+
     private static KvRequest read(String requestId, KvOp op, String key) {
         return KvRequest.newBuilder().setRequestId(requestId).setClientId("client-1").setOp(op).setWrites(List.of())
             .setKey(key).setSentAt(Instant.EPOCH).build();
@@ -172,6 +182,11 @@ class KvCoordinatorCoreTest {
 
     private void submit(KvRequest request) {
         core.request(request, nowNs);
+    }
+
+    private List<KvReply> submitAndSettle(KvRequest request) {
+        submit(request);
+        return settle();
     }
 
     private static KvReply replyTo(List<KvReply> replies, String requestId) {
@@ -573,6 +588,62 @@ class KvCoordinatorCoreTest {
         assertThat(reply.getOk()).isFalse();
         assertThat(reply.getMessage()).isEqualTo("no worker answered within 100 ms");
         assertThat(reply.getMembers()).isEmpty();
+    }
+
+    @Test
+    void shouldGiveADbTimeInProportionToTheKeysAndRemoveASilentWorkerOnlyAfterThat() {
+        serve("W1", "W2");
+        assertThat(replyTo(submitAndSettle(keys("big", 0, 20_000)), "big").getOk()).isTrue();
+
+        // 20 000 keys: a DB has the 100 ms of a vote and 0.1 ms per key, 2 100 ms; a GET only the 100 ms.
+        submit(read("db", KvOp.DB, null));
+        String readId = step().entries(ReadRequest.class).get(0).getReadId();
+        assertThat(core.nextDeadlineNs(Long.MAX_VALUE)).isEqualTo(nowNs + TimeUnit.MILLISECONDS.toNanos(2_100));
+        drop("W1");
+        drop("W2");
+        advanceMs(VOTE_MS);
+        Step slow = step();
+        assertThat(slow.log()).as("a slow db removes nobody at the vote timeout").isEmpty();
+        assertThat(slow.replies()).isEmpty();
+        assertThat(core.members()).containsExactly("W1", "W2");
+
+        advanceMs(2_000);
+        Step timeout = step();
+        assertThat(timeout.entries(PoolChange.class)).extracting(PoolChange::getReason)
+            .containsOnly("did not answer read " + readId + " within 2100 ms").hasSize(2);
+        assertThat(replyTo(timeout.replies(), "db").getMessage()).isEqualTo("no worker answered within 2100 ms");
+    }
+
+    @Test
+    void shouldBoundTheKeysByTheLatestAnswerAndTheWritesCommittedSinceAndAfterATakeOverByTheLog() {
+        serve("W1", "W2");
+        for (int i = 0; i < 3; i++) {
+            assertThat(replyTo(submitAndSettle(keys("same-" + i, 0, 10_000)), "same-" + i).getOk()).isTrue();
+        }
+        // Three times the same 10 000 keys: 30 000 writes bound the keys until a worker says how many it holds.
+        submit(read("verify", KvOp.VERIFY, null));
+        step();
+        assertThat(core.nextDeadlineNs(Long.MAX_VALUE)).isEqualTo(nowNs + TimeUnit.MILLISECONDS.toNanos(3_100));
+        assertThat(replyTo(settle(), "verify").getSize()).isEqualTo(10_000);
+
+        // The answer said 10 000; 500 new keys committed since make 10 500.
+        assertThat(replyTo(submitAndSettle(keys("more", 10_000, 500)), "more").getOk()).isTrue();
+        submit(read("db", KvOp.DB, null));
+        step();
+        assertThat(core.nextDeadlineNs(Long.MAX_VALUE)).isEqualTo(nowNs + TimeUnit.MILLISECONDS.toNanos(1_150));
+        assertThat(replyTo(settle(), "db").getSize()).isEqualTo(10_500);
+
+        // A new coordinator knows only the log's 30 500 committed writes, until its SYNC read is answered.
+        takeOver("C2", "C2-8-");
+        submit(read("early", KvOp.DB, null));
+        step();
+        for (String worker : List.of("W1", "W2")) {
+            core.fromWorker(outbox.get(worker).remove(0));
+        }
+        assertThat(step().replies()).as("the SYNC read is answered (recent commits again), the db not yet")
+            .extracting(KvReply::getRequestId).doesNotContain("early").contains("more");
+        assertThat(core.nextDeadlineNs(Long.MAX_VALUE)).isEqualTo(nowNs + TimeUnit.MILLISECONDS.toNanos(3_150));
+        assertThat(replyTo(settle(), "early").getSize()).isEqualTo(10_500);
     }
 
     @Test

@@ -205,6 +205,37 @@ class MainTest {
     }
 
     @Test
+    void shouldTakeClientPropertiesOnlyForAGivenClusterAndRefuseProtectedOnesInOneSentence() throws Exception {
+        Path config = Files.writeString(dir.resolve("client.properties"), "security.protocol=SASL_PLAINTEXT\n");
+        String saved = System.getProperty(ClusterOptions.HOME_PROPERTY);
+        System.setProperty(ClusterOptions.HOME_PROPERTY, dir.toString());
+        try {
+            assertThat(Main.run("topics", "create", "--command-config", config.toString()))
+                .isEqualTo(Cli.EXIT_USAGE);
+            assertThat(console.err()).contains("--command-config and --property configure the clients of the "
+                + "cluster given with --bootstrap-servers (or of the running system); the embedded broker takes none");
+            console.resetErr();
+
+            assertThat(Main.run("topics", "create", "-b", "localhost:1", "-r", "mem://t", "--property", "acks=1"))
+                .isEqualTo(Cli.EXIT_USAGE);
+            assertThat(console.err().lines().filter(l -> l.contains("cannot be set"))).as(console.err())
+                .containsExactly("client property acks cannot be set: exactly once depends on it");
+            console.resetErr();
+
+            assertThat(Main.run("topics", "create", "-b", "localhost:1", "-r", "mem://t", "--command-config",
+                dir.resolve("nope").toString())).isEqualTo(Cli.EXIT_USAGE);
+            assertThat(console.err()).contains("cannot read the client properties file " + dir.resolve("nope"));
+        } finally {
+            io.distpipe.common.ClientProperties.use(null, java.util.List.of());
+            if (saved == null) {
+                System.clearProperty(ClusterOptions.HOME_PROPERTY);
+            } else {
+                System.setProperty(ClusterOptions.HOME_PROPERTY, saved);
+            }
+        }
+    }
+
+    @Test
     void shouldNameTheLogFileAfterTheProcess() {
         assertThat(Cli.processName(new String[] {"worker", "--id", "worker-3"})).isEqualTo("worker-3");
         assertThat(Cli.processName(new String[] {"-v", "primes", "--input", "x"})).isEqualTo("primes");

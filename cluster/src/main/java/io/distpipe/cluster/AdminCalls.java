@@ -1,11 +1,13 @@
 package io.distpipe.cluster;
 
 import java.time.Duration;
+import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
+import io.distpipe.common.ClientProperties;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -21,7 +23,17 @@ public final class AdminCalls {
     }
 
     public static Admin create(String bootstrapServers, String clientId) {
+        return create(bootstrapServers, clientId, Map.of());
+    }
+
+    /**
+     * An Admin client with the process's {@link ClientProperties}, then {@code clientProperties} (a node's own
+     * credentials, say) over them.
+     */
+    public static Admin create(String bootstrapServers, String clientId, Map<String, String> clientProperties) {
         Properties props = new Properties();
+        props.putAll(ClientProperties.kafka());
+        props.putAll(clientProperties);
         props.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) CALL_TIMEOUT.toMillis());
         props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) CALL_TIMEOUT.toMillis());

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -23,11 +24,18 @@ public final class EmbeddedKafka implements KafkaCluster {
 
     private final KRaftNode node;
     private final boolean deleteOnClose;
+    /** The listener's SCRAM login, or null for a plain one. */
+    private final Scram scram;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private EmbeddedKafka(KRaftNode node, boolean deleteOnClose) {
+        this(node, deleteOnClose, null);
+    }
+
+    private EmbeddedKafka(KRaftNode node, boolean deleteOnClose, Scram scram) {
         this.node = node;
         this.deleteOnClose = deleteOnClose;
+        this.scram = scram;
     }
 
     /** Starts a node in {@code dataDir}, formatting it only if it has never been formatted. */
@@ -46,6 +54,14 @@ public final class EmbeddedKafka implements KafkaCluster {
 
     /** Starts a node in a new temporary directory that is deleted on {@link #close()}. */
     public static EmbeddedKafka startTemporary() {
+        return startTemporary(null);
+    }
+
+    /**
+     * As {@link #startTemporary()}, with a SASL/SCRAM client listener when {@code scram} is not null: clients then
+     * need {@link #clientProperties()} to connect.
+     */
+    public static EmbeddedKafka startTemporary(Scram scram) {
         Path dataDir;
         try {
             dataDir = Files.createTempDirectory("distpipe-kafka-");
@@ -53,8 +69,13 @@ public final class EmbeddedKafka implements KafkaCluster {
             throw new UncheckedIOException("Could not create a temporary directory for an embedded broker", e);
         }
         try {
-            return new EmbeddedKafka(KRaftNode.start(NodeConfig.singleNode(dataDir, Map.of()),
-                    KRaftNode.DEFAULT_READY_TIMEOUT), true);
+            Map<String, String> overrides = Map.of();
+            if (scram != null) {
+                List<Integer> ports = Ports.freePorts(2);
+                overrides = scram.serverOverrides(Ports.LOOPBACK, ports.get(0), ports.get(1));
+            }
+            return new EmbeddedKafka(KRaftNode.start(NodeConfig.singleNode(dataDir, overrides),
+                    KRaftNode.DEFAULT_READY_TIMEOUT, scram), true, scram);
         } catch (RuntimeException e) {
             deleteQuietly(dataDir);
             throw e;
@@ -64,6 +85,11 @@ public final class EmbeddedKafka implements KafkaCluster {
     @Override
     public String bootstrapServers() {
         return node.bootstrapServers();
+    }
+
+    /** What a client needs to connect: nothing for a plain listener, the SCRAM login for a secured one. */
+    public Map<String, String> clientProperties() {
+        return scram == null ? Map.of() : scram.clientProperties();
     }
 
     @Override

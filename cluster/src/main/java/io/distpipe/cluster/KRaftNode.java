@@ -64,6 +64,14 @@ final class KRaftNode implements AutoCloseable {
      * @throws IllegalStateException if the node does not become ready within {@code readyTimeout}
      */
     static KRaftNode start(NodeConfig config, Duration readyTimeout) {
+        return start(config, readyTimeout, null);
+    }
+
+    /**
+     * As {@link #start(NodeConfig, Duration)}, for a node whose client listener is {@code scram}'s (null: plain):
+     * its credential is stored when the storage is formatted, and the readiness checks log in with it.
+     */
+    static KRaftNode start(NodeConfig config, Duration readyTimeout, Scram scram) {
         String id = "node-" + config.nodeId();
         long startNanos = System.nanoTime();
         Map<String, String> props = config.serverProperties();
@@ -71,13 +79,14 @@ final class KRaftNode implements AutoCloseable {
         props.putIfAbsent(KRaftConfigs.SERVER_MAX_STARTUP_TIME_MS_CONFIG, Long.toString(readyTimeout.toMillis()));
         KafkaConfig kafkaConfig = new KafkaConfig(props, false);
         writeServerProperties(config.dataDir(), props);
-        StorageState storage = formatIfNeeded(id, config, kafkaConfig);
+        StorageState storage = formatIfNeeded(id, config, kafkaConfig, scram);
 
         KafkaRaftServer server = new KafkaRaftServer(kafkaConfig, Time.SYSTEM);
         KRaftNode node = new KRaftNode(config, storage.clusterId(), server);
         try {
             server.startup();
-            awaitReady(id, config.bootstrapServers(), readyTimeout.minusNanos(System.nanoTime() - startNanos));
+            awaitReady(id, config.bootstrapServers(), scram == null ? Map.of() : scram.clientProperties(),
+                    readyTimeout.minusNanos(System.nanoTime() - startNanos));
         } catch (RuntimeException e) {
             node.close();
             throw new IllegalStateException(id + ": Kafka node in " + config.dataDir() + " did not start: "
@@ -129,7 +138,7 @@ final class KRaftNode implements AutoCloseable {
     }
 
     /** What {@code kafka-storage.sh format} does, but only for directories without {@code meta.properties}. */
-    private static StorageState formatIfNeeded(String id, NodeConfig config, KafkaConfig kafkaConfig) {
+    private static StorageState formatIfNeeded(String id, NodeConfig config, KafkaConfig kafkaConfig, Scram scram) {
         Collection<String> directories = new TreeSet<>(kafkaConfig.logDirs());
         directories.add(kafkaConfig.metadataLogDir());
         MetaPropertiesEnsemble ensemble;
@@ -163,6 +172,7 @@ final class KRaftNode implements AutoCloseable {
                     .setIgnoreFormatted(true)
                     // Static controller.quorum.voters, so kraft.version 0 like kafka-storage.sh without --standalone.
                     .setHasDynamicQuorum(false)
+                    .setScramArguments(scram == null ? List.of() : scram.formatArguments())
                     .run();
         } catch (Exception e) {
             throw new IllegalStateException(id + ": could not format the storage in " + directories + ": "
@@ -173,8 +183,9 @@ final class KRaftNode implements AutoCloseable {
         return new StorageState(clusterId, true);
     }
 
-    private static void awaitReady(String id, String bootstrapServers, Duration timeout) {
-        try (Admin admin = AdminCalls.create(bootstrapServers, "distpipe-readiness-" + id)) {
+    private static void awaitReady(String id, String bootstrapServers, Map<String, String> clientProperties,
+            Duration timeout) {
+        try (Admin admin = AdminCalls.create(bootstrapServers, "distpipe-readiness-" + id, clientProperties)) {
             Poll.until(id + " at " + bootstrapServers + " to answer describeCluster and accept topic creation",
                     timeout, () -> {
                         Collection<Node> nodes = AdminCalls.get(admin.describeCluster().nodes());
@@ -193,7 +204,8 @@ final class KRaftNode implements AutoCloseable {
         Path file = dataDir.resolve("server.properties");
         List<String> lines = new ArrayList<>();
         lines.add("# Effective settings of the last start, written by distpipe-cluster for reading; not read back.");
-        props.forEach((key, value) -> lines.add(key + "=" + value));
+        // Credentials stay out of a file written for reading.
+        props.forEach((key, value) -> lines.add(key + "=" + (key.endsWith("sasl.jaas.config") ? "[hidden]" : value)));
         try {
             Files.createDirectories(dataDir);
             Files.write(file, lines, StandardCharsets.UTF_8);

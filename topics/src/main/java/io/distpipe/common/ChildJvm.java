@@ -175,6 +175,7 @@ public final class ChildJvm implements Supervisor.Instance, AutoCloseable {
             Files.createDirectories(file.getParent());
             long offset = appendOutput && Files.exists(file) ? Files.size(file) : 0;
             ProcessBuilder builder = new ProcessBuilder(command()).redirectErrorStream(true);
+            builder.environment().putAll(ClientProperties.childEnvironment());
             BufferedWriter copy = null;
             if (lines == null) {
                 builder.redirectOutput(appendOutput ? ProcessBuilder.Redirect.appendTo(file.toFile())

@@ -15,6 +15,7 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -36,8 +37,9 @@ public final class KafkaClients {
     private KafkaClients() {
     }
 
+    /** The user's {@link ClientProperties} with the cluster and client id over them: every client starts here. */
     public static Map<String, Object> common(String bootstrapServers, String clientId) {
-        Map<String, Object> props = new HashMap<>();
+        Map<String, Object> props = new HashMap<>(ClientProperties.kafka());
         props.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         props.put(CommonClientConfigs.CLIENT_ID_CONFIG, clientId);
         return props;
@@ -61,7 +63,14 @@ public final class KafkaClients {
         try {
             admin.describeCluster().clusterId().get(timeoutMs, TimeUnit.MILLISECONDS);
             return admin;
-        } catch (ExecutionException | TimeoutException e) {
+        } catch (ExecutionException e) {
+            admin.close(Duration.ZERO);
+            if (e.getCause() instanceof AuthenticationException refused) {
+                throw new KafkaException("The Kafka cluster at " + bootstrapServers + " refused the login: "
+                    + refused.getMessage(), refused);
+            }
+            throw new KafkaException(unreachable(bootstrapServers, timeoutMs), e);
+        } catch (TimeoutException e) {
             admin.close(Duration.ZERO);
             throw new KafkaException(unreachable(bootstrapServers, timeoutMs), e);
         } catch (InterruptedException e) {

@@ -57,6 +57,7 @@ public class StreamsService extends AbstractService {
      */
     public static Properties exactlyOnceConfig(String applicationId, String bootstrapServers) {
         Properties props = new Properties();
+        props.putAll(ClientProperties.kafka());
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);

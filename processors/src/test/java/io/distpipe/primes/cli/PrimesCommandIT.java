@@ -88,7 +88,7 @@ class PrimesCommandIT {
         String nowhere = "127.0.0.1:" + Ports.freePort();
 
         int code = Cli.run("primes", "--input", input.toString(), "--output", output.toString(),
-            "--bootstrap-servers", nowhere);
+            "--bootstrap-servers", nowhere, "--registry-url", "mem://primes-command-it");
 
         assertThat(code).isEqualTo(Cli.EXIT_FAILURE);
         assertThat(err.toString(StandardCharsets.UTF_8).strip())

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
 
+import io.distpipe.common.ClientProperties;
 import io.distpipe.common.Errors;
 import org.apache.kafka.common.utils.AppInfoParser;
 import org.slf4j.LoggerFactory;
@@ -67,6 +68,7 @@ public final class Cli {
         root.getHelpSectionMap().put(CommandLine.Model.UsageMessageSpec.SECTION_KEY_COMMAND_LIST,
             help -> sections(root, systems));
         root.setExecutionExceptionHandler(Cli::failed);
+        root.setExecutionStrategy(Cli::execute);
         return root;
     }
 
@@ -104,6 +106,48 @@ public final class Cli {
         int end = text.indexOf(". ");
         String first = end < 0 ? text : text.substring(0, end + 1);
         return first.length() <= 64 ? first : first.substring(0, 61) + "...";
+    }
+
+    /**
+     * Runs the command after putting its client properties in place for every Kafka client it creates (a command
+     * without cluster options gets the environment's), and saying which registry a given cluster is used with.
+     */
+    private static int execute(CommandLine.ParseResult parseResult) {
+        CommandLine.ParseResult last = parseResult;
+        ClusterOptions cluster = null;
+        for (CommandLine.ParseResult p = parseResult; p != null; p = p.subcommand()) {
+            last = p;
+            ClusterOptions found = clusterOptions(p.commandSpec());
+            cluster = found != null ? found : cluster;
+        }
+        try {
+            if (cluster == null) {
+                ClientProperties.use(null, List.of());
+            } else {
+                cluster.useClientProperties();
+            }
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(last.commandSpec().commandLine(), e.getMessage(), e);
+        }
+        String notice = cluster == null ? null : cluster.registryNotice();
+        if (notice != null && !last.isUsageHelpRequested()) {
+            last.commandSpec().commandLine().getErr().println(notice + ".");
+        }
+        return new CommandLine.RunLast().execute(parseResult);
+    }
+
+    /** The cluster options among a command's mixins, or theirs (a mixin of options may hold them), or null. */
+    private static ClusterOptions clusterOptions(CommandSpec spec) {
+        for (CommandSpec mixin : spec.mixins().values()) {
+            if (mixin.userObject() instanceof ClusterOptions c) {
+                return c;
+            }
+            ClusterOptions nested = clusterOptions(mixin);
+            if (nested != null) {
+                return nested;
+            }
+        }
+        return null;
     }
 
     private static int failed(Exception e, CommandLine commandLine, CommandLine.ParseResult parseResult) {

@@ -9,12 +9,14 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.distpipe.common.ClientProperties;
 import io.distpipe.common.Errors;
 
 /**
@@ -121,11 +123,16 @@ public final class ConfluentRestSchemaRegistry implements SchemaRegistry {
         } catch (IOException e) {
             throw new SchemaRegistryException(SchemaRegistryException.INTERNAL, "Cannot encode request: " + e, e);
         }
-        HttpRequest request = HttpRequest.newBuilder(uri).timeout(TIMEOUT)
+        HttpRequest.Builder builder = HttpRequest.newBuilder(uri).timeout(TIMEOUT)
             .header("Content-Type", CONTENT_TYPE)
             .header("Accept", CONTENT_TYPE + ", application/json")
-            .method(method, publisher)
-            .build();
+            .method(method, publisher);
+        String userInfo = ClientProperties.registryUserInfo();
+        if (userInfo != null) {
+            builder.header("Authorization", "Basic " + Base64.getEncoder().encodeToString(
+                userInfo.getBytes(StandardCharsets.UTF_8)));
+        }
+        HttpRequest request = builder.build();
         HttpResponse<String> response;
         try {
             response = http.send(request, HttpResponse.BodyHandlers.ofString());

@@ -25,4 +25,27 @@ class ClusterOptionsTest {
             assertThat(probe.cluster.registryUrl).isEqualTo(ClusterOptions.REGISTRY_DEFAULT);
         }
     }
+
+    @Test
+    void shouldNoteAGivenClusterWithoutARegistryButNotOneWithIt() {
+        Probe probe = new Probe();
+        new CommandLine(probe).parseArgs("-b", "h:1");
+        assertThat(probe.cluster.registryNotice()).startsWith("note: no --registry-url given, so schemas are "
+            + "registered in and read from an in-process registry (mem://distpipe) that no other process sees");
+        Probe given = new Probe();
+        new CommandLine(given).parseArgs("-b", "h:1", "-r", "http://registry:8081");
+        assertThat(given.cluster.registryNotice()).isNull();
+        Probe embedded = new Probe();
+        new CommandLine(embedded).parseArgs();
+        assertThat(embedded.cluster.registryNotice()).as("an embedded broker with its own registry").isNull();
+    }
+
+    @Test
+    void shouldTakeRepeatedPropertiesAndACommandConfigFile() {
+        Probe probe = new Probe();
+        new CommandLine(probe).parseArgs("--command-config", "c.properties", "--property", "a=1", "--property",
+            "b=2");
+        assertThat(probe.cluster.commandConfig).hasToString("c.properties");
+        assertThat(probe.cluster.properties).containsExactly("a=1", "b=2");
+    }
 }

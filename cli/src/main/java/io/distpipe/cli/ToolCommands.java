@@ -20,6 +20,6 @@ public final class ToolCommands implements SystemCommands {
     @Override
     public List<Object> commands() {
         return List.of(new TopicsCommand(), new ConsumeCommand(), new ReplayCommand(), new RegistryCommand(),
-            new BrokerCommand(), new MembershipCommand());
+            new BrokerCommand(), new MembershipCommand(), new AclsCommand());
     }
 }

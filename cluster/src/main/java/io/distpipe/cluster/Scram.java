@@ -13,10 +13,15 @@ import org.apache.kafka.common.utils.Utils;
  * {@code kafka-storage.sh format --add-scram} does, KIP-900), and clients get the properties that log them in. The
  * controller listener stays on loopback without authentication, as a single combined node's own.
  *
- * @param user     the SCRAM user every client of this node logs in as (letters, digits, '-', '_', '.')
- * @param password its password (the same characters: it goes into a JAAS line unquoted of anything)
+ * <p>With {@code authorize}, the node runs Kafka's {@code StandardAuthorizer}: nothing is allowed without an ACL,
+ * {@code user} is the super user that creates topics, users and ACLs, and so is the controller listener's anonymous
+ * principal (the node's own broker talks to its controller over it; it is bound to loopback).
+ *
+ * @param user      the SCRAM user (letters, digits, '-', '_', '.'): the one every client logs in as, or the super user
+ * @param password  its password (the same characters: it goes into a JAAS line unquoted of anything)
+ * @param authorize whether ACLs are enforced
  */
-public record Scram(String user, String password) {
+public record Scram(String user, String password, boolean authorize) {
 
     /** The mechanism, on the wire and in the listener's configuration keys. */
     public static final String MECHANISM = "SCRAM-SHA-512";
@@ -29,6 +34,11 @@ public record Scram(String user, String password) {
         if (user == null || !SAFE.matcher(user).matches() || password == null || !SAFE.matcher(password).matches()) {
             throw new IllegalArgumentException("a SCRAM user and password are letters, digits, '.', '-' and '_'");
         }
+    }
+
+    /** A listener without an authorizer: every authenticated client may do anything. */
+    public Scram(String user, String password) {
+        this(user, password, false);
     }
 
     /** The JAAS line that logs in as this user. */
@@ -59,6 +69,11 @@ public record Scram(String user, String password) {
         props.put("sasl.mechanism.inter.broker.protocol", MECHANISM);
         props.put("listener.name." + LISTENER.toLowerCase(java.util.Locale.ROOT) + "."
             + MECHANISM.toLowerCase(java.util.Locale.ROOT) + ".sasl.jaas.config", jaasConfig());
+        if (authorize) {
+            props.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+            props.put("super.users", "User:" + user + ";User:ANONYMOUS");
+            props.put("allow.everyone.if.no.acl.found", "false");
+        }
         return props;
     }
 

@@ -160,6 +160,13 @@ public final class ClientProperties {
         return kafka;
     }
 
+    /** The properties for the registry client: those under {@link #REGISTRY_PREFIXES}. */
+    public static Map<String, String> registry() {
+        Map<String, String> registry = new TreeMap<>(checked());
+        registry.keySet().removeIf(key -> REGISTRY_PREFIXES.stream().noneMatch(key::startsWith));
+        return registry;
+    }
+
     /** The schema registry's "user:password" (basic.auth.user.info, or its schema.registry. form), or null. */
     public static String registryUserInfo() {
         Map<String, String> properties = checked();

@@ -176,6 +176,11 @@ public record Access(String principal, Set<String> writerNames, Set<String> also
                 acls.add(allow(ResourceType.TOPIC, topic, PatternType.LITERAL, user, AclOperation.DESCRIBE_CONFIGS));
             }
         }
+        if (streams) {
+            // Kafka Streams creates its changelogs (the catalog's internal topics) when they are missing.
+            writes().stream().filter(t -> Topics.byName(t).map(TopicSpec::internal).orElse(false)).forEach(t ->
+                acls.add(allow(ResourceType.TOPIC, t, PatternType.LITERAL, user, AclOperation.CREATE)));
+        }
         for (String prefix : prefixedTopics) {
             for (AclOperation op : List.of(AclOperation.CREATE, AclOperation.WRITE, AclOperation.READ,
                 AclOperation.DESCRIBE, AclOperation.DELETE)) {

@@ -24,6 +24,7 @@ import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.slf4j.Logger;
@@ -74,12 +75,16 @@ public final class TopicAdmin {
                 }
             }
             Set<String> created = new HashSet<>();
+            Set<String> refused = new java.util.TreeSet<>();
             admin.createTopics(toCreate).values().forEach((name, future) -> {
                 try {
                     future.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
                     created.add(name);
                 } catch (ExecutionException e) {
-                    if (!(e.getCause() instanceof TopicExistsException)) {
+                    if (e.getCause() instanceof TopicAuthorizationException) {
+                        // A secured cluster: this principal may neither see nor create the topic. Not ours.
+                        refused.add(name);
+                    } else if (!(e.getCause() instanceof TopicExistsException)) {
                         throw new KafkaException("Cannot create topic " + name + ": " + e.getCause().getMessage(),
                             e.getCause());
                     }
@@ -87,12 +92,17 @@ public final class TopicAdmin {
                     throw failure("create topic " + name, e);
                 }
             });
+            if (!refused.isEmpty()) {
+                LOG.info("Not allowed to see or create {} topics (on a secured cluster an administrator creates "
+                    + "them with `distpipe topics create`); leaving them alone: {}.", refused.size(), refused);
+            }
+            List<TopicSpec<?, ?>> ours = specs.stream().filter(spec -> !refused.contains(spec.name())).toList();
             Map<String, TopicDescription> descriptions = describeCreated(admin,
-                specs.stream().map(TopicSpec::name).collect(Collectors.toList()));
-            Map<String, List<String>> aligned = align(admin, specs.stream()
+                ours.stream().map(TopicSpec::name).collect(Collectors.toList()));
+            Map<String, List<String>> aligned = align(admin, ours.stream()
                 .filter(spec -> !created.contains(spec.name())).toList());
             List<Outcome> outcomes = new ArrayList<>();
-            for (TopicSpec<?, ?> spec : specs) {
+            for (TopicSpec<?, ?> spec : ours) {
                 TopicDescription d = descriptions.get(spec.name());
                 outcomes.add(new Outcome(spec, created.contains(spec.name()), d.partitions().size(),
                     d.partitions().get(0).replicas().size(), aligned.getOrDefault(spec.name(), List.of())));
@@ -113,8 +123,17 @@ public final class TopicAdmin {
         }
         Map<ConfigResource, TopicSpec<?, ?>> resources = new LinkedHashMap<>();
         existing.forEach(spec -> resources.put(new ConfigResource(ConfigResource.Type.TOPIC, spec.name()), spec));
-        Map<ConfigResource, Config> current = admin.describeConfigs(resources.keySet()).all()
-            .get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        Map<ConfigResource, Config> current;
+        try {
+            current = admin.describeConfigs(resources.keySet()).all().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof TopicAuthorizationException) {
+                LOG.info("Not allowed to read the topics' configs (a secured cluster); not aligning them with the "
+                    + "catalog: an administrator's `distpipe topics create` does.");
+                return Map.of();
+            }
+            throw e;
+        }
         Map<ConfigResource, Collection<AlterConfigOp>> changes = new LinkedHashMap<>();
         Map<String, List<String>> aligned = new LinkedHashMap<>();
         resources.forEach((resource, spec) -> {

@@ -73,6 +73,9 @@ class AccessTest {
             }).hasSize(2);
         assertThat(names(Access.DEDUP.bindings("d"), ResourceType.TOPIC, AclOperation.DESCRIBE_CONFIGS))
             .as("a Streams application describes its topics' configs").contains("primes-dedup-seen-changelog");
+        assertThat(names(Access.DEDUP.bindings("d"), ResourceType.TOPIC, AclOperation.CREATE))
+            .as("and creates its changelogs, nothing else").containsExactly("primes-dedup-seen-changelog");
+        assertThat(names(acls, ResourceType.TOPIC, AclOperation.CREATE)).as("a worker creates nothing").isEmpty();
     }
 
     private static List<String> names(List<AclBinding> acls, ResourceType type, AclOperation op) {

@@ -3,8 +3,6 @@ package io.distpipe.primes.job;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -15,21 +13,12 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 import io.distpipe.cluster.AdminCalls;
-import io.distpipe.cluster.EmbeddedKafka;
 import io.distpipe.cluster.Scram;
-import io.distpipe.common.ChildJvm;
-import io.distpipe.common.ClientProperties;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.Poll;
-import io.distpipe.common.WorkerProcess;
-import io.distpipe.primes.plan.NumberParser;
-import io.distpipe.testkit.PrimesAudit;
-import io.distpipe.testkit.PrimesOracle;
 import io.distpipe.topics.Access;
 import io.distpipe.topics.TopicAdmin;
 import io.distpipe.topics.Topics;
-import io.distpipe.topics.registry.InMemorySchemaRegistry;
-import io.distpipe.topics.registry.SchemaRegistryServer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ScramCredentialInfo;
 import org.apache.kafka.clients.admin.ScramMechanism;
@@ -39,13 +28,10 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.acl.AclBinding;
 import org.apache.kafka.common.errors.TopicAuthorizationException;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A broker that enforces ACLs (StandardAuthorizer, nothing allowed without one) and the roles' ACLs from
@@ -53,27 +39,20 @@ import org.junit.jupiter.api.io.TempDir;
  * every task of a job exactly once; and what a role must not do, it cannot: a worker cannot read kv.decisions, a chat
  * client cannot write chat.events, a replica client cannot write replicas.roles (while it can send its requests).
  */
-// A bound: a worker refused what it needs never completes a task, and the job itself would wait 24 h.
-@Timeout(value = 3, unit = TimeUnit.MINUTES, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
-class AuthorizedClusterIT {
+class AuthorizedClusterIT extends SaslClusterFixture {
 
     private static final List<Access> ROLES = List.of(Access.WORKER, Access.CHAT_CLIENT, Access.REPLICA_CLIENT);
-
-    private static EmbeddedKafka kafka;
-    private static SchemaRegistryServer registry;
+    /** The job's own JVM (coordinator, dedup processor, output): the union of those two roles. */
+    private static final String JOB = "primes-job";
     private static final Map<String, Scram> LOGINS = new HashMap<>();
-
-    @TempDir
-    Path dir;
 
     @BeforeAll
     static void start() throws Exception {
-        kafka = EmbeddedKafka.startTemporary(new Scram("admin", "pw-" + UUID.randomUUID(), true));
-        registry = SchemaRegistryServer.start(new InMemorySchemaRegistry(), 0);
+        start(new Scram("admin", "pw-" + UUID.randomUUID(), true));
         try (Admin admin = AdminCalls.create(kafka.bootstrapServers(), "it-admin", kafka.clientProperties())) {
             TopicAdmin.ensureTopics(admin, Topics.external(), 1);
             List<UserScramCredentialAlteration> users = new ArrayList<>();
-            List<org.apache.kafka.common.acl.AclBinding> acls = new ArrayList<>();
+            List<AclBinding> acls = new ArrayList<>();
             for (Access role : ROLES) {
                 Scram login = new Scram(role.principal(), "pw-" + UUID.randomUUID());
                 LOGINS.put(role.principal(), login);
@@ -81,32 +60,17 @@ class AuthorizedClusterIT {
                     new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096), login.password()));
                 acls.addAll(role.bindings(login.user()));
             }
+            Scram job = new Scram(JOB, "pw-" + UUID.randomUUID());
+            LOGINS.put(JOB, job);
+            users.add(new UserScramCredentialUpsertion(JOB, new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512,
+                4096), job.password()));
+            acls.addAll(Access.COORDINATOR.bindings(JOB));
+            acls.addAll(Access.DEDUP.bindings(JOB));
             admin.alterUserScramCredentials(users).all().get(30, TimeUnit.SECONDS);
             admin.createAcls(acls).all().get(30, TimeUnit.SECONDS);
             Poll.until("the roles' SCRAM users to be known", Duration.ofSeconds(30), () -> AdminCalls.get(admin
                 .describeUserScramCredentials().all()).keySet().containsAll(LOGINS.keySet()));
         }
-    }
-
-    @AfterAll
-    static void stop() {
-        if (registry != null) {
-            registry.close();
-        }
-        if (kafka != null) {
-            kafka.close();
-        }
-    }
-
-    @AfterEach
-    void reset() {
-        ClientProperties.use(null, List.of());
-    }
-
-    private Path config(Map<String, String> properties) throws Exception {
-        List<String> lines = new ArrayList<>();
-        properties.forEach((k, v) -> lines.add(k + "=" + v));
-        return Files.write(dir.resolve("client-" + UUID.randomUUID() + ".properties"), lines);
     }
 
     private static Map<String, Object> as(String principal, Map<String, Object> props) {
@@ -115,27 +79,10 @@ class AuthorizedClusterIT {
     }
 
     @Test
-    void shouldDoEveryTaskOfAJobInAWorkerJvmWithOnlyTheWorkerRolesAcls() throws Exception {
-        Path input = Files.createDirectories(dir.resolve("in"));
-        PrimesOracle oracle = new PrimesOracle(20_000);
-        oracle.writeRange(input.resolve("a.txt"), 0, 20_000);
-        Path output = dir.resolve("primes.txt");
-
-        ClientProperties.use(config(LOGINS.get("worker").clientProperties()), List.of());
-        try (ChildJvm worker = WorkerProcess.start("acl-worker-1", kafka.bootstrapServers(), registry.url(),
-            dir.resolve("logs"))) {
-            // The rest of the job (coordinator, dedup, output) in this JVM as the super user.
-            ClientProperties.use(config(kafka.clientProperties()), List.of());
-            PrimesJob.Result result = new PrimesJob(new PrimesJob.Config(input, output, 0, kafka.bootstrapServers(),
-                registry.url(), 500, NumberParser.DEFAULT_MAX_DIGITS, Files.createDirectories(dir.resolve("work"))),
-                new PrimesJob.Observer() { }).run();
-
-            assertThat(Files.readAllLines(output)).isEqualTo(oracle.expectedLines());
-            PrimesAudit audit = PrimesAudit.of(kafka.bootstrapServers(), registry.url(), result.jobId())
-                .assertExactlyOnce(oracle.expected());
-            assertThat(audit.completionsByWorker()).containsOnlyKeys("acl-worker-1");
-            assertThat(worker.isAlive()).isTrue();
-        }
+    void shouldRunAJobExactlyWithEachPartUnderItsRolesAcls() throws Exception {
+        // The worker JVM as the worker role, the rest of the job in this JVM as coordinator and dedup.
+        assertExactWithAWorkerJvm(config(LOGINS.get("worker").clientProperties()), List.of(),
+            config(LOGINS.get(JOB).clientProperties()), 20_000);
     }
 
     @Test

@@ -32,9 +32,15 @@ public final class ConfluentRestSchemaRegistry implements SchemaRegistry {
     private final String baseUrl;
     private final HttpClient http;
 
+    /**
+     * A client of the registry at {@code baseUrl}; an https one trusts what the JVM trusts, or the trust store (and
+     * presents the key store) that the process's {@link ClientProperties} name ({@link RegistryTls}).
+     */
     public ConfluentRestSchemaRegistry(String baseUrl) {
         this.baseUrl = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
-        this.http = HttpClient.newBuilder().connectTimeout(TIMEOUT).build();
+        HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(TIMEOUT);
+        RegistryTls.sslContext(ClientProperties.registry()).ifPresent(builder::sslContext);
+        this.http = builder.build();
     }
 
     public String baseUrl() {
@@ -143,6 +149,11 @@ public final class ConfluentRestSchemaRegistry implements SchemaRegistry {
             Thread.currentThread().interrupt();
             throw new SchemaRegistryException(SchemaRegistryException.UNREACHABLE,
                 "Interrupted while calling the schema registry at " + baseUrl, e);
+        }
+        if (response.statusCode() == 401 || response.statusCode() == 403) {
+            throw new SchemaRegistryException(SchemaRegistryException.UNAUTHORIZED, "Schema registry at " + baseUrl
+                + " refused the request (HTTP " + response.statusCode() + " Unauthorized): give its user with "
+                + "basic.auth.user.info in --command-config");
         }
         JsonNode json;
         try {

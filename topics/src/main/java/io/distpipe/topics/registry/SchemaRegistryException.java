@@ -10,6 +10,11 @@ public class SchemaRegistryException extends RuntimeException {
     public static final int INVALID_SCHEMA = 42201;
     public static final int INVALID_COMPATIBILITY_LEVEL = 42203;
     public static final int UNREACHABLE = 50301;
+    /**
+     * The registry refused us (HTTP 401 or 403): wrong or missing credentials. Not poison (the records are fine), so
+     * it is handled as an outage: retried within the bound, then the component stops loudly.
+     */
+    public static final int UNAUTHORIZED = 40101;
     public static final int INTERNAL = 50001;
 
     private final int errorCode;

@@ -6,6 +6,7 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
@@ -13,10 +14,14 @@ import java.util.concurrent.Executors;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import javax.net.ssl.SSLContext;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,22 +42,44 @@ public final class SchemaRegistryServer implements AutoCloseable {
     private final SchemaRegistry registry;
     private final HttpServer server;
     private final ExecutorService executor;
+    /** The "Authorization" header every request must carry, or null when none is asked for. */
+    private final String authorization;
 
-    private SchemaRegistryServer(SchemaRegistry registry, HttpServer server, ExecutorService executor) {
+    private SchemaRegistryServer(SchemaRegistry registry, HttpServer server, ExecutorService executor,
+                                 String authorization) {
         this.registry = registry;
         this.server = server;
         this.executor = executor;
+        this.authorization = authorization;
     }
 
     /** Serves {@code registry} on 127.0.0.1:{@code port} (0 picks a free port). */
     public static SchemaRegistryServer start(SchemaRegistry registry, int port) throws IOException {
-        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 64);
+        return start(registry, port, null, null);
+    }
+
+    /**
+     * Serves {@code registry} on 127.0.0.1:{@code port}, over HTTPS with {@code tls} (null: plain HTTP), asking every
+     * request for HTTP basic authentication as {@code userInfo} ("user:password"; null: none).
+     */
+    public static SchemaRegistryServer start(SchemaRegistry registry, int port, SSLContext tls, String userInfo)
+        throws IOException {
+        InetSocketAddress address = new InetSocketAddress("127.0.0.1", port);
+        HttpServer server;
+        if (tls == null) {
+            server = HttpServer.create(address, 64);
+        } else {
+            HttpsServer https = HttpsServer.create(address, 64);
+            https.setHttpsConfigurator(new HttpsConfigurator(tls));
+            server = https;
+        }
         ExecutorService executor = Executors.newFixedThreadPool(4, r -> {
             Thread t = new Thread(r, "schema-registry-http");
             t.setDaemon(true);
             return t;
         });
-        SchemaRegistryServer result = new SchemaRegistryServer(registry, server, executor);
+        SchemaRegistryServer result = new SchemaRegistryServer(registry, server, executor, userInfo == null ? null
+            : "Basic " + Base64.getEncoder().encodeToString(userInfo.getBytes(StandardCharsets.UTF_8)));
         server.createContext("/", result::handle);
         server.setExecutor(executor);
         server.start();
@@ -61,7 +88,7 @@ public final class SchemaRegistryServer implements AutoCloseable {
     }
 
     public String url() {
-        return "http://127.0.0.1:" + server.getAddress().getPort();
+        return (server instanceof HttpsServer ? "https" : "http") + "://127.0.0.1:" + server.getAddress().getPort();
     }
 
     public SchemaRegistry registry() {
@@ -76,6 +103,15 @@ public final class SchemaRegistryServer implements AutoCloseable {
 
     private void handle(HttpExchange exchange) throws IOException {
         try (exchange) {
+            if (authorization != null
+                && !authorization.equals(exchange.getRequestHeaders().getFirst("Authorization"))) {
+                byte[] body = JSON.writeValueAsBytes(Map.of("error_code", 40101, "message",
+                    "Unauthorized: this registry asks for HTTP basic authentication"));
+                exchange.getResponseHeaders().set("Content-Type", ConfluentRestSchemaRegistry.CONTENT_TYPE);
+                exchange.sendResponseHeaders(401, body.length);
+                exchange.getResponseBody().write(body);
+                return;
+            }
             String method = exchange.getRequestMethod();
             String path = exchange.getRequestURI().getRawPath();
             if (path.length() > 1 && path.endsWith("/")) {

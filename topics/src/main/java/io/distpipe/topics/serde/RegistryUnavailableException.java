@@ -23,7 +23,8 @@ public final class RegistryUnavailableException extends KafkaException {
                 return unavailable;
             }
             if (t instanceof SchemaRegistryException registry
-                && registry.errorCode() == SchemaRegistryException.UNREACHABLE) {
+                && (registry.errorCode() == SchemaRegistryException.UNREACHABLE
+                    || registry.errorCode() == SchemaRegistryException.UNAUTHORIZED)) {
                 return new RegistryUnavailableException(registry.getMessage() + "; cannot " + doing, e);
             }
         }

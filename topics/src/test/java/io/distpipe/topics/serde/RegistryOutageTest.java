@@ -55,4 +55,24 @@ class RegistryOutageTest {
         assertThat(thrown).isInstanceOf(RegistryUnavailableException.class)
             .hasMessageEndingWith("cannot write a record to topic primes.tasks");
     }
+
+    @Test
+    void shouldTreatARegistryThatRefusesTheLoginAsAnOutageNotAsPoison() throws Exception {
+        TaskMessage message = (TaskMessage) Samples.sampleOf(TaskMessage.class);
+        InMemorySchemaRegistry schemas = new InMemorySchemaRegistry();
+        byte[] bytes;
+        try (SchemaRegistryServer open = SchemaRegistryServer.start(schemas, 0)) {
+            bytes = AvroSerdes.connect(open.url()).valueSerde(Topics.PRIMES_TASKS).serializer()
+                .serialize(Topics.PRIMES_TASKS.name(), message);
+        }
+        // The same schemas behind a registry that asks for a user this process does not give.
+        try (SchemaRegistryServer guarded = SchemaRegistryServer.start(schemas, 0, null, "reader:pw")) {
+            Throwable thrown = catchThrowable(() -> AvroSerdes.connect(guarded.url()).valueSerde(Topics.PRIMES_TASKS)
+                .deserializer().deserialize(Topics.PRIMES_TASKS.name(), bytes));
+
+            // A record that cannot be read for want of a login is not poison: dead-lettering it would lose it.
+            assertThat(thrown).isInstanceOf(RegistryUnavailableException.class)
+                .isNotInstanceOf(SerializationException.class).hasMessageContaining("refused the request (HTTP 401");
+        }
+    }
 }

@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicReference;
 
+import io.distpipe.common.ClientProperties;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.command.Cli;
 import io.distpipe.common.command.ClusterOptions;
@@ -33,7 +34,9 @@ import picocli.CommandLine.Spec;
 @Command(name = "consume", mixinStandardHelpOptions = true, description = {
     "Print the records of a topic as one JSON object per line (topic, partition, offset, timestamp, key, value), "
         + "Avro decoded through the schema registry; raw bytes (dead-letter topics) as base64. Reads committed "
-        + "records only, joins no consumer group and commits nothing. Runs until --max, --timeout-ms or Ctrl-C."})
+        + "records only, joins no consumer group and commits nothing. Runs until --max, --timeout-ms or Ctrl-C.",
+    "Kafka's console consumer options work too: --max-messages, --partition, --offset, and --property "
+        + "print.key=false (also print.value, print.timestamp, print.partition, print.offset, print.headers)."})
 final class ConsumeCommand implements Callable<Integer> {
 
     @Spec
@@ -45,8 +48,17 @@ final class ConsumeCommand implements Callable<Integer> {
     @Option(names = "--from-beginning", description = "Start at the oldest record (default: only new records).")
     boolean fromBeginning;
 
-    @Option(names = "--max", paramLabel = "N", description = "Stop after N records.")
+    @Option(names = {"--max", "--max-messages"}, paramLabel = "N",
+        description = "Stop after N records (--max-messages, the console consumer's spelling, works too).")
     Long max;
+
+    @Option(names = "--partition", paramLabel = "P", description = "Read only this partition.")
+    Integer partition;
+
+    @Option(names = "--offset", paramLabel = "OFFSET",
+        description = "Where to start in --partition: a non-negative offset, earliest or latest (default: latest, "
+            + "or earliest with --from-beginning).")
+    String offset;
 
     @Option(names = "--timeout-ms", paramLabel = "MS",
         description = "Stop when no record arrived for this long (default: wait for more until Ctrl-C).")
@@ -57,6 +69,40 @@ final class ConsumeCommand implements Callable<Integer> {
 
     @Mixin
     ClusterOptions cluster;
+
+    private static final long EARLIEST = -2;
+    private static final long LATEST = -1;
+
+    /** The checked --offset: a non-negative offset, {@link #EARLIEST}, {@link #LATEST}, or null when not given. */
+    private Long startOffset() {
+        if (offset == null) {
+            return null;
+        }
+        if (partition == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--offset needs --partition");
+        }
+        if (fromBeginning) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                "--offset and --from-beginning both say where to start: give one");
+        }
+        switch (offset.strip().toLowerCase(java.util.Locale.ROOT)) {
+            case "earliest":
+                return EARLIEST;
+            case "latest":
+                return LATEST;
+            default:
+                try {
+                    long n = Long.parseLong(offset.strip());
+                    if (n >= 0) {
+                        return n;
+                    }
+                } catch (NumberFormatException e) {
+                    // said below
+                }
+                throw new CommandLine.ParameterException(spec.commandLine(), "--offset is a non-negative offset, "
+                    + "earliest or latest, not '" + offset + "'");
+        }
+    }
 
     private Map<String, Object> consumerConfig() {
         Map<String, Object> config = KafkaClients.consumer(cluster.bootstrapServers, null, "distpipe-consume",
@@ -74,6 +120,7 @@ final class ConsumeCommand implements Callable<Integer> {
         if (timeoutMs != null && timeoutMs < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--timeout-ms must be at least 1");
         }
+        Long startOffset = startOffset();
         Daemon.requireCluster(cluster, spec);
         PrintStream out = System.out;
         AtomicReference<KafkaConsumer<byte[], byte[]>> running = new AtomicReference<>();
@@ -88,15 +135,29 @@ final class ConsumeCommand implements Callable<Integer> {
              SchemaRegistry registry = SchemaRegistries.connect(cluster.registryUrl);
              AvroJsonFormatter formatter = new AvroJsonFormatter(registry, cluster.registryUrl);
              KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerConfig())) {
-            formatter.configure(Map.of(AvroJsonFormatter.PRINT_SCHEMA_ID_CONFIG, Boolean.toString(printSchemaId)));
+            Map<String, String> format = new HashMap<>(ClientProperties.formatter());
+            if (printSchemaId) {
+                format.put(AvroJsonFormatter.PRINT_SCHEMA_ID_CONFIG, "true");
+            }
+            formatter.configure(format);
             running.set(consumer);
             List<TopicPartition> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
                 .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
             if (partitions.isEmpty()) {
                 throw new IllegalArgumentException("Topic " + topic + " does not exist on " + cluster.bootstrapServers);
             }
+            if (partition != null) {
+                TopicPartition only = new TopicPartition(topic, partition);
+                if (!partitions.contains(only)) {
+                    throw new IllegalArgumentException("Topic " + topic + " has no partition " + partition + " (it has "
+                        + partitions.size() + ")");
+                }
+                partitions = List.of(only);
+            }
             consumer.assign(partitions);
-            if (fromBeginning) {
+            if (startOffset != null && startOffset >= 0) {
+                consumer.seek(partitions.get(0), startOffset);
+            } else if (fromBeginning || startOffset != null && startOffset == EARLIEST) {
                 consumer.seekToBeginning(partitions);
             } else {
                 consumer.seekToEnd(partitions);

@@ -1,10 +1,9 @@
 package io.distpipe.cli;
 
-import java.io.PrintWriter;
+import java.io.PrintStream;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
-import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -12,13 +11,15 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
+import io.distpipe.common.ClientProperties;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.command.Cli;
 import io.distpipe.common.command.ClusterOptions;
 import io.distpipe.common.command.Daemon;
 import io.distpipe.topics.Topics;
-import io.distpipe.topics.serde.AvroSerdes;
-import org.apache.avro.generic.GenericData;
+import io.distpipe.topics.console.AvroJsonFormatter;
+import io.distpipe.topics.registry.SchemaRegistries;
+import io.distpipe.topics.registry.SchemaRegistry;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
@@ -27,7 +28,6 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.Deserializer;
 import picocli.CommandLine;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -125,14 +125,12 @@ final class ReplayCommand implements Callable<Integer> {
             }
         }
         Daemon.requireCluster(cluster, spec);
-        PrintWriter out = spec.commandLine().getOut();
-        AvroSerdes serdes = AvroSerdes.connect(cluster.registryUrl);
-        Deserializer<Object> keys = serdes.genericDeserializer(true);
-        Deserializer<Object> values = serdes.genericDeserializer(false);
-        boolean avro = Topics.byName(topic).map(Topics::isAvro).orElse(true);
+        PrintStream out = System.out;
         long count = 0;
         SendResults sends = new SendResults();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(KafkaClients.consumer(
+        try (SchemaRegistry registry = SchemaRegistries.connect(cluster.registryUrl);
+             AvroJsonFormatter formatter = new AvroJsonFormatter(registry, cluster.registryUrl);
+             KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(KafkaClients.consumer(
                  cluster.bootstrapServers, null, "distpipe-replay", KafkaClients.SESSION_TIMEOUT_MS_DEFAULT));
              KafkaProducer<byte[], byte[]> producer = toTopic == null ? null : new KafkaProducer<>(
                  KafkaClients.producer(cluster.bootstrapServers, "distpipe-replay"))) {
@@ -145,6 +143,8 @@ final class ReplayCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("Topic " + toTopic + " does not exist; create it first (nothing "
                     + "was written)");
             }
+            // The lines of consume, with the same --property print.* switches.
+            formatter.configure(ClientProperties.formatter());
             consumer.assign(partitions);
             Map<TopicPartition, Long> end = new HashMap<>(consumer.endOffsets(partitions));
             seek(consumer, partitions, end, from);
@@ -160,7 +160,7 @@ final class ReplayCommand implements Callable<Integer> {
                         producer.send(new ProducerRecord<>(toTopic, null, keepTimestamps ? r.timestamp() : null,
                             r.key(), r.value(), r.headers()), sends);
                     } else {
-                        out.println(json(r, avro, keys, values));
+                        formatter.writeTo(r, out);
                     }
                 }
                 end.entrySet().removeIf(e -> consumer.position(e.getKey()) >= e.getValue());
@@ -215,43 +215,5 @@ final class ReplayCommand implements Callable<Integer> {
         } else {
             consumer.seekToBeginning(partitions);
         }
-    }
-
-    private static String json(ConsumerRecord<byte[], byte[]> r, boolean avro, Deserializer<Object> keys,
-                               Deserializer<Object> values) {
-        return "{\"topic\": " + quote(r.topic()) + ", \"partition\": " + r.partition() + ", \"offset\": " + r.offset()
-            + ", \"timestamp\": " + r.timestamp() + ", \"key\": " + render(r, r.key(), avro, keys) + ", \"value\": "
-            + render(r, r.value(), avro, values) + "}";
-    }
-
-    private static String render(ConsumerRecord<byte[], byte[]> r, byte[] bytes, boolean avro,
-                                 Deserializer<Object> deserializer) {
-        if (bytes == null) {
-            return "null";
-        }
-        if (!avro) {
-            return quote(Base64.getEncoder().encodeToString(bytes));
-        }
-        try {
-            Object value = deserializer.deserialize(r.topic(), bytes);
-            return value instanceof CharSequence s ? quote(s.toString()) : GenericData.get().toString(value);
-        } catch (RuntimeException e) {
-            return quote("unreadable: " + e.getMessage());
-        }
-    }
-
-    private static String quote(String s) {
-        StringBuilder b = new StringBuilder("\"");
-        for (char c : s.toCharArray()) {
-            switch (c) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                case '\n' -> b.append("\\n");
-                case '\r' -> b.append("\\r");
-                case '\t' -> b.append("\\t");
-                default -> b.append(c < 0x20 ? String.format("\\u%04x", (int) c) : String.valueOf(c));
-            }
-        }
-        return b.append('"').toString();
     }
 }

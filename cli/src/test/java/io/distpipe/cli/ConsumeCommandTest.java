@@ -36,4 +36,27 @@ class ConsumeCommandTest {
             "127.0.0.1:1")).isEqualTo(Cli.EXIT_USAGE);
         assertThat(console.err()).contains("--max must be at least 1, not 0");
     }
+
+    @Test
+    void shouldTakeTheConsoleConsumersOffsetOnlyWithAPartitionAndSayWhatIsWrong() {
+        String[] cluster = {"--bootstrap-servers", "127.0.0.1:1", "--registry-url", "mem://c"};
+        for (String[] wrong : new String[][] {{"--offset", "5"}, {"--partition", "0", "--offset", "-3"},
+            {"--partition", "0", "--offset", "soon"}, {"--partition", "0", "--offset", "0", "--from-beginning"}}) {
+            console.resetErr();
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("consume", "--topic", "t"));
+            args.addAll(java.util.List.of(wrong));
+            args.addAll(java.util.List.of(cluster));
+            assertThat(Main.run(args.toArray(String[]::new))).as(String.join(" ", wrong)).isEqualTo(Cli.EXIT_USAGE);
+        }
+        assertThat(console.err()).contains("--offset and --from-beginning both say where to start: give one");
+        console.resetErr();
+        Main.run("consume", "--topic", "t", "--offset", "5", "--bootstrap-servers", "127.0.0.1:1");
+        assertThat(console.err()).contains("--offset needs --partition");
+        console.resetErr();
+        Main.run("consume", "--topic", "t", "--partition", "0", "--offset", "soon", "--bootstrap-servers",
+            "127.0.0.1:1");
+        assertThat(console.err()).contains("--offset is a non-negative offset, earliest or latest, not 'soon'");
+        assertThat(Main.run("consume", "--help")).isEqualTo(Cli.EXIT_OK);
+        assertThat(console.out()).contains("--max-messages", "--partition", "--offset", "--property");
+    }
 }

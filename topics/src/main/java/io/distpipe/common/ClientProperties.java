@@ -34,6 +34,12 @@ public final class ClientProperties {
     static final List<String> REGISTRY_PREFIXES = List.of("schema.registry.", "basic.auth.");
 
     /**
+     * Keys for the record formatter ({@code consume}, {@code replay}), as Kafka's console consumer takes them with
+     * {@code --property}: print.* switches and the key/value formats. Not for the Kafka clients either.
+     */
+    static final List<String> FORMATTER_PREFIXES = List.of("print.", "key.format", "value.format");
+
+    /**
      * Keys distpipe sets itself because exactly once, ordering, the wire format or the components' identities
      * depend on them, each with the reason a user reads when giving one.
      */
@@ -156,8 +162,16 @@ public final class ClientProperties {
     /** The properties for a Kafka client (registry keys left out), for callers to put their own settings over. */
     public static Map<String, Object> kafka() {
         Map<String, Object> kafka = new TreeMap<>(checked());
-        kafka.keySet().removeIf(key -> REGISTRY_PREFIXES.stream().anyMatch(key::startsWith));
+        kafka.keySet().removeIf(key -> REGISTRY_PREFIXES.stream().anyMatch(key::startsWith)
+            || FORMATTER_PREFIXES.stream().anyMatch(key::startsWith));
         return kafka;
+    }
+
+    /** The properties for the record formatter: those under {@link #FORMATTER_PREFIXES}. */
+    public static Map<String, String> formatter() {
+        Map<String, String> formatter = new TreeMap<>(checked());
+        formatter.keySet().removeIf(key -> FORMATTER_PREFIXES.stream().noneMatch(key::startsWith));
+        return formatter;
     }
 
     /** The properties for the registry client: those under {@link #REGISTRY_PREFIXES}. */

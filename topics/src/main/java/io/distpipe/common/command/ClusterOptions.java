@@ -35,7 +35,9 @@ public final class ClusterOptions {
     public Path commandConfig;
 
     @Option(names = "--property", paramLabel = "KEY=VALUE",
-        description = "A client property over those of --command-config; repeatable.")
+        description = "A client property over those of --command-config; repeatable. For consume and replay, "
+            + "print.key/value/timestamp/partition/offset/headers/schema.id=false|true and key.format/value.format "
+            + "set the printed lines, as with Kafka's console consumer.")
     public List<String> properties = new ArrayList<>();
 
     /**

@@ -10,8 +10,11 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.Collection;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -60,6 +63,9 @@ public final class AvroJsonFormatter implements MessageFormatter {
     public static final String PRINT_HEADERS_CONFIG = "print.headers";
     public static final boolean PRINT_HEADERS_DEFAULT = true;
     /** How to read keys: auto (from the topic catalog, else by sniffing), avro, string, long or bytes. */
+    /** Kafka's console consumer's switches for the fields of a line (all printed unless set to false). */
+    public static final List<String> PRINT_FIELD_CONFIGS = List.of("print.partition", "print.offset",
+        "print.timestamp", "print.key", "print.value");
     public static final String KEY_FORMAT_CONFIG = "key.format";
     public static final String VALUE_FORMAT_CONFIG = "value.format";
     public static final String FORMAT_DEFAULT = "auto";
@@ -89,6 +95,8 @@ public final class AvroJsonFormatter implements MessageFormatter {
     private String registryUrl;
     private boolean printSchemaId = PRINT_SCHEMA_ID_DEFAULT;
     private boolean printHeaders = PRINT_HEADERS_DEFAULT;
+    /** The fields among {@link #PRINT_FIELD_CONFIGS} left out of every line ("key", "value", ...). */
+    private Set<String> hidden = Set.of();
     private Format keyFormat = Format.AUTO;
     private Format valueFormat = Format.AUTO;
 
@@ -105,6 +113,13 @@ public final class AvroJsonFormatter implements MessageFormatter {
     public void configure(Map<String, ?> configs) {
         printSchemaId = bool(configs, PRINT_SCHEMA_ID_CONFIG, PRINT_SCHEMA_ID_DEFAULT);
         printHeaders = bool(configs, PRINT_HEADERS_CONFIG, PRINT_HEADERS_DEFAULT);
+        Set<String> off = new HashSet<>();
+        for (String field : PRINT_FIELD_CONFIGS) {
+            if (!bool(configs, field, true)) {
+                off.add(field.substring("print.".length()));
+            }
+        }
+        hidden = Set.copyOf(off);
         keyFormat = Format.parse(KEY_FORMAT_CONFIG, configs.get(KEY_FORMAT_CONFIG));
         valueFormat = Format.parse(VALUE_FORMAT_CONFIG, configs.get(VALUE_FORMAT_CONFIG));
         if (registry == null) {
@@ -160,6 +175,7 @@ public final class AvroJsonFormatter implements MessageFormatter {
         Decoded value = decode(record.value(), formatOf(valueFormat, spec, false));
         line.set("key", key.json());
         line.set("value", value.json());
+        hidden.forEach(line::remove);
         if (printSchemaId) {
             line.set("keySchemaId", key.schemaId() == null ? NODES.nullNode() : NODES.numberNode(key.schemaId()));
             line.set("valueSchemaId", value.schemaId() == null ? NODES.nullNode()

@@ -87,6 +87,18 @@ class AvroJsonFormatterTest {
     }
 
     @Test
+    void shouldLeaveOutTheFieldsTheConsoleConsumersPrintSwitchesTurnOff() throws Exception {
+        JsonNode line = print(formatter(Map.of("print.key", "false", "print.timestamp", "false", "print.offset",
+            "true")), record("primes.unique", key("97"), prime(97), new RecordHeaders()));
+
+        assertThat(line.has("key")).isFalse();
+        assertThat(line.has("timestamp")).isFalse();
+        assertThat(line.get("offset").asLong()).isEqualTo(17);
+        assertThat(line.get("value").get("number").asText()).isEqualTo("97");
+        assertThat(line.get("topic").asText()).as("the topic is always there").isEqualTo("primes.unique");
+    }
+
+    @Test
     void shouldPrintTheSchemaIdsWhenAsked() throws Exception {
         byte[] value = prime(2);
         JsonNode line = print(formatter(Map.of(AvroJsonFormatter.PRINT_SCHEMA_ID_CONFIG, "true")),

@@ -3,6 +3,7 @@ package io.distpipe.primes.job;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -14,11 +15,18 @@ import java.util.concurrent.TimeUnit;
 
 import io.distpipe.cluster.AdminCalls;
 import io.distpipe.cluster.Scram;
+import io.distpipe.common.ClientProperties;
+import io.distpipe.common.HeartbeatSender;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.Poll;
+import io.distpipe.membership.MembershipChange;
+import io.distpipe.membership.MembershipEvent;
+import io.distpipe.membership.MembershipService;
+import io.distpipe.membership.MembershipTopology;
 import io.distpipe.topics.Access;
 import io.distpipe.topics.TopicAdmin;
 import io.distpipe.topics.Topics;
+import io.distpipe.topics.serde.AvroSerdes;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ScramCredentialInfo;
 import org.apache.kafka.clients.admin.ScramMechanism;
@@ -30,6 +38,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.acl.AclBinding;
 import org.apache.kafka.common.errors.TopicAuthorizationException;
+import org.apache.kafka.common.serialization.Deserializer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -41,7 +50,8 @@ import org.junit.jupiter.api.Test;
  */
 class AuthorizedClusterIT extends SaslClusterFixture {
 
-    private static final List<Access> ROLES = List.of(Access.WORKER, Access.CHAT_CLIENT, Access.REPLICA_CLIENT);
+    private static final List<Access> ROLES = List.of(Access.WORKER, Access.MEMBERSHIP, Access.CHAT_CLIENT,
+        Access.REPLICA_CLIENT);
     /** The job's own JVM (coordinator, dedup processor, output): the union of those two roles. */
     private static final String JOB = "primes-job";
     private static final Map<String, Scram> LOGINS = new HashMap<>();
@@ -83,6 +93,40 @@ class AuthorizedClusterIT extends SaslClusterFixture {
         // The worker JVM as the worker role, the rest of the job in this JVM as coordinator and dedup.
         assertExactWithAWorkerJvm(config(LOGINS.get("worker").clientProperties()), List.of(),
             config(LOGINS.get(JOB).clientProperties()), 20_000);
+    }
+
+    @Test
+    void shouldTrackAWorkersHeartbeatsWithTheMembershipProcessorUnderItsRolesAcls() throws Exception {
+        AvroSerdes serdes = AvroSerdes.connect(registry.url());
+        TopicAdmin.registerSchemas(serdes.registry(), Topics.ALL);
+        // The processor (Kafka Streams) in this JVM as membership; the heartbeats sent as worker.
+        ClientProperties.use(config(LOGINS.get("membership").clientProperties()), List.of());
+        Deserializer<MembershipEvent> events = serdes.valueSerde(Topics.MEMBERSHIP_EVENTS).deserializer();
+        try (MembershipService membership = new MembershipService("acl-membership", kafka.bootstrapServers(), 1,
+                 Files.createDirectories(dir.resolve("membership")), serdes, new MembershipTopology.Config(
+                     Duration.ofSeconds(2), Duration.ofSeconds(4), Duration.ofMillis(250)));
+             HeartbeatSender heartbeats = new HeartbeatSender("acl-member", "worker", Duration.ofMillis(250),
+                 new KafkaProducer<>(as("worker", KafkaClients.producer(kafka.bootstrapServers(), "acl-beats"))),
+                 serdes);
+             KafkaConsumer<byte[], byte[]> reader = new KafkaConsumer<>(superUser(KafkaClients.consumer(
+                 kafka.bootstrapServers(), null, "acl-events", 0)))) {
+            membership.start();
+            membership.awaitRunning(Duration.ofSeconds(60));
+            heartbeats.start();
+            reader.assign(List.of(new TopicPartition(Topics.MEMBERSHIP_EVENTS.name(), 0)));
+            reader.seekToBeginning(reader.assignment());
+            List<MembershipEvent> seen = new ArrayList<>();
+            Poll.until("acl-member ADDED on membership.events", Duration.ofSeconds(60), () -> {
+                reader.poll(Duration.ofMillis(200)).forEach(r -> seen.add(events.deserialize(r.topic(), r.value())));
+                return seen.stream().anyMatch(e -> e.getMemberId().equals("acl-member")
+                    && e.getType() == MembershipChange.ADDED);
+            });
+        }
+    }
+
+    private static Map<String, Object> superUser(Map<String, Object> props) {
+        props.putAll(kafka.clientProperties());
+        return props;
     }
 
     @Test

@@ -6,15 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
-import io.distpipe.cluster.AdminCalls;
-import io.distpipe.cluster.Scram;
 import io.distpipe.common.ClientProperties;
 import io.distpipe.common.HeartbeatSender;
 import io.distpipe.common.KafkaClients;
@@ -23,20 +19,14 @@ import io.distpipe.membership.MembershipChange;
 import io.distpipe.membership.MembershipEvent;
 import io.distpipe.membership.MembershipService;
 import io.distpipe.membership.MembershipTopology;
+import io.distpipe.testkit.AuthorizingKafka;
 import io.distpipe.topics.Access;
-import io.distpipe.topics.TopicAdmin;
 import io.distpipe.topics.Topics;
 import io.distpipe.topics.serde.AvroSerdes;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.ScramCredentialInfo;
-import org.apache.kafka.clients.admin.ScramMechanism;
-import org.apache.kafka.clients.admin.UserScramCredentialAlteration;
-import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.acl.AclBinding;
 import org.apache.kafka.common.errors.TopicAuthorizationException;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.junit.jupiter.api.BeforeAll;
@@ -50,66 +40,44 @@ import org.junit.jupiter.api.Test;
  */
 class AuthorizedClusterIT extends SaslClusterFixture {
 
-    private static final List<Access> ROLES = List.of(Access.WORKER, Access.MEMBERSHIP, Access.CHAT_CLIENT,
-        Access.REPLICA_CLIENT);
     /** The job's own JVM (coordinator, dedup processor, output): the union of those two roles. */
     private static final String JOB = "primes-job";
-    private static final Map<String, Scram> LOGINS = new HashMap<>();
+
+    private static AuthorizingKafka cluster;
 
     @BeforeAll
     static void start() throws Exception {
-        start(new Scram("admin", "pw-" + UUID.randomUUID(), true));
-        try (Admin admin = AdminCalls.create(kafka.bootstrapServers(), "it-admin", kafka.clientProperties())) {
-            TopicAdmin.ensureTopics(admin, Topics.external(), 1);
-            List<UserScramCredentialAlteration> users = new ArrayList<>();
-            List<AclBinding> acls = new ArrayList<>();
-            for (Access role : ROLES) {
-                Scram login = new Scram(role.principal(), "pw-" + UUID.randomUUID());
-                LOGINS.put(role.principal(), login);
-                users.add(new UserScramCredentialUpsertion(login.user(),
-                    new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096), login.password()));
-                acls.addAll(role.bindings(login.user()));
-            }
-            Scram job = new Scram(JOB, "pw-" + UUID.randomUUID());
-            LOGINS.put(JOB, job);
-            users.add(new UserScramCredentialUpsertion(JOB, new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512,
-                4096), job.password()));
-            acls.addAll(Access.COORDINATOR.bindings(JOB));
-            acls.addAll(Access.DEDUP.bindings(JOB));
-            admin.alterUserScramCredentials(users).all().get(30, TimeUnit.SECONDS);
-            admin.createAcls(acls).all().get(30, TimeUnit.SECONDS);
-            Poll.until("the roles' SCRAM users to be known", Duration.ofSeconds(30), () -> AdminCalls.get(admin
-                .describeUserScramCredentials().all()).keySet().containsAll(LOGINS.keySet()));
-        }
+        cluster = AuthorizingKafka.start(Files.createTempDirectory("authorized-cluster-it"));
+        use(cluster.bootstrapServers(), cluster.registryUrl(), cluster);
+        cluster.grantRoles(Access.WORKER, Access.MEMBERSHIP, Access.CHAT_CLIENT, Access.REPLICA_CLIENT)
+            .grant(JOB, Access.COORDINATOR, Access.DEDUP);
     }
 
     private static Map<String, Object> as(String principal, Map<String, Object> props) {
-        props.putAll(LOGINS.get(principal).clientProperties());
+        props.putAll(cluster.clientProperties(principal));
         return props;
     }
 
     @Test
     void shouldRunAJobExactlyWithEachPartUnderItsRolesAcls() throws Exception {
         // The worker JVM as the worker role, the rest of the job in this JVM as coordinator and dedup.
-        assertExactWithAWorkerJvm(config(LOGINS.get("worker").clientProperties()), List.of(),
-            config(LOGINS.get(JOB).clientProperties()), 20_000);
+        assertExactWithAWorkerJvm(cluster.config("worker"), List.of(), cluster.config(JOB), 20_000);
     }
 
     @Test
     void shouldTrackAWorkersHeartbeatsWithTheMembershipProcessorUnderItsRolesAcls() throws Exception {
-        AvroSerdes serdes = AvroSerdes.connect(registry.url());
-        TopicAdmin.registerSchemas(serdes.registry(), Topics.ALL);
+        AvroSerdes serdes = AvroSerdes.connect(registryUrl);
         // The processor (Kafka Streams) in this JVM as membership; the heartbeats sent as worker.
-        ClientProperties.use(config(LOGINS.get("membership").clientProperties()), List.of());
+        ClientProperties.use(cluster.config("membership"), List.of());
         Deserializer<MembershipEvent> events = serdes.valueSerde(Topics.MEMBERSHIP_EVENTS).deserializer();
-        try (MembershipService membership = new MembershipService("acl-membership", kafka.bootstrapServers(), 1,
+        try (MembershipService membership = new MembershipService("acl-membership", bootstrap, 1,
                  Files.createDirectories(dir.resolve("membership")), serdes, new MembershipTopology.Config(
                      Duration.ofSeconds(2), Duration.ofSeconds(4), Duration.ofMillis(250)));
              HeartbeatSender heartbeats = new HeartbeatSender("acl-member", "worker", Duration.ofMillis(250),
-                 new KafkaProducer<>(as("worker", KafkaClients.producer(kafka.bootstrapServers(), "acl-beats"))),
+                 new KafkaProducer<>(as("worker", KafkaClients.producer(bootstrap, "acl-beats"))),
                  serdes);
-             KafkaConsumer<byte[], byte[]> reader = new KafkaConsumer<>(superUser(KafkaClients.consumer(
-                 kafka.bootstrapServers(), null, "acl-events", 0)))) {
+             KafkaConsumer<byte[], byte[]> reader = new KafkaConsumer<>(as(AuthorizingKafka.ADMIN, KafkaClients.consumer(
+                 bootstrap, null, "acl-events", 0)))) {
             membership.start();
             membership.awaitRunning(Duration.ofSeconds(60));
             heartbeats.start();
@@ -124,15 +92,10 @@ class AuthorizedClusterIT extends SaslClusterFixture {
         }
     }
 
-    private static Map<String, Object> superUser(Map<String, Object> props) {
-        props.putAll(kafka.clientProperties());
-        return props;
-    }
-
     @Test
     void shouldRefuseEachRoleWhatItMustNotDo() throws Exception {
         try (KafkaConsumer<byte[], byte[]> worker = new KafkaConsumer<>(as("worker",
-            KafkaClients.consumer(kafka.bootstrapServers(), null, "acl-worker-reader", 0)))) {
+            KafkaClients.consumer(bootstrap, null, "acl-worker-reader", 0)))) {
             worker.assign(List.of(new TopicPartition(Topics.KV_DECISIONS.name(), 0)));
             TopicAuthorizationException refused = null;
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -149,7 +112,7 @@ class AuthorizedClusterIT extends SaslClusterFixture {
         assertRefusedToWrite("chat-client", Topics.CHAT_EVENTS.name());
         assertRefusedToWrite("replica-client", Topics.REPLICAS_ROLES.name());
         try (KafkaProducer<byte[], byte[]> client = new KafkaProducer<>(as("replica-client",
-            KafkaClients.producer(kafka.bootstrapServers(), "acl-replica-client")))) {
+            KafkaClients.producer(bootstrap, "acl-replica-client")))) {
             assertThat(client.send(new ProducerRecord<>(Topics.REPLICAS_REQUESTS.name(), new byte[] {1}))
                 .get(30, TimeUnit.SECONDS).offset()).as("what its role does, it can").isNotNegative();
         }
@@ -160,7 +123,7 @@ class AuthorizedClusterIT extends SaslClusterFixture {
      * producer id by the cluster before any topic is asked about.
      */
     private static void assertRefusedToWrite(String principal, String topic) {
-        Map<String, Object> props = as(principal, KafkaClients.producer(kafka.bootstrapServers(), "acl-" + principal));
+        Map<String, Object> props = as(principal, KafkaClients.producer(bootstrap, "acl-" + principal));
         props.put("enable.idempotence", false);
         props.put("acks", "1");
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props)) {

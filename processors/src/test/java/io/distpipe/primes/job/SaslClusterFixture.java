@@ -10,50 +10,45 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
-import io.distpipe.cluster.EmbeddedKafka;
-import io.distpipe.cluster.Scram;
 import io.distpipe.common.ChildJvm;
 import io.distpipe.common.ClientProperties;
 import io.distpipe.common.WorkerProcess;
 import io.distpipe.primes.plan.NumberParser;
 import io.distpipe.testkit.PrimesAudit;
 import io.distpipe.testkit.PrimesOracle;
-import io.distpipe.topics.registry.InMemorySchemaRegistry;
-import io.distpipe.topics.registry.SchemaRegistryServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A broker whose only client listener is SASL/SCRAM-SHA-512, an HTTP registry, and a primes job whose only worker
- * is a JVM of its own logged in through {@link ClientProperties#ENV}, per test class.
+ * A broker whose only client listener is SASL/SCRAM-SHA-512 and an HTTP registry (started by the subclass, per test
+ * class), and a primes job whose only worker is a JVM of its own logged in through {@link ClientProperties#ENV}.
  */
 // A bound: a worker that cannot log in (or is refused what it needs) never completes a task, and the job itself
 // would wait 24 h.
 @Timeout(value = 3, unit = TimeUnit.MINUTES, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 abstract class SaslClusterFixture {
 
-    static EmbeddedKafka kafka;
-    static SchemaRegistryServer registry;
+    static String bootstrap;
+    static String registryUrl;
+    private static AutoCloseable resources;
 
     @TempDir
     Path dir;
 
-    static void start(Scram login) throws Exception {
-        kafka = EmbeddedKafka.startTemporary(login);
-        registry = SchemaRegistryServer.start(new InMemorySchemaRegistry(), 0);
+    /** The cluster of the subclass: where it is, and what to close after its tests. */
+    static void use(String bootstrapServers, String registry, AutoCloseable toClose) {
+        bootstrap = bootstrapServers;
+        registryUrl = registry;
+        resources = toClose;
     }
 
     @AfterAll
-    static void stop() {
-        if (registry != null) {
-            registry.close();
-            registry = null;
-        }
-        if (kafka != null) {
-            kafka.close();
-            kafka = null;
+    static void stop() throws Exception {
+        if (resources != null) {
+            resources.close();
+            resources = null;
         }
     }
 
@@ -82,15 +77,15 @@ abstract class SaslClusterFixture {
         oracle.writeRange(input.resolve("a.txt"), 0, upTo);
         Path output = dir.resolve("primes.txt");
         ClientProperties.use(workerConfig, workerProperties);
-        try (ChildJvm worker = WorkerProcess.start("sasl-worker-1", kafka.bootstrapServers(), registry.url(),
+        try (ChildJvm worker = WorkerProcess.start("sasl-worker-1", bootstrap, registryUrl,
             dir.resolve("logs"))) {
             ClientProperties.use(jobConfig, List.of());
-            PrimesJob.Result result = new PrimesJob(new PrimesJob.Config(input, output, 0, kafka.bootstrapServers(),
-                registry.url(), 500, NumberParser.DEFAULT_MAX_DIGITS, Files.createDirectories(dir.resolve("work"))),
+            PrimesJob.Result result = new PrimesJob(new PrimesJob.Config(input, output, 0, bootstrap,
+                registryUrl, 500, NumberParser.DEFAULT_MAX_DIGITS, Files.createDirectories(dir.resolve("work"))),
                 new PrimesJob.Observer() { }).run();
 
             assertThat(Files.readAllLines(output)).isEqualTo(oracle.expectedLines());
-            PrimesAudit audit = PrimesAudit.of(kafka.bootstrapServers(), registry.url(), result.jobId())
+            PrimesAudit audit = PrimesAudit.of(bootstrap, registryUrl, result.jobId())
                 .assertExactlyOnce(oracle.expected());
             assertThat(audit.completionsByWorker()).as("the worker JVM did every task").containsOnlyKeys(
                 "sasl-worker-1");

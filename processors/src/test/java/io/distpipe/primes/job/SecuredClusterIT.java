@@ -12,11 +12,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
+import io.distpipe.cluster.EmbeddedKafka;
 import io.distpipe.cluster.Scram;
 import io.distpipe.common.ClientProperties;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.command.Cli;
 import io.distpipe.testkit.PrimesOracle;
+import io.distpipe.topics.registry.InMemorySchemaRegistry;
+import io.distpipe.topics.registry.SchemaRegistryServer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -27,9 +30,16 @@ import org.junit.jupiter.api.Test;
  */
 class SecuredClusterIT extends SaslClusterFixture {
 
+    private static EmbeddedKafka kafka;
+
     @BeforeAll
     static void start() throws Exception {
-        start(new Scram("distpipe", "pw-" + UUID.randomUUID()));
+        kafka = EmbeddedKafka.startTemporary(new Scram("distpipe", "pw-" + UUID.randomUUID()));
+        SchemaRegistryServer registry = SchemaRegistryServer.start(new InMemorySchemaRegistry(), 0);
+        use(kafka.bootstrapServers(), registry.url(), () -> {
+            registry.close();
+            kafka.close();
+        });
     }
 
     /** Runs a command in this JVM; returns its exit code and what it printed on standard error. */
@@ -55,7 +65,7 @@ class SecuredClusterIT extends SaslClusterFixture {
         Path output = dir.resolve("primes.txt");
 
         Run run = distpipe("primes", "--input", input.toString(), "--output", output.toString(), "--workers", "2",
-            "-b", kafka.bootstrapServers(), "-r", registry.url(), "--command-config",
+            "-b", kafka.bootstrapServers(), "-r", registryUrl, "--command-config",
             config(kafka.clientProperties()).toString());
 
         assertThat(run.code()).as(run.err()).isEqualTo(Cli.EXIT_OK);
@@ -74,7 +84,7 @@ class SecuredClusterIT extends SaslClusterFixture {
     @Test
     void shouldFailInOneSentenceWithoutCredentialsOrWithAWrongPassword() throws Exception {
         Map<String, String> wrong = new Scram("distpipe", "not-the-password").clientProperties();
-        Run refused = distpipe("primes", "status", "-b", kafka.bootstrapServers(), "-r", registry.url(),
+        Run refused = distpipe("primes", "status", "-b", kafka.bootstrapServers(), "-r", registryUrl,
             "--command-config", config(wrong).toString());
         assertThat(refused.code()).as(refused.err()).isEqualTo(Cli.EXIT_FAILURE);
         assertThat(refused.err()).isEqualTo("distpipe primes status: The Kafka cluster at " + kafka.bootstrapServers()
@@ -85,7 +95,7 @@ class SecuredClusterIT extends SaslClusterFixture {
         System.setProperty(KafkaClients.REACH_TIMEOUT_PROPERTY, "2000");
         Run anonymous;
         try {
-            anonymous = distpipe("primes", "status", "-b", kafka.bootstrapServers(), "-r", registry.url());
+            anonymous = distpipe("primes", "status", "-b", kafka.bootstrapServers(), "-r", registryUrl);
         } finally {
             System.clearProperty(KafkaClients.REACH_TIMEOUT_PROPERTY);
         }

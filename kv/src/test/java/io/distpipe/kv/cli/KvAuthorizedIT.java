@@ -16,15 +16,16 @@ import io.distpipe.kv.store.KvClient;
 import io.distpipe.kv.store.KvLocal;
 import io.distpipe.kv.store.KvSerdes;
 import io.distpipe.testkit.AuthorizingKafka;
+import io.distpipe.testkit.ResetClientProperties;
 import io.distpipe.topics.Access;
 import io.distpipe.topics.Topics;
 import io.distpipe.topics.serde.AvroSerdes;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.TopicAuthorizationException;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -33,15 +34,11 @@ import org.junit.jupiter.api.io.TempDir;
  * kv-client. Two-phase commits, reads and verify work; the client cannot read the decisions log.
  */
 @Timeout(value = 3, unit = TimeUnit.MINUTES, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+@ExtendWith(ResetClientProperties.class)
 class KvAuthorizedIT {
 
     @TempDir
     Path dir;
-
-    @AfterEach
-    void reset() {
-        ClientProperties.use(null, List.of());
-    }
 
     @Test
     void shouldCommitReadAndVerifyWithEveryProcessUnderItsRolesAcls() throws Exception {

@@ -14,10 +14,11 @@ import io.distpipe.common.ChildJvm;
 import io.distpipe.common.ClientProperties;
 import io.distpipe.common.command.Cli;
 import io.distpipe.testkit.AuthorizingKafka;
+import io.distpipe.testkit.ResetClientProperties;
 import io.distpipe.topics.Access;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -26,15 +27,11 @@ import org.junit.jupiter.api.io.TempDir;
  * intermediate topic by prefix), and {@code mr submit} as mr-client through {@code --command-config}.
  */
 @Timeout(value = 3, unit = TimeUnit.MINUTES, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+@ExtendWith(ResetClientProperties.class)
 class MrAuthorizedIT {
 
     @TempDir
     Path dir;
-
-    @AfterEach
-    void reset() {
-        ClientProperties.use(null, List.of());
-    }
 
     @Test
     void shouldCountWordsWithEveryProcessUnderItsRolesAcls() throws Exception {

@@ -16,9 +16,10 @@ import io.distpipe.common.WorkerProcess;
 import io.distpipe.primes.plan.NumberParser;
 import io.distpipe.testkit.PrimesAudit;
 import io.distpipe.testkit.PrimesOracle;
+import io.distpipe.testkit.ResetClientProperties;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -28,6 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
 // A bound: a worker that cannot log in (or is refused what it needs) never completes a task, and the job itself
 // would wait 24 h.
 @Timeout(value = 3, unit = TimeUnit.MINUTES, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+@ExtendWith(ResetClientProperties.class)
 abstract class SaslClusterFixture {
 
     static String bootstrap;
@@ -50,11 +52,6 @@ abstract class SaslClusterFixture {
             resources.close();
             resources = null;
         }
-    }
-
-    @AfterEach
-    void resetClientProperties() {
-        ClientProperties.use(null, List.of());
     }
 
     /** A client properties file holding {@code properties}. */

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
+import java.util.function.Predicate;
 
 /**
  * Client properties a user gives for every Kafka client of this process, the way Kafka's own tools take them: a file
@@ -159,26 +160,29 @@ public final class ClientProperties {
         return current;
     }
 
-    /** The properties for a Kafka client (registry keys left out), for callers to put their own settings over. */
+    /** The properties for a Kafka client (registry and formatter keys left out), for callers to put theirs over. */
     public static Map<String, Object> kafka() {
-        Map<String, Object> kafka = new TreeMap<>(checked());
-        kafka.keySet().removeIf(key -> REGISTRY_PREFIXES.stream().anyMatch(key::startsWith)
-            || FORMATTER_PREFIXES.stream().anyMatch(key::startsWith));
-        return kafka;
+        return new TreeMap<>(selected(key -> !under(REGISTRY_PREFIXES, key) && !under(FORMATTER_PREFIXES, key)));
     }
 
     /** The properties for the record formatter: those under {@link #FORMATTER_PREFIXES}. */
     public static Map<String, String> formatter() {
-        Map<String, String> formatter = new TreeMap<>(checked());
-        formatter.keySet().removeIf(key -> FORMATTER_PREFIXES.stream().noneMatch(key::startsWith));
-        return formatter;
+        return selected(key -> under(FORMATTER_PREFIXES, key));
     }
 
     /** The properties for the registry client: those under {@link #REGISTRY_PREFIXES}. */
     public static Map<String, String> registry() {
-        Map<String, String> registry = new TreeMap<>(checked());
-        registry.keySet().removeIf(key -> REGISTRY_PREFIXES.stream().noneMatch(key::startsWith));
-        return registry;
+        return selected(key -> under(REGISTRY_PREFIXES, key));
+    }
+
+    private static boolean under(List<String> prefixes, String key) {
+        return prefixes.stream().anyMatch(key::startsWith);
+    }
+
+    private static Map<String, String> selected(Predicate<String> keys) {
+        Map<String, String> selected = new TreeMap<>(checked());
+        selected.keySet().removeIf(keys.negate());
+        return selected;
     }
 
     /** The schema registry's "user:password" (basic.auth.user.info, or its schema.registry. form), or null. */

@@ -162,9 +162,10 @@ public record Access(String principal, Set<String> writerNames, Set<String> also
     public List<AclBinding> bindings(String principal) {
         String user = "User:" + principal;
         List<AclBinding> acls = new ArrayList<>();
+        Set<String> writes = writes();
         Set<String> readOrWrite = new TreeSet<>(reads);
-        readOrWrite.addAll(writes());
-        for (String topic : writes()) {
+        readOrWrite.addAll(writes);
+        for (String topic : writes) {
             acls.add(allow(ResourceType.TOPIC, topic, PatternType.LITERAL, user, AclOperation.WRITE));
         }
         for (String topic : reads) {
@@ -178,7 +179,7 @@ public record Access(String principal, Set<String> writerNames, Set<String> also
         }
         if (streams) {
             // Kafka Streams creates its changelogs (the catalog's internal topics) when they are missing.
-            writes().stream().filter(t -> Topics.byName(t).map(TopicSpec::internal).orElse(false)).forEach(t ->
+            writes.stream().filter(t -> Topics.byName(t).map(TopicSpec::internal).orElse(false)).forEach(t ->
                 acls.add(allow(ResourceType.TOPIC, t, PatternType.LITERAL, user, AclOperation.CREATE)));
         }
         for (String prefix : prefixedTopics) {

@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -75,7 +76,7 @@ public final class TopicAdmin {
                 }
             }
             Set<String> created = new HashSet<>();
-            Set<String> refused = new java.util.TreeSet<>();
+            Set<String> refused = new TreeSet<>();
             admin.createTopics(toCreate).values().forEach((name, future) -> {
                 try {
                     future.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);

@@ -62,10 +62,10 @@ public final class AvroJsonFormatter implements MessageFormatter {
     public static final boolean PRINT_SCHEMA_ID_DEFAULT = false;
     public static final String PRINT_HEADERS_CONFIG = "print.headers";
     public static final boolean PRINT_HEADERS_DEFAULT = true;
-    /** How to read keys: auto (from the topic catalog, else by sniffing), avro, string, long or bytes. */
     /** Kafka's console consumer's switches for the fields of a line (all printed unless set to false). */
     public static final List<String> PRINT_FIELD_CONFIGS = List.of("print.partition", "print.offset",
         "print.timestamp", "print.key", "print.value");
+    /** How to read keys: auto (from the topic catalog, else by sniffing), avro, string, long or bytes. */
     public static final String KEY_FORMAT_CONFIG = "key.format";
     public static final String VALUE_FORMAT_CONFIG = "value.format";
     public static final String FORMAT_DEFAULT = "auto";

@@ -31,6 +31,8 @@ public final class ConfluentRestSchemaRegistry implements SchemaRegistry {
 
     private final String baseUrl;
     private final HttpClient http;
+    /** The "Authorization" header of every request, or null without credentials. */
+    private final String authorization;
 
     /**
      * A client of the registry at {@code baseUrl}; an https one trusts what the JVM trusts, or the trust store (and
@@ -41,6 +43,13 @@ public final class ConfluentRestSchemaRegistry implements SchemaRegistry {
         HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(TIMEOUT);
         RegistryTls.sslContext(ClientProperties.registry()).ifPresent(builder::sslContext);
         this.http = builder.build();
+        this.authorization = basicAuthorization(ClientProperties.registryUserInfo());
+    }
+
+    /** The HTTP basic "Authorization" header value for {@code userInfo} ("user:password"), or null for null. */
+    static String basicAuthorization(String userInfo) {
+        return userInfo == null ? null
+            : "Basic " + Base64.getEncoder().encodeToString(userInfo.getBytes(StandardCharsets.UTF_8));
     }
 
     public String baseUrl() {
@@ -133,10 +142,8 @@ public final class ConfluentRestSchemaRegistry implements SchemaRegistry {
             .header("Content-Type", CONTENT_TYPE)
             .header("Accept", CONTENT_TYPE + ", application/json")
             .method(method, publisher);
-        String userInfo = ClientProperties.registryUserInfo();
-        if (userInfo != null) {
-            builder.header("Authorization", "Basic " + Base64.getEncoder().encodeToString(
-                userInfo.getBytes(StandardCharsets.UTF_8)));
+        if (authorization != null) {
+            builder.header("Authorization", authorization);
         }
         HttpRequest request = builder.build();
         HttpResponse<String> response;

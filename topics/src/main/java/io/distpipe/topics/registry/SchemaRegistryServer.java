@@ -6,7 +6,6 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
@@ -78,8 +77,8 @@ public final class SchemaRegistryServer implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        SchemaRegistryServer result = new SchemaRegistryServer(registry, server, executor, userInfo == null ? null
-            : "Basic " + Base64.getEncoder().encodeToString(userInfo.getBytes(StandardCharsets.UTF_8)));
+        SchemaRegistryServer result = new SchemaRegistryServer(registry, server, executor,
+            ConfluentRestSchemaRegistry.basicAuthorization(userInfo));
         server.createContext("/", result::handle);
         server.setExecutor(executor);
         server.start();
@@ -105,7 +104,7 @@ public final class SchemaRegistryServer implements AutoCloseable {
         try (exchange) {
             if (authorization != null
                 && !authorization.equals(exchange.getRequestHeaders().getFirst("Authorization"))) {
-                byte[] body = JSON.writeValueAsBytes(Map.of("error_code", 40101, "message",
+                byte[] body = JSON.writeValueAsBytes(Map.of("error_code", SchemaRegistryException.UNAUTHORIZED, "message",
                     "Unauthorized: this registry asks for HTTP basic authentication"));
                 exchange.getResponseHeaders().set("Content-Type", ConfluentRestSchemaRegistry.CONTENT_TYPE);
                 exchange.sendResponseHeaders(401, body.length);

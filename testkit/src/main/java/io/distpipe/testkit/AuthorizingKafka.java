@@ -16,6 +16,7 @@ import java.util.concurrent.TimeoutException;
 import io.distpipe.cluster.AdminCalls;
 import io.distpipe.cluster.EmbeddedKafka;
 import io.distpipe.cluster.Scram;
+import io.distpipe.common.ClientProperties;
 import io.distpipe.common.Poll;
 import io.distpipe.topics.Access;
 import io.distpipe.topics.TopicAdmin;
@@ -136,6 +137,14 @@ public final class AuthorizingKafka implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * Makes {@code principal} the login of this JVM's Kafka clients from now on, and of every JVM it starts (each
+     * child keeps the login in use when it starts).
+     */
+    public void loginAs(String principal) {
+        ClientProperties.use(config(principal), List.of());
     }
 
     @Override

@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import io.distpipe.common.ChildJvm;
-import io.distpipe.common.ClientProperties;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.kv.KvReply;
 import io.distpipe.kv.store.KvClient;
@@ -46,19 +45,18 @@ class KvAuthorizedIT {
         try (AuthorizingKafka cluster = AuthorizingKafka.start(dir)) {
             cluster.grantRoles(Access.KV_COORDINATOR, Access.KV_WORKER, Access.KV_CLIENT);
             KvSerdes serdes = new KvSerdes(AvroSerdes.connect(cluster.registryUrl()));
-            // Each child gets the client properties in use when it starts.
-            ClientProperties.use(cluster.config("kv-coordinator"), List.of());
+            cluster.loginAs("kv-coordinator");
             processes.add(launch("C1", "coordinator", cluster));
-            ClientProperties.use(cluster.config("kv-worker"), List.of());
+            cluster.loginAs("kv-worker");
             processes.add(launch("W1", "worker", cluster));
             processes.add(launch("W2", "worker", cluster));
             for (ChildJvm p : processes) {
                 p.awaitReady();
             }
-            ClientProperties.use(cluster.config(AuthorizingKafka.ADMIN), List.of());
+            cluster.loginAs(AuthorizingKafka.ADMIN);
             KvLocal.awaitPool(cluster.bootstrapServers(), serdes, 2, Duration.ofSeconds(90));
 
-            ClientProperties.use(cluster.config("kv-client"), List.of());
+            cluster.loginAs("kv-client");
             try (KvClient client = KvClient.open(cluster.bootstrapServers(), serdes, Duration.ofSeconds(30))) {
                 KvReply set = client.set("a", "1").get(60, TimeUnit.SECONDS);
                 assertThat(set.getOk()).as(set.getMessage()).isTrue();

@@ -41,10 +41,9 @@ class MrAuthorizedIT {
         List<ChildJvm> processes = new ArrayList<>();
         try (AuthorizingKafka cluster = AuthorizingKafka.start(dir)) {
             cluster.grantRoles(Access.MR_COORDINATOR, Access.MR_WORKER, Access.MR_CLIENT);
-            // Each child gets the client properties in use when it starts.
-            ClientProperties.use(cluster.config("mr-coordinator"), List.of());
+            cluster.loginAs("mr-coordinator");
             processes.add(launch("mr-coordinator", List.of("mr", "coordinator"), cluster));
-            ClientProperties.use(cluster.config("mr-worker"), List.of());
+            cluster.loginAs("mr-worker");
             processes.add(launch("mr-worker-1", List.of("mr", "worker", "--id", "mr-worker-1"), cluster));
             for (ChildJvm p : processes) {
                 p.awaitReady();

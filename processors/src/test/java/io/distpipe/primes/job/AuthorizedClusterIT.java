@@ -11,7 +11,6 @@ import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
-import io.distpipe.common.ClientProperties;
 import io.distpipe.common.HeartbeatSender;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.Poll;
@@ -68,7 +67,7 @@ class AuthorizedClusterIT extends SaslClusterFixture {
     void shouldTrackAWorkersHeartbeatsWithTheMembershipProcessorUnderItsRolesAcls() throws Exception {
         AvroSerdes serdes = AvroSerdes.connect(registryUrl);
         // The processor (Kafka Streams) in this JVM as membership; the heartbeats sent as worker.
-        ClientProperties.use(cluster.config("membership"), List.of());
+        cluster.loginAs("membership");
         Deserializer<MembershipEvent> events = serdes.valueSerde(Topics.MEMBERSHIP_EVENTS).deserializer();
         try (MembershipService membership = new MembershipService("acl-membership", bootstrap, 1,
                  Files.createDirectories(dir.resolve("membership")), serdes, new MembershipTopology.Config(

@@ -2,9 +2,6 @@ package io.distpipe.primes.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -17,11 +14,13 @@ import io.distpipe.cluster.Scram;
 import io.distpipe.common.ClientProperties;
 import io.distpipe.common.KafkaClients;
 import io.distpipe.common.command.Cli;
+import io.distpipe.testkit.ConsoleCapture;
 import io.distpipe.testkit.PrimesOracle;
 import io.distpipe.topics.registry.InMemorySchemaRegistry;
 import io.distpipe.topics.registry.SchemaRegistryServer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The primes job on a broker whose only client listener is SASL/SCRAM-SHA-512: given its login with
@@ -42,20 +41,8 @@ class SecuredClusterIT extends SaslClusterFixture {
         });
     }
 
-    /** Runs a command in this JVM; returns its exit code and what it printed on standard error. */
-    private record Run(int code, String err) {
-    }
-
-    private static Run distpipe(String... args) {
-        PrintStream saved = System.err;
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            return new Run(Cli.run(args), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setErr(saved);
-        }
-    }
+    @RegisterExtension
+    final ConsoleCapture console = new ConsoleCapture();
 
     @Test
     void shouldRunThePrimesCommandExactlyWithItsLoginInACommandConfig() throws Exception {
@@ -64,11 +51,11 @@ class SecuredClusterIT extends SaslClusterFixture {
         oracle.writeRange(input.resolve("a.txt"), 0, 30_000);
         Path output = dir.resolve("primes.txt");
 
-        Run run = distpipe("primes", "--input", input.toString(), "--output", output.toString(), "--workers", "2",
+        int code = Cli.run("primes", "--input", input.toString(), "--output", output.toString(), "--workers", "2",
             "-b", kafka.bootstrapServers(), "-r", registryUrl, "--command-config",
             config(kafka.clientProperties()).toString());
 
-        assertThat(run.code()).as(run.err()).isEqualTo(Cli.EXIT_OK);
+        assertThat(code).as(console.err()).isEqualTo(Cli.EXIT_OK);
         assertThat(Files.readAllLines(output)).isEqualTo(oracle.expectedLines());
     }
 
@@ -84,23 +71,24 @@ class SecuredClusterIT extends SaslClusterFixture {
     @Test
     void shouldFailInOneSentenceWithoutCredentialsOrWithAWrongPassword() throws Exception {
         Map<String, String> wrong = new Scram("distpipe", "not-the-password").clientProperties();
-        Run refused = distpipe("primes", "status", "-b", kafka.bootstrapServers(), "-r", registryUrl,
+        int refused = Cli.run("primes", "status", "-b", kafka.bootstrapServers(), "-r", registryUrl,
             "--command-config", config(wrong).toString());
-        assertThat(refused.code()).as(refused.err()).isEqualTo(Cli.EXIT_FAILURE);
-        assertThat(refused.err()).isEqualTo("distpipe primes status: The Kafka cluster at " + kafka.bootstrapServers()
+        assertThat(refused).as(console.err()).isEqualTo(Cli.EXIT_FAILURE);
+        assertThat(console.err()).isEqualTo("distpipe primes status: The Kafka cluster at " + kafka.bootstrapServers()
             + " refused the login: Authentication failed during authentication due to invalid credentials with SASL "
             + "mechanism SCRAM-SHA-512.\n");
 
         // Plain text to a SASL listener: the broker closes every connection, so nothing ever answers.
+        console.resetErr();
         System.setProperty(KafkaClients.REACH_TIMEOUT_PROPERTY, "2000");
-        Run anonymous;
+        int anonymous;
         try {
-            anonymous = distpipe("primes", "status", "-b", kafka.bootstrapServers(), "-r", registryUrl);
+            anonymous = Cli.run("primes", "status", "-b", kafka.bootstrapServers(), "-r", registryUrl);
         } finally {
             System.clearProperty(KafkaClients.REACH_TIMEOUT_PROPERTY);
         }
-        assertThat(anonymous.code()).as(anonymous.err()).isEqualTo(Cli.EXIT_FAILURE);
-        assertThat(anonymous.err()).isEqualTo("distpipe primes status: Cannot reach the Kafka cluster at "
+        assertThat(anonymous).as(console.err()).isEqualTo(Cli.EXIT_FAILURE);
+        assertThat(console.err()).isEqualTo("distpipe primes status: Cannot reach the Kafka cluster at "
             + kafka.bootstrapServers() + " within 2 s.\n");
     }
 }

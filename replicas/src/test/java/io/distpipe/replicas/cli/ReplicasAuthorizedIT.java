@@ -50,16 +50,15 @@ class ReplicasAuthorizedIT {
             List<String> where = List.of("--bootstrap-servers", cluster.bootstrapServers(), "--registry-url",
                 cluster.registryUrl());
             // The membership processor in this JVM: its Kafka Streams clients keep the login they were made with.
-            ClientProperties.use(cluster.config("membership"), List.of());
+            cluster.loginAs("membership");
             try (MembershipService membership = new MembershipService("acl-membership", cluster.bootstrapServers(),
                 1, Files.createDirectories(dir.resolve("membership")), AvroSerdes.connect(cluster.registryUrl()),
                 new MembershipTopology.Config(Duration.ofSeconds(2), Duration.ofSeconds(4), Duration.ofMillis(250)))) {
                 membership.start();
                 membership.awaitRunning(Duration.ofSeconds(60));
-                // Each child gets the client properties in use when it starts.
-                ClientProperties.use(cluster.config("replica-manager"), List.of());
+                cluster.loginAs("replica-manager");
                 processes.add(start("RM", concat(List.of("replica-manager", "--mode", "passive"), where)));
-                ClientProperties.use(cluster.config("replica"), List.of());
+                cluster.loginAs("replica");
                 for (String id : List.of("S1", "S2")) {
                     processes.add(start(id, concat(List.of("replica", "--id", id, "--mode", "passive"), where)));
                 }
